@@ -1,0 +1,22 @@
+import { closeOnSignals, createLogger, resolveServerConfig, startServer } from '@bosun/server';
+import type { Command } from 'commander';
+
+export function registerServerCommand(program: Command): void {
+  program
+    .command('server')
+    .description('Run the Bosun server (SQLite in the data directory unless BOSUN_DATABASE_URL is set)')
+    .option('-p, --port <port>', 'port to listen on (env BOSUN_PORT)', undefined)
+    .option('--host <host>', 'address to listen on (env BOSUN_HOST)', undefined)
+    .option('-d, --data-dir <dir>', 'data directory for the SQLite database (env BOSUN_DATA_DIR)', undefined)
+    .option('--log-level <level>', 'trace|debug|info|warn|error (env BOSUN_LOG_LEVEL)', undefined)
+    .addHelpText(
+      'after',
+      '\nEnvironment:\n  BOSUN_DATABASE_URL       postgres://... to use PostgreSQL instead of SQLite\n  BOSUN_BOOTSTRAP_API_KEY  admin key to create on first start instead of generating one\n',
+    )
+    .action(async (opts) => {
+      const config = resolveServerConfig(opts);
+      const logger = createLogger(config.logLevel);
+      const server = await startServer(config, { logger });
+      closeOnSignals(server, logger);
+    });
+}

@@ -1,0 +1,36 @@
+import { randomBytes } from 'node:crypto';
+
+/** Id prefixes of the tetons reference (product-spec §2.10, canonical forms). */
+export const ID_PREFIX = {
+  apiKey: 'api_key_',
+  configType: 'cfg_typ_',
+  configSchema: 'cfg_sch_',
+  schemaDocument: 'doc_',
+  configInstance: 'cfg_inst_',
+  release: 'rls_',
+  deployment: 'dpl_',
+  device: 'dvc_',
+  gitCommit: 'git_cmt_',
+  event: 'evt_',
+} as const;
+
+export type IdKind = keyof typeof ID_PREFIX;
+
+const ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+
+/** Base62 from a CSPRNG, rejection-sampled so every character is equally likely (no modulo bias). */
+export function randomBase62(length: number): string {
+  let out = '';
+  while (out.length < length) {
+    for (const byte of randomBytes(length * 2)) {
+      if (byte < 248) out += ALPHABET[byte % 62];
+      if (out.length === length) break;
+    }
+  }
+  return out;
+}
+
+/** 22 base62 characters carry ~131 bits: unguessable, and short enough to read in a log line. */
+export function newId(kind: IdKind): string {
+  return ID_PREFIX[kind] + randomBase62(22);
+}

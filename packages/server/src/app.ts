@@ -1,0 +1,100 @@
+import { randomBase62 } from '@bosun/core';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify';
+import { sql } from 'kysely';
+import type { Store } from './db/database.ts';
+import { platformAuthPlugin } from './http/auth.ts';
+import { errorsPlugin } from './http/errors.ts';
+import { normaliseQuery } from './http/query.ts';
+import { requestLogPlugin } from './http/request-log.ts';
+import { ErrorEnvelope } from './http/schemas.ts';
+import { validatorCompiler } from './http/validation.ts';
+import { ConfigType, configTypeRoutes } from './routes/config-types.ts';
+import { Device, deviceRoutes } from './routes/devices.ts';
+import { GitCommit, gitCommitRoutes } from './routes/git-commits.ts';
+import { principalRoutes } from './routes/principal.ts';
+import { createRepositories, type Repositories } from './storage/index.ts';
+import { BOSUN_VERSION } from './version.ts';
+
+export interface AppOptions {
+  store: Store;
+  logger?: FastifyServerOptions['logger'] | undefined;
+  loggerInstance?: FastifyServerOptions['loggerInstance'] | undefined;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    repos: Repositories;
+    store: Store;
+  }
+}
+
+/** Builds the HTTP application over an open store; listening and signals belong to the caller. */
+export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    ...(opts.loggerInstance ? { loggerInstance: opts.loggerInstance } : { logger: opts.logger ?? false }),
+    logController: new LogController({ disableRequestLogging: true }),
+    genReqId: () => `req_${randomBase62(16)}`,
+    bodyLimit: 8 * 1024 * 1024,
+    return503OnClosing: true,
+    ajv: {
+      customOptions: { coerceTypes: 'array', removeAdditional: true, useDefaults: true, allErrors: false },
+    },
+  });
+  const repos = createRepositories(opts.store.db);
+  app.decorate('repos', repos);
+  app.decorate('store', opts.store);
+  app.setValidatorCompiler(validatorCompiler);
+
+  await app.register(errorsPlugin);
+  await app.register(requestLogPlugin);
+  app.addSchema(ErrorEnvelope);
+  for (const schema of [ConfigType, Device, GitCommit]) app.addSchema(schema);
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: {
+        title: 'Bosun Platform API',
+        version: '2026-03-09.tetons',
+        description: `Configuration deployment for robot fleets. Wire-compatible with the Miru Platform API 2026-03-09.tetons. Server ${BOSUN_VERSION}.`,
+      },
+      servers: [{ url: '/beta' }],
+      components: {
+        securitySchemes: { ApiKeyAuth: { type: 'apiKey', in: 'header', name: 'X-API-Key' } },
+      },
+      security: [{ ApiKeyAuth: [] }],
+    },
+    refResolver: { buildLocalReference: (json, _base, _frag, i) => String(json.$id ?? `def-${i}`) },
+    transform: ({ schema, url }) => ({ schema, url: url.replace(/^\/beta/, '') }),
+    hideUntagged: true,
+  });
+
+  app.get('/healthz', { config: { public: true } }, async (_request, reply) => {
+    try {
+      await sql`select 1`.execute(opts.store.db);
+      return { status: 'ok', database: opts.store.engine };
+    } catch {
+      return reply.status(503).send({ status: 'unavailable', database: opts.store.engine });
+    }
+  });
+
+  await app.register(
+    async (beta) => {
+      beta.addHook('preValidation', normaliseQuery);
+      beta.get('/openapi.json', { config: { public: true } }, async () => app.swagger());
+      await beta.register(platformAuthPlugin, { apiKeys: repos.apiKeys });
+      for (const routes of [configTypeRoutes, deviceRoutes, gitCommitRoutes])
+        await beta.register(routes, { repos });
+      await beta.register(principalRoutes);
+    },
+    { prefix: '/beta' },
+  );
+
+  await app.register(swaggerUi, {
+    routePrefix: '/docs',
+    uiConfig: { docExpansion: 'list', deepLinking: true },
+  });
+  return app;
+}

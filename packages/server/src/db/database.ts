@@ -1,0 +1,71 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import SQLite from 'better-sqlite3';
+import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import pg from 'pg';
+import type { Engine } from './dialect.ts';
+import { migrateToLatest } from './migrate.ts';
+import type { Database } from './schema.ts';
+import { toIso } from './time.ts';
+
+export interface DatabaseOptions {
+  /** `postgres://...` selects PostgreSQL; otherwise SQLite in `dataDir`. */
+  databaseUrl?: string | undefined;
+  dataDir: string;
+  /** PostgreSQL schema to use (tests isolate themselves in a fresh schema). */
+  pgSchema?: string | undefined;
+  poolSize?: number;
+}
+
+export interface Store {
+  db: Kysely<Database>;
+  engine: Engine;
+  /** Human-readable location for logs (never includes a password). */
+  location: string;
+  close(): Promise<void>;
+}
+
+const TIMESTAMPTZ_OID = 1184;
+
+export async function openStore(opts: DatabaseOptions): Promise<Store> {
+  const store =
+    opts.databaseUrl && /^postgres(ql)?:\/\//.test(opts.databaseUrl) ? openPostgres(opts) : openSqlite(opts);
+  try {
+    if (store.engine === 'postgres' && opts.pgSchema) {
+      await store.db.schema.createSchema(opts.pgSchema).ifNotExists().execute();
+    }
+    await migrateToLatest(store.db, store.engine);
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+  return store;
+}
+
+function openSqlite(opts: DatabaseOptions): Store {
+  mkdirSync(opts.dataDir, { recursive: true });
+  const file = join(opts.dataDir, 'bosun.db');
+  const sqlite = new SQLite(file);
+  sqlite.pragma('journal_mode = WAL');
+  sqlite.pragma('synchronous = NORMAL');
+  sqlite.pragma('foreign_keys = ON');
+  sqlite.pragma('busy_timeout = 5000');
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  return { db, engine: 'sqlite', location: file, close: () => db.destroy() };
+}
+
+function openPostgres(opts: DatabaseOptions): Store {
+  const url = new URL(opts.databaseUrl!);
+  const pool = new pg.Pool({
+    connectionString: opts.databaseUrl,
+    max: opts.poolSize ?? 10,
+    ...(opts.pgSchema ? { options: `-c search_path=${opts.pgSchema}` } : {}),
+    types: {
+      getTypeParser: ((oid: number, format?: any) =>
+        oid === TIMESTAMPTZ_OID ? (v: string) => toIso(v) : pg.types.getTypeParser(oid, format)) as any,
+    },
+  });
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  url.password = '';
+  return { db, engine: 'postgres', location: url.toString(), close: () => db.destroy() };
+}

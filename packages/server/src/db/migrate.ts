@@ -1,0 +1,28 @@
+import { type Kysely, type Migration, Migrator } from 'kysely';
+import type { Engine } from './dialect.ts';
+import { foundation } from './migrations/001_foundation.ts';
+import { configsReleasesDeployments } from './migrations/002_configs_releases_deployments.ts';
+
+/**
+ * Migrations live in code (not a folder scan) so they ship inside the package and run identically
+ * from the CLI, the server and the tests. Names sort in the order they must run.
+ */
+function migrations(engine: Engine): Record<string, Migration> {
+  return {
+    '001_foundation': foundation(engine),
+    '002_configs_releases_deployments': configsReleasesDeployments(engine),
+  };
+}
+
+export async function migrateToLatest(db: Kysely<any>, engine: Engine): Promise<void> {
+  const migrator = new Migrator({
+    db,
+    provider: { getMigrations: async () => migrations(engine) },
+  });
+  const { error, results } = await migrator.migrateToLatest();
+  const failed = results?.find((r) => r.status === 'Error');
+  if (error || failed) {
+    const reason = error instanceof Error ? error.message : String(error ?? 'unknown error');
+    throw new Error(`database migration ${failed?.migrationName ?? ''} failed: ${reason}`);
+  }
+}

@@ -1,0 +1,159 @@
+import type { Generated } from 'kysely';
+
+/**
+ * Row types, one interface per table, following the SQL of the migrations. Timestamps are ISO 8601
+ * UTC strings on both engines (PostgreSQL `timestamptz` values are parsed back to ISO strings by the
+ * pool's type parser), so code above storage never sees an engine difference.
+ */
+export interface ApiKeyTable {
+  id: string;
+  name: string;
+  key_hash: string;
+  /** JSON array of scope strings. */
+  scopes: string;
+  created_at: string;
+  last_used_at: string | null;
+  revoked_at: string | null;
+}
+
+export interface ConfigTypeTable {
+  id: string;
+  name: string;
+  slug: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface DeviceTable {
+  id: string;
+  name: string;
+  status: 'inactive' | 'activating' | 'online' | 'offline';
+  agent_version: string | null;
+  last_connected_at: string | null;
+  last_disconnected_at: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface GitCommitTable {
+  id: string;
+  sha: string;
+  message: string;
+  repository_owner: string;
+  repository_name: string;
+  repository_type: 'github' | 'gitlab' | 'bitbucket';
+  repository_url: string;
+  commit_url: string;
+  created_at: string;
+}
+
+export interface ConfigSchemaTable {
+  id: string;
+  config_type_id: string;
+  language: 'jsonschema' | 'cue';
+  format: 'json' | 'yaml' | 'cue';
+  instance_filepath: string;
+  digest: string;
+  identity_key: string;
+  git_commit_id: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface SchemaDocumentTable {
+  id: string;
+  config_schema_id: string;
+  position: number;
+  name: string;
+  data: string;
+  repository_path: string | null;
+}
+
+export interface ConfigInstanceTable {
+  id: string;
+  config_schema_id: string;
+  config_type_id: string;
+  filepath: string;
+  format: 'json';
+  data: string;
+  content_digest: string;
+  created_at: string;
+}
+
+export interface ReleaseTable {
+  id: string;
+  version: string;
+  version_key: string;
+  git_commit_id: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface ReleaseSchemaTable {
+  release_id: string;
+  config_schema_id: string;
+  config_type_id: string;
+  instance_filepath: string;
+  position: number;
+}
+
+export type TargetStatus = 'staged' | 'deployed' | 'archived';
+export type ActivityStatus = 'drifted' | 'staged' | 'queued' | 'deployed' | 'archived';
+export type ErrorStatus = 'none' | 'retrying' | 'failed';
+
+export interface DeploymentTable {
+  id: string;
+  description: string;
+  device_id: string;
+  release_id: string;
+  parent_id: string | null;
+  target_status: TargetStatus;
+  activity_status: ActivityStatus;
+  error_status: ErrorStatus;
+  error_message: string | null;
+  attempts: Generated<number>;
+  staged_at: string | null;
+  current_at: string | null;
+  deployed_at: string | null;
+  archived_at: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface DeploymentInstanceTable {
+  deployment_id: string;
+  config_instance_id: string;
+  position: number;
+}
+
+export interface DeploymentEventTable {
+  id: string;
+  deployment_id: string;
+  device_id: string;
+  from_target_status: TargetStatus | null;
+  from_activity_status: ActivityStatus | null;
+  from_error_status: ErrorStatus | null;
+  to_target_status: TargetStatus;
+  to_activity_status: ActivityStatus;
+  to_error_status: ErrorStatus;
+  actor_type: 'api_key' | 'agent' | 'system';
+  actor_id: string | null;
+  message: string | null;
+  attempt: number | null;
+  occurred_at: string;
+}
+
+export interface Database {
+  api_keys: ApiKeyTable;
+  config_types: ConfigTypeTable;
+  devices: DeviceTable;
+  git_commits: GitCommitTable;
+  config_schemas: ConfigSchemaTable;
+  schema_documents: SchemaDocumentTable;
+  config_instances: ConfigInstanceTable;
+  releases: ReleaseTable;
+  release_schemas: ReleaseSchemaTable;
+  deployments: DeploymentTable;
+  deployment_instances: DeploymentInstanceTable;
+  deployment_events: DeploymentEventTable;
+}

@@ -1,0 +1,67 @@
+import {
+  type ParsedExpand,
+  parseExpand,
+  parseOrderBy,
+  parsePage,
+  type ResourceName,
+  splitMulti,
+} from '@bosun/core';
+import type { FastifyRequest } from 'fastify';
+import type { PageRequest } from '../storage/list.ts';
+
+/**
+ * Normalises a query string before schema validation: `expand[]` joins `expand`, and every parameter
+ * the route declares as an array accepts repeated, comma-joined and pipe-joined values alike.
+ * Runs as a preValidation hook so the schema then sees one canonical shape.
+ */
+export async function normaliseQuery(request: FastifyRequest): Promise<void> {
+  const schema = request.routeOptions.schema?.querystring as
+    | { properties?: Record<string, { type?: string }> }
+    | undefined;
+  const query = request.query as Record<string, unknown> | undefined;
+  if (!schema?.properties || !query || typeof query !== 'object') return;
+  if ('expand[]' in query) {
+    query.expand = [...splitMulti(query.expand), ...splitMulti(query['expand[]'])];
+    delete query['expand[]'];
+  }
+  for (const [key, prop] of Object.entries(schema.properties)) {
+    if (prop.type === 'array' && key in query) query[key] = splitMulti(query[key]);
+  }
+}
+
+export interface ListParams {
+  page: PageRequest;
+  expand: ParsedExpand;
+}
+
+/** Pagination, order and expansions of one list request, with the core's clamping and checks. */
+export function listParams(query: Record<string, unknown>, resource: ResourceName): ListParams {
+  const { offset, limit } = parsePage(query.offset, query.limit);
+  const expand = parseExpand(resource, query.expand, { list: true });
+  return {
+    page: { offset, limit, order: parseOrderBy(query.order_by), totalCount: expand.totalCount },
+    expand,
+  };
+}
+
+export function expandParam(query: Record<string, unknown>, resource: ResourceName): ParsedExpand {
+  return parseExpand(resource, query.expand, { list: false });
+}
+
+/** Builds the `PaginatedList` body; `total_count` appears only when it was expanded. */
+export function listBody<T>(params: ListParams, data: T[], hasMore: boolean, totalCount?: number) {
+  return {
+    object: 'list' as const,
+    ...(totalCount !== undefined ? { total_count: totalCount } : {}),
+    limit: params.page.limit,
+    offset: params.page.offset,
+    has_more: hasMore,
+    data,
+  };
+}
+
+/** An array filter's values, or undefined when the filter was not given. */
+export function filterValues(query: Record<string, unknown>, key: string): string[] | undefined {
+  const values = splitMulti(query[key]);
+  return values.length ? values : undefined;
+}

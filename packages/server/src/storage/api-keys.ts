@@ -1,0 +1,103 @@
+import { createHash } from 'node:crypto';
+import { newId, randomBase62 } from '@bosun/core';
+import type { Kysely } from 'kysely';
+import type { Database } from '../db/schema.ts';
+import { nowIso } from '../db/time.ts';
+
+/** Keys Bosun generates carry this prefix so secret scanners can spot a leaked one. */
+export const API_KEY_PREFIX = 'bsn_';
+
+export interface ApiKeyRecord {
+  id: string;
+  name: string;
+  scopes: string[];
+  created_at: string;
+  last_used_at: string | null;
+  revoked_at: string | null;
+}
+
+/**
+ * Keys are 190 bits of randomness, so a plain SHA-256 is the right hash: a slow password hash would
+ * only cost latency on every request without adding safety against guessing.
+ */
+export function hashApiKey(secret: string): string {
+  return createHash('sha256').update(secret, 'utf8').digest('hex');
+}
+
+export function generateApiKeySecret(): string {
+  return API_KEY_PREFIX + randomBase62(32);
+}
+
+function toRecord(row: Database['api_keys']): ApiKeyRecord {
+  return {
+    id: row.id,
+    name: row.name,
+    scopes: JSON.parse(row.scopes) as string[],
+    created_at: row.created_at,
+    last_used_at: row.last_used_at,
+    revoked_at: row.revoked_at,
+  };
+}
+
+export class ApiKeyStore {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  /** Stores only the hash of `secret`; the caller shows the secret once and forgets it. */
+  async create(input: { name: string; scopes: string[]; secret: string }): Promise<ApiKeyRecord> {
+    const row = {
+      id: newId('apiKey'),
+      name: input.name,
+      key_hash: hashApiKey(input.secret),
+      scopes: JSON.stringify(input.scopes),
+      created_at: nowIso(),
+      last_used_at: null,
+      revoked_at: null,
+    };
+    await this.db.insertInto('api_keys').values(row).execute();
+    return toRecord(row);
+  }
+
+  /** The active key whose hash matches, or undefined for an unknown or revoked key. */
+  async authenticate(secret: string): Promise<ApiKeyRecord | undefined> {
+    const row = await this.db
+      .selectFrom('api_keys')
+      .selectAll()
+      .where('key_hash', '=', hashApiKey(secret))
+      .where('revoked_at', 'is', null)
+      .executeTakeFirst();
+    return row ? toRecord(row) : undefined;
+  }
+
+  async count(): Promise<number> {
+    const r = await this.db
+      .selectFrom('api_keys')
+      .select((eb) => eb.fn.countAll<string | number>().as('n'))
+      .executeTakeFirstOrThrow();
+    return Number(r.n);
+  }
+
+  async list(): Promise<ApiKeyRecord[]> {
+    const rows = await this.db
+      .selectFrom('api_keys')
+      .selectAll()
+      .orderBy('created_at')
+      .orderBy('id')
+      .execute();
+    return rows.map(toRecord);
+  }
+
+  /** Revocation is immediate and irreversible; returns false when no active key has that id. */
+  async revoke(id: string): Promise<boolean> {
+    const r = await this.db
+      .updateTable('api_keys')
+      .set({ revoked_at: nowIso() })
+      .where('id', '=', id)
+      .where('revoked_at', 'is', null)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) > 0;
+  }
+
+  async touch(id: string, at: string): Promise<void> {
+    await this.db.updateTable('api_keys').set({ last_used_at: at }).where('id', '=', id).execute();
+  }
+}

@@ -1,0 +1,75 @@
+import { conflict, newId } from '@bosun/core';
+import type { Kysely } from 'kysely';
+import type { Database, DeviceTable } from '../db/schema.ts';
+import { nowIso } from '../db/time.ts';
+import { fetchPage, type Page, type PageRequest } from './list.ts';
+
+export type DeviceRow = DeviceTable;
+
+export interface DeviceFilter {
+  id?: string[];
+  name?: string[];
+  agent_version?: string[];
+}
+
+export class DeviceStore {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async get(id: string): Promise<DeviceRow | undefined> {
+    return this.db.selectFrom('devices').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  async list(filter: DeviceFilter, page: PageRequest): Promise<Page<DeviceRow>> {
+    let q = this.db.selectFrom('devices').selectAll();
+    if (filter.id?.length) q = q.where('id', 'in', filter.id);
+    if (filter.name?.length) q = q.where('name', 'in', filter.name);
+    if (filter.agent_version?.length) q = q.where('agent_version', 'in', filter.agent_version);
+    return fetchPage(q, page);
+  }
+
+  /** New devices start `inactive`, with no agent version and no connection history. */
+  async create(input: { name: string }): Promise<DeviceRow> {
+    return this.db.transaction().execute(async (tx) => {
+      await assertNameFree(tx, input.name, undefined);
+      const now = nowIso();
+      const row: DeviceRow = {
+        id: newId('device'),
+        name: input.name,
+        status: 'inactive',
+        agent_version: null,
+        last_connected_at: null,
+        last_disconnected_at: null,
+        created_at: now,
+        updated_at: now,
+      };
+      await tx.insertInto('devices').values(row).execute();
+      return row;
+    });
+  }
+
+  async rename(id: string, name: string | undefined): Promise<DeviceRow | undefined> {
+    return this.db.transaction().execute(async (tx) => {
+      const current = await tx.selectFrom('devices').selectAll().where('id', '=', id).executeTakeFirst();
+      if (!current || name === undefined || name === current.name) return current;
+      await assertNameFree(tx, name, id);
+      const updated_at = nowIso();
+      await tx.updateTable('devices').set({ name, updated_at }).where('id', '=', id).execute();
+      return { ...current, name, updated_at };
+    });
+  }
+}
+
+async function assertNameFree(db: Kysely<Database>, name: string, exceptId: string | undefined) {
+  const clash = await db
+    .selectFrom('devices')
+    .select('id')
+    .where('name', '=', name)
+    .$if(exceptId !== undefined, (q) => q.where('id', '!=', exceptId!))
+    .executeTakeFirst();
+  if (clash) {
+    throw conflict('already_exists', `A device named '${name}' already exists (${clash.id}).`, {
+      field: 'name',
+      existing_id: clash.id,
+    });
+  }
+}

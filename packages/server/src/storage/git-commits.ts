@@ -1,0 +1,74 @@
+import { commitUrl, newId, parseGitOrigin } from '@bosun/core';
+import type { Kysely } from 'kysely';
+import type { Database, GitCommitTable } from '../db/schema.ts';
+import { nowIso } from '../db/time.ts';
+import { fetchPage, type Page, type PageRequest } from './list.ts';
+
+export type GitCommitRow = GitCommitTable;
+
+export interface GitCommitFilter {
+  id?: string[];
+  sha?: string[];
+}
+
+export class GitCommitStore {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async get(id: string): Promise<GitCommitRow | undefined> {
+    return this.db.selectFrom('git_commits').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  /** Newest commit with this sha (a sha is unique per repository, not globally). */
+  async getBySha(sha: string): Promise<GitCommitRow | undefined> {
+    return this.db
+      .selectFrom('git_commits')
+      .selectAll()
+      .where('sha', '=', sha.toLowerCase())
+      .orderBy('created_at', 'desc')
+      .orderBy('id')
+      .executeTakeFirst();
+  }
+
+  async list(filter: GitCommitFilter, page: PageRequest): Promise<Page<GitCommitRow>> {
+    let q = this.db.selectFrom('git_commits').selectAll();
+    if (filter.id?.length) q = q.where('id', 'in', filter.id);
+    if (filter.sha?.length)
+      q = q.where(
+        'sha',
+        'in',
+        filter.sha.map((s) => s.toLowerCase()),
+      );
+    return fetchPage(q, page);
+  }
+
+  /**
+   * Registers a commit; the same sha in the same repository returns the existing record
+   * (DESIGN.md decision 10), so CI can push the same commit on every run.
+   */
+  async create(input: {
+    sha: string;
+    message: string;
+    origin: string;
+  }): Promise<{ row: GitCommitRow; created: boolean }> {
+    const repo = parseGitOrigin(input.origin);
+    return this.db.transaction().execute(async (tx) => {
+      const existing = await tx
+        .selectFrom('git_commits')
+        .selectAll()
+        .where('sha', '=', input.sha)
+        .where('repository_url', '=', repo.repository_url)
+        .executeTakeFirst();
+      if (existing) return { row: existing, created: false };
+      const row: GitCommitRow = {
+        id: newId('gitCommit'),
+        sha: input.sha,
+        message: input.message,
+        ...repo,
+        commit_url: commitUrl(repo, input.sha),
+        created_at: nowIso(),
+      };
+      await tx.insertInto('git_commits').values(row).execute();
+      return { row, created: true };
+    });
+  }
+}

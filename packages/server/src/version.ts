@@ -1,0 +1,11 @@
+import { readFileSync } from 'node:fs';
+
+/** The server's own version, from the root package.json. */
+export const BOSUN_VERSION: string = (() => {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8'));
+    return `v${pkg.version}`;
+  } catch {
+    return 'v0.0.0';
+  }
+})();
