@@ -22,11 +22,12 @@ export interface Bench {
 
 const here = dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
-const jsonIndex = args.indexOf('--json');
-const jsonFile = jsonIndex >= 0 ? args[jsonIndex + 1] : undefined;
-const names = args.filter((a, i) =>
-  (a !== '--json' && i !== jsonIndex + 1) || jsonIndex < 0 ? !a.startsWith('--') : false,
-);
+let jsonFile: string | undefined;
+const names: string[] = [];
+for (let i = 0; i < args.length; i++) {
+  if (args[i] === '--json') jsonFile = args[++i];
+  else names.push(args[i]!);
+}
 const files = readdirSync(here)
   .filter((f) => f.endsWith('.bench.ts'))
   .filter((f) => names.length === 0 || names.some((n) => f.includes(n)))
