@@ -56,7 +56,11 @@ export async function startTestServer(opts: { engine?: TestEngine } = {}): Promi
     if (o.rawBody !== undefined) body = o.rawBody;
     else if (o.body !== undefined) body = JSON.stringify(o.body);
     if (body !== undefined && !headers['content-type']) headers['content-type'] = 'application/json';
-    const res = await fetch(`${server.url}${path.startsWith('/') ? '' : '/beta/'}${path}`, { method, headers, body });
+    const res = await fetch(`${server.url}${path.startsWith('/') ? '' : '/beta/'}${path}`, {
+      method,
+      headers,
+      body,
+    });
     const text = await res.text();
     let parsed: any = text;
     try {

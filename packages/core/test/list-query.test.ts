@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { expansionPaths, parseEnumFilter, parseExpand, parseOrderBy, parsePage, splitMulti } from '../src/index.ts';
+import {
+  expansionPaths,
+  parseEnumFilter,
+  parseExpand,
+  parseOrderBy,
+  parsePage,
+  splitMulti,
+} from '../src/index.ts';
 
 describe('splitMulti', () => {
   it('accepts repeated, comma-joined and pipe-joined values alike', () => {
@@ -61,7 +68,9 @@ describe('parseEnumFilter', () => {
 
 describe('parseExpand', () => {
   it('builds a tree from nested paths; a child implies its parent', () => {
-    expect(parseExpand('deployment', ['release.config_schemas.config_type', 'device'], { list: false }).tree).toEqual({
+    expect(
+      parseExpand('deployment', ['release.config_schemas.config_type', 'device'], { list: false }).tree,
+    ).toEqual({
       release: { config_schemas: { config_type: {} } },
       device: {},
     });
@@ -78,7 +87,11 @@ describe('parseExpand', () => {
     ).toThrow(/at most 4/);
   });
   it('lists every path up to depth 4', () => {
-    expect(expansionPaths('release')).toEqual(['config_schemas', 'config_schemas.documents', 'config_schemas.config_type']);
+    expect(expansionPaths('release')).toEqual([
+      'config_schemas',
+      'config_schemas.documents',
+      'config_schemas.config_type',
+    ]);
     expect(expansionPaths('deployment')).toContain('config_instances.config_schema.config_type');
   });
 });

@@ -27,7 +27,8 @@ describe('scopes', () => {
     expect(grantsAny(['devices:read'], ['devices:write', 'devices:provision'])).toBe(false);
   });
   it('admin scopes grant everything', () => {
-    for (const s of ['releases:write', 'deployments:archive', 'git_commits:read']) expect(grants(ADMIN_SCOPES, s)).toBe(true);
+    for (const s of ['releases:write', 'deployments:archive', 'git_commits:read'])
+      expect(grants(ADMIN_SCOPES, s)).toBe(true);
   });
   it('parses CLI scope lists and reports unknown scopes', () => {
     expect(parseScopeList('deployments:read, devices:manage,nope:x')).toEqual({
@@ -43,15 +44,23 @@ describe('Miru-Version', () => {
     expect(() => checkApiVersion('2026-04-01.tetons')).not.toThrow();
   });
   it('rejects a missing header as missing_version', () => {
-    expect(() => checkApiVersion(undefined)).toThrow(expect.objectContaining({ code: 'missing_version', status: 400 }));
+    expect(() => checkApiVersion(undefined)).toThrow(
+      expect.objectContaining({ code: 'missing_version', status: 400 }),
+    );
     expect(() => checkApiVersion(' ')).toThrow(expect.objectContaining({ code: 'missing_version' }));
   });
-  it.each(['2025-10-21.zion', '2026-05-06.rainier', '2026-02-30.tetons', 'tetons', 'v1', '2026-03-09.TETONS'])(
-    'rejects %s as unsupported_version',
-    (v) => {
-      expect(() => checkApiVersion(v)).toThrow(expect.objectContaining({ code: 'unsupported_version', status: 400 }));
-    },
-  );
+  it.each([
+    '2025-10-21.zion',
+    '2026-05-06.rainier',
+    '2026-02-30.tetons',
+    'tetons',
+    'v1',
+    '2026-03-09.TETONS',
+  ])('rejects %s as unsupported_version', (v) => {
+    expect(() => checkApiVersion(v)).toThrow(
+      expect.objectContaining({ code: 'unsupported_version', status: 400 }),
+    );
+  });
 });
 
 describe('names and slugs', () => {
@@ -62,7 +71,9 @@ describe('names and slugs', () => {
     expect(() => checkName('name', 'x'.repeat(49))).toThrow(/1 to 48/);
     expect(() => checkName('name', 'a\nb')).toThrow(/control/);
   });
-  it.each(['mobility', 'a', 'motion-control-2', '9lives'])('accepts slug %s', (s) => expect(checkSlug('slug', s)).toBe(s));
+  it.each(['mobility', 'a', 'motion-control-2', '9lives'])('accepts slug %s', (s) =>
+    expect(checkSlug('slug', s)).toBe(s),
+  );
   it.each(['Mobility', '-x', 'x-', 'a_b', '', 'x'.repeat(49), 'a b'])('rejects slug %j', (s) => {
     expect(() => checkSlug('slug', s)).toThrow(expect.objectContaining({ code: 'invalid_slug' }));
   });

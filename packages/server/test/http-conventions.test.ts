@@ -19,9 +19,9 @@ describe('health and documents', () => {
     const res = await t.api('GET', '/beta/openapi.json', { key: null, version: null });
     expect(res.status).toBe(200);
     expect(res.body.openapi).toMatch(/^3\./);
-    const ops = Object.values(res.body.paths as Record<string, Record<string, { operationId?: string }>>).flatMap(
-      (p) => Object.values(p).map((o) => o.operationId),
-    );
+    const ops = Object.values(
+      res.body.paths as Record<string, Record<string, { operationId?: string }>>,
+    ).flatMap((p) => Object.values(p).map((o) => o.operationId));
     for (const op of ['createConfigType', 'listDevices', 'getGitCommit', 'getSelf', 'updateConfigType']) {
       expect(ops).toContain(op);
     }
@@ -43,7 +43,10 @@ describe('Miru-Version header', () => {
   it('another train → 400 unsupported_version', async () => {
     const res = await t.api('GET', 'principal', { version: '2026-05-06.rainier' });
     expect(res.status).toBe(400);
-    expect(res.body.error).toMatchObject({ code: 'unsupported_version', params: { value: '2026-05-06.rainier' } });
+    expect(res.body.error).toMatchObject({
+      code: 'unsupported_version',
+      params: { value: '2026-05-06.rainier' },
+    });
   });
   it('another date of the tetons train is accepted', async () => {
     expect((await t.api('GET', 'principal', { version: '2026-04-20.tetons' })).status).toBe(200);
@@ -79,8 +82,13 @@ describe('authentication and scopes', () => {
     const key = await t.keyWith('config_types:write');
     const res = await t.api('GET', 'config_types', { key });
     expect(res.status).toBe(403);
-    expect(res.body.error).toMatchObject({ code: 'missing_scope', params: { required: ['config_types:read'] } });
-    expect((await t.api('POST', 'config_types', { key, body: { name: 'Scoped', slug: 'scoped' } })).status).toBe(200);
+    expect(res.body.error).toMatchObject({
+      code: 'missing_scope',
+      params: { required: ['config_types:read'] },
+    });
+    expect(
+      (await t.api('POST', 'config_types', { key, body: { name: 'Scoped', slug: 'scoped' } })).status,
+    ).toBe(200);
   });
   it('manage grants every action of its resource and nothing else', async () => {
     const key = await t.keyWith('devices:manage');

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openTestStore, storageEngines, type TestDatabase } from '../../../test/support/store.ts';
 import { createRepositories, type Repositories, type Store } from '../src/index.ts';
 import { hashApiKey } from '../src/storage/api-keys.ts';
-import { openTestStore, storageEngines, type TestDatabase } from '../../../test/support/store.ts';
 
 const page = (over: Partial<{ offset: number; limit: number; totalCount: boolean }> = {}) => ({
   offset: 0,
@@ -31,7 +31,11 @@ describe.each(storageEngines())('storage on %s', (engine) => {
   it('stores API keys hashed, never in plain text', async () => {
     const secret = 'bsn_storage_test_secret_value_123';
     const key = await repos.apiKeys.create({ name: 'ci', scopes: ['devices:read'], secret });
-    const row = await store.db.selectFrom('api_keys').selectAll().where('id', '=', key.id).executeTakeFirstOrThrow();
+    const row = await store.db
+      .selectFrom('api_keys')
+      .selectAll()
+      .where('id', '=', key.id)
+      .executeTakeFirstOrThrow();
     expect(row.key_hash).toBe(hashApiKey(secret));
     expect(JSON.stringify(row)).not.toContain(secret);
     expect((await repos.apiKeys.authenticate(secret))?.id).toBe(key.id);
@@ -59,8 +63,16 @@ describe.each(storageEngines())('storage on %s', (engine) => {
         .execute(),
     ).rejects.toThrow();
     const device = { name: 'dup', status: 'inactive' as const, created_at: now, updated_at: now };
-    await store.db.insertInto('devices').values({ id: 'dvc_a', ...device }).execute();
-    await expect(store.db.insertInto('devices').values({ id: 'dvc_b', ...device }).execute()).rejects.toThrow();
+    await store.db
+      .insertInto('devices')
+      .values({ id: 'dvc_a', ...device })
+      .execute();
+    await expect(
+      store.db
+        .insertInto('devices')
+        .values({ id: 'dvc_b', ...device })
+        .execute(),
+    ).rejects.toThrow();
   });
 
   it('pages with a stable order, has_more and an optional total', async () => {

@@ -89,7 +89,8 @@ function toEnvelope(err: unknown): { status: number; body: ReturnType<typeof env
 
 /** One sentence that names the field: "body field 'name' must be a string." */
 function describeViolation(location: string, field: string, v: any): string {
-  const where = location === 'body' ? 'Field' : location === 'querystring' ? 'Query parameter' : `${location} parameter`;
+  const where =
+    location === 'body' ? 'Field' : location === 'querystring' ? 'Query parameter' : `${location} parameter`;
   if (v.keyword === 'required') return `${where} '${field}' is required.`;
   if (v.keyword === 'type') return `${where} '${field}' must be of type ${v.params?.type}.`;
   const allowed = v.params?.allowedValues ?? v.params?.allowedValue;

@@ -11,7 +11,13 @@ import type { FastifySchemaCompiler } from 'fastify';
 const addFormats = ((formatsPlugin as any).default ?? formatsPlugin) as (ajv: Ajv) => Ajv;
 
 function makeAjv(options: Options): Ajv {
-  const ajv = new Ajv({ strict: false, allErrors: false, useDefaults: true, removeAdditional: true, ...options });
+  const ajv = new Ajv({
+    strict: false,
+    allErrors: false,
+    useDefaults: true,
+    removeAdditional: true,
+    ...options,
+  });
   addFormats(ajv);
   return ajv;
 }
