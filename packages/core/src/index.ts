@@ -1,5 +1,4 @@
 export * from './api-version.ts';
-export * from './deployments/index.ts';
 export * from './errors.ts';
 export * from './filepath.ts';
 export * from './git-remote.ts';
