@@ -1,0 +1,3 @@
+export * from './device-jwt.ts';
+export * from './ping.ts';
+export * from './presence.ts';
