@@ -1,7 +1,6 @@
 export * from './api-version.ts';
 export * from './deployments/index.ts';
 export * from './devices/index.ts';
-export * from './devices/index.ts';
 export * from './errors.ts';
 export * from './filepath.ts';
 export * from './git-remote.ts';
