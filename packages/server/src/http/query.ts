@@ -36,12 +36,23 @@ export interface ListParams {
 
 /** Pagination, order and expansions of one list request, with the core's clamping and checks. */
 export function listParams(query: Record<string, unknown>, resource: ResourceName): ListParams {
-  const { offset, limit } = parsePage(query.offset, query.limit);
+  const { offset, limit } = parsePage(unexponent(query.offset), unexponent(query.limit));
   const expand = parseExpand(resource, query.expand, { list: true });
   return {
     page: { offset, limit, order: parseOrderBy(query.order_by), totalCount: expand.totalCount },
     expand,
   };
+}
+
+/**
+ * The query validator has already coerced `limit=99999999999999999999999` to the number 1e+23, whose
+ * text is no integer literal; hand such a value on as the largest safe integer of its sign so it is
+ * clamped like any other out-of-range value instead of being refused.
+ */
+function unexponent(value: unknown): unknown {
+  return typeof value === 'number' && Number.isInteger(value) && !Number.isSafeInteger(value)
+    ? Math.sign(value) * Number.MAX_SAFE_INTEGER
+    : value;
 }
 
 export function expandParam(query: Record<string, unknown>, resource: ResourceName): ParsedExpand {
