@@ -1,0 +1,104 @@
+import { createHash } from 'node:crypto';
+import { unprocessable } from '@bosun/core';
+import { cueIssues } from './cue-errors.ts';
+import { CuePool } from './cue-pool.ts';
+import type { InstanceValidator, SchemaDocumentInput } from './types.ts';
+
+const INSTANCE_FILE = 'bosun-instance.cue';
+const DOCUMENT_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}\.cue$/;
+const PACKAGE = /^package\s+([A-Za-z_][A-Za-z0-9_]*)\s*$/m;
+
+let pool: CuePool | undefined;
+/** The process-wide CUE worker pool, started on first use. */
+export function cuePool(): CuePool {
+  pool ??= new CuePool();
+  return pool;
+}
+
+/** The package every document declares; documents of different packages (or some without one) are a 422. */
+export function cuePackage(documents: SchemaDocumentInput[]): string | null {
+  const names = documents.map((d) => PACKAGE.exec(stripComments(d.data))?.[1] ?? null);
+  const distinct = [...new Set(names)];
+  if (distinct.length > 1) {
+    throw unprocessable(
+      'invalid_schema',
+      `CUE documents must all belong to one package; found ${distinct.map((n) => n ?? '(no package clause)').join(', ')}.`,
+      {
+        field: 'documents',
+        packages: Object.fromEntries(documents.map((d, i) => [d.name, names[i]])),
+      },
+    );
+  }
+  return distinct[0] ?? null;
+}
+
+function stripComments(source: string): string {
+  return source.replace(/^\s*\/\/.*$/gm, '');
+}
+
+export function checkCueDocumentNames(documents: SchemaDocumentInput[]) {
+  for (const d of documents) {
+    if (!DOCUMENT_NAME.test(d.name)) {
+      throw unprocessable(
+        'invalid_document_name',
+        `CUE document name '${d.name}' must be a file name ending in .cue (letters, digits, '.', '_', '-').`,
+        { field: 'documents', document: d.name },
+      );
+    }
+  }
+  if (documents.some((d) => d.name === INSTANCE_FILE)) {
+    throw unprocessable('invalid_document_name', `'${INSTANCE_FILE}' is reserved.`, { field: 'documents' });
+  }
+}
+
+async function runCue(job: Parameters<CuePool['run']>[0]) {
+  try {
+    return await cuePool().run(job);
+  } catch (err) {
+    throw unprocessable('cue_failed', `CUE could not evaluate the schema: ${(err as Error).message}`, {
+      field: 'documents',
+    });
+  }
+}
+
+/**
+ * Compiles a CUE package (evaluates it without requiring concrete values) and returns a validator
+ * that unifies an instance with it. The instance is handed to CUE as CUE source (JSON is CUE) in the
+ * same package, with `vet -c` so missing required values count; this reports every failing field,
+ * where vetting a .json data file stops at the first.
+ */
+export async function compileCue(documents: SchemaDocumentInput[]): Promise<InstanceValidator> {
+  checkCueDocumentNames(documents);
+  // Raw bytes, not the digest: error positions must point into the files as written.
+  const key = createHash('sha256')
+    .update(JSON.stringify(documents.map((d) => [d.name, d.data])))
+    .digest('hex');
+  const pkg = cuePackage(documents);
+  const files = documents.map((d) => ({ name: d.name, data: d.data }));
+  const checked = await runCue({ op: 'check', key, files });
+  if (checked.code !== 0) {
+    const message = checked.stderr.trim() || `cue exited with code ${checked.code}`;
+    throw unprocessable('invalid_schema', `The CUE schema does not compile: ${message}`, {
+      field: 'documents',
+      compiler_message: message,
+    });
+  }
+  return {
+    async validate(_value, text) {
+      const instance = `${pkg ? `package ${pkg}\n` : ''}${text}\n`;
+      const r = await runCue({ op: 'vet', key, files, instanceName: INSTANCE_FILE, instance });
+      if (r.code === 0) return [];
+      const issues = cueIssues(r.stderr, INSTANCE_FILE);
+      return issues.length
+        ? issues
+        : [
+            {
+              path: '',
+              message: r.stderr.trim() || 'CUE rejected the instance',
+              rule: 'cue',
+              schema_location: '',
+            },
+          ];
+    },
+  };
+}

