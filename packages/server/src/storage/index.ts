@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.ts';
 import { ApiKeyStore } from './api-keys.ts';
 import { ConfigTypeStore } from './config-types.ts';
+import { DeploymentStore } from './deployments.ts';
 import { DeviceStore } from './devices.ts';
 import { GitCommitStore } from './git-commits.ts';
 
@@ -10,6 +11,7 @@ export function createRepositories(db: Kysely<Database>) {
   return {
     apiKeys: new ApiKeyStore(db),
     configTypes: new ConfigTypeStore(db),
+    deployments: new DeploymentStore(db),
     devices: new DeviceStore(db),
     gitCommits: new GitCommitStore(db),
   };

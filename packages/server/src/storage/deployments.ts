@@ -1,0 +1,443 @@
+import {
+  type AgentReport,
+  applyAgentReport,
+  becomeCurrentEffects,
+  type CreateTarget,
+  checkArchive,
+  checkCreateTarget,
+  checkDeploy,
+  checkInstanceSet,
+  checkParent,
+  checkRestage,
+  currentDeployment,
+  type DeploymentState,
+  type DeviceDeployment,
+  initialState,
+  newId,
+  notFound,
+  type StatusChange,
+  stagingReplacementEffects,
+} from '@bosun/core';
+import { type Kysely, type Selectable, SqliteAdapter, sql } from 'kysely';
+import type { ActivityStatus, Database, DeploymentTable, ErrorStatus, TargetStatus } from '../db/schema.ts';
+import { nowIso } from '../db/time.ts';
+import { fetchPage, type Page, type PageRequest } from './list.ts';
+
+export type DeploymentRow = Selectable<DeploymentTable>;
+export type DeploymentEventRow = Selectable<Database['deployment_events']>;
+
+/** Who caused a status change: a platform API key, a device's agent, or the server itself (effects). */
+export type Actor = { type: 'api_key'; id: string } | { type: 'agent'; id: string } | { type: 'system' };
+
+export interface DeploymentFilter {
+  id?: string[] | undefined;
+  target_status?: TargetStatus[] | undefined;
+  activity_status?: ActivityStatus[] | undefined;
+  error_status?: ErrorStatus[] | undefined;
+  device_id?: string[] | undefined;
+  release_id?: string[] | undefined;
+}
+
+export interface CreateDeploymentInput {
+  target_status: CreateTarget;
+  description: string;
+  release_id: string;
+  device_id: string;
+  config_instance_ids: string[];
+  parent_id?: string | undefined;
+}
+
+export interface ReportResult {
+  deployment: DeploymentRow;
+  /** False when the report restated the current state and nothing was written. */
+  changed: boolean;
+}
+
+type Tx = Kysely<Database>;
+
+export const stateOf = (row: Pick<DeploymentRow, 'target_status' | 'activity_status' | 'error_status'>) =>
+  ({ target: row.target_status, activity: row.activity_status, error: row.error_status }) as DeploymentState;
+
+const asDevice = (row: DeploymentRow): DeviceDeployment => ({
+  id: row.id,
+  release_id: row.release_id,
+  state: stateOf(row),
+});
+
+/**
+ * Deployments and their history. Every lifecycle change of one device runs in one transaction that
+ * serialises on that device (PostgreSQL: a row lock on the device; SQLite: an immediate transaction,
+ * which takes the database's write lock up front), reads the device's deployments, asks the core
+ * rules what may happen and what follows, writes it, and records one event per status change. The
+ * partial unique indexes of migration 002 back the two invariants up inside the database.
+ */
+export class DeploymentStore {
+  private readonly sqlite: boolean;
+
+  constructor(private readonly db: Kysely<Database>) {
+    this.sqlite = db.getExecutor().adapter instanceof SqliteAdapter;
+  }
+
+  async get(id: string): Promise<DeploymentRow | undefined> {
+    return this.db.selectFrom('deployments').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  async list(filter: DeploymentFilter, page: PageRequest): Promise<Page<DeploymentRow>> {
+    let q = this.db.selectFrom('deployments').selectAll();
+    if (filter.id?.length) q = q.where('id', 'in', filter.id);
+    if (filter.target_status?.length) q = q.where('target_status', 'in', filter.target_status);
+    if (filter.activity_status?.length) q = q.where('activity_status', 'in', filter.activity_status);
+    if (filter.error_status?.length) q = q.where('error_status', 'in', filter.error_status);
+    if (filter.device_id?.length) q = q.where('device_id', 'in', filter.device_id);
+    if (filter.release_id?.length) q = q.where('release_id', 'in', filter.release_id);
+    return fetchPage(q, page);
+  }
+
+  /** Config instance ids of each deployment, in the order of the release's schemas. */
+  async instanceIds(deploymentIds: readonly string[]): Promise<Map<string, string[]>> {
+    const out = new Map<string, string[]>(deploymentIds.map((id) => [id, []]));
+    if (!deploymentIds.length) return out;
+    const rows = await this.db
+      .selectFrom('deployment_instances')
+      .select(['deployment_id', 'config_instance_id'])
+      .where('deployment_id', 'in', [...new Set(deploymentIds)])
+      .orderBy('deployment_id')
+      .orderBy('position')
+      .execute();
+    for (const r of rows) out.get(r.deployment_id)!.push(r.config_instance_id);
+    return out;
+  }
+
+  /**
+   * Decision 6: the deployments that became current on the device after `row` entered the staging
+   * area (created or last restaged), oldest first. A deployment never staged has no drifts.
+   */
+  async drifts(row: DeploymentRow, page: { offset: number; limit: number }): Promise<Page<DeploymentRow>> {
+    if (!row.staged_at) return { rows: [], hasMore: false };
+    const rows = await this.db
+      .selectFrom('deployments')
+      .selectAll()
+      .where('device_id', '=', row.device_id)
+      .where('id', '!=', row.id)
+      .where('current_at', '>', row.staged_at)
+      .orderBy('current_at', 'asc')
+      .orderBy('id', 'asc')
+      .limit(page.limit + 1)
+      .offset(page.offset)
+      .execute();
+    return { rows: rows.slice(0, page.limit), hasMore: rows.length > page.limit };
+  }
+
+  /** The status history of one deployment, oldest first. */
+  async events(
+    deploymentId: string,
+    page: { offset: number; limit: number },
+  ): Promise<Page<DeploymentEventRow>> {
+    const rows = await this.db
+      .selectFrom('deployment_events')
+      .selectAll()
+      .where('deployment_id', '=', deploymentId)
+      .orderBy('occurred_at', 'asc')
+      .orderBy('id', 'asc')
+      .limit(page.limit + 1)
+      .offset(page.offset)
+      .execute();
+    return { rows: rows.slice(0, page.limit), hasMore: rows.length > page.limit };
+  }
+
+  async create(input: CreateDeploymentInput, actor: Actor): Promise<DeploymentRow> {
+    return this.onDevice(input.device_id, async (tx) => {
+      const release = await tx
+        .selectFrom('releases')
+        .select('id')
+        .where('id', '=', input.release_id)
+        .executeTakeFirst();
+      if (!release) throw notFound('release', input.release_id);
+      const schemaIds = (
+        await tx
+          .selectFrom('release_schemas')
+          .select('config_schema_id')
+          .where('release_id', '=', input.release_id)
+          .orderBy('position')
+          .execute()
+      ).map((r) => r.config_schema_id);
+      const requested = input.config_instance_ids;
+      const found = requested.length
+        ? await tx
+            .selectFrom('config_instances')
+            .select(['id', 'config_schema_id'])
+            .where('id', 'in', [...new Set(requested)])
+            .execute()
+        : [];
+      const instanceIds = checkInstanceSet(input.release_id, schemaIds, requested, found);
+      if (input.parent_id !== undefined) {
+        const parent = await tx
+          .selectFrom('deployments')
+          .select(['id', 'device_id'])
+          .where('id', '=', input.parent_id)
+          .executeTakeFirst();
+        checkParent(parent, input.parent_id, input.device_id);
+      }
+      const live = await this.liveDeployments(tx, input.device_id);
+      checkCreateTarget(input.target_status, input.release_id, currentDeployment(live)?.release_id ?? null);
+
+      const id = newId('deployment');
+      const state = initialState(input.target_status);
+      const effects =
+        input.target_status === 'staged'
+          ? stagingReplacementEffects(id, input.release_id, live)
+          : becomeCurrentEffects(id, live);
+      // Effects first: the partial unique indexes would refuse the new row while the old one holds its place.
+      const applied = await this.applyEffects(tx, effects);
+      const now = nowIso();
+      const row: DeploymentRow = {
+        id,
+        description: input.description,
+        device_id: input.device_id,
+        release_id: input.release_id,
+        parent_id: input.parent_id ?? null,
+        target_status: state.target,
+        activity_status: state.activity,
+        error_status: state.error,
+        error_message: null,
+        attempts: 0,
+        staged_at: state.target === 'staged' ? now : null,
+        current_at: state.target === 'deployed' ? now : null,
+        deployed_at: null,
+        archived_at: null,
+        created_at: now,
+        updated_at: now,
+      };
+      await tx.insertInto('deployments').values(row).execute();
+      await tx
+        .insertInto('deployment_instances')
+        .values(
+          instanceIds.map((config_instance_id, position) => ({
+            deployment_id: id,
+            config_instance_id,
+            position,
+          })),
+        )
+        .execute();
+      await this.recordEvent(tx, input.device_id, { id, from: null, to: state, message: null }, actor);
+      await this.recordEvents(tx, input.device_id, applied);
+      return row;
+    });
+  }
+
+  /** §5.5: staged → deployed/queued; the deployment becomes current, with the §5.6 effects. */
+  async deploy(id: string, actor: Actor): Promise<DeploymentRow> {
+    return this.onDeployment(id, async (tx, row) => {
+      const to = checkDeploy(asDevice(row));
+      const live = await this.liveDeployments(tx, row.device_id);
+      const applied = await this.applyEffects(tx, becomeCurrentEffects(id, live));
+      const now = nowIso();
+      const updated = await this.write(tx, row, to, { current_at: now }, now);
+      await this.recordEvent(tx, row.device_id, { id, from: stateOf(row), to, message: null }, actor);
+      await this.recordEvents(tx, row.device_id, applied);
+      return updated;
+    });
+  }
+
+  /** §5.7: a staged or drifted deployment leaves the staging area for good. */
+  async archive(id: string, actor: Actor): Promise<DeploymentRow> {
+    return this.onDeployment(id, async (tx, row) => {
+      const to = checkArchive(asDevice(row));
+      const now = nowIso();
+      const updated = await this.write(tx, row, to, { archived_at: now }, now);
+      await this.recordEvent(tx, row.device_id, { id, from: stateOf(row), to, message: null }, actor);
+      return updated;
+    });
+  }
+
+  /** Decision 7: drifted → staged; drifts are counted afresh from now. */
+  async restage(id: string, actor: Actor): Promise<DeploymentRow> {
+    return this.onDeployment(id, async (tx, row) => {
+      const to = checkRestage(asDevice(row));
+      const now = nowIso();
+      const updated = await this.write(tx, row, to, { staged_at: now }, now);
+      await this.recordEvent(
+        tx,
+        row.device_id,
+        { id, from: stateOf(row), to, message: 'Restaged after review.' },
+        actor,
+      );
+      return updated;
+    });
+  }
+
+  /**
+   * An agent's report about one deployment (§5.9). A repeated report changes nothing; one the core
+   * rules do not allow is refused with 409 and changes nothing.
+   */
+  async report(id: string, report: AgentReport, actor: Actor): Promise<ReportResult> {
+    return this.onDeployment(id, async (tx, row) => {
+      const outcome = applyAgentReport(
+        { state: stateOf(row), error_message: row.error_message, attempts: row.attempts },
+        report,
+      );
+      if (outcome.noop) return { deployment: row, changed: false };
+      const now = nowIso();
+      const to = outcome.state;
+      const updated = await this.write(
+        tx,
+        row,
+        to,
+        {
+          error_message: outcome.error_message,
+          attempts: outcome.attempts,
+          ...(to.activity === 'deployed' && row.activity_status !== 'deployed' ? { deployed_at: now } : {}),
+          ...(to.activity === 'archived' && row.activity_status !== 'archived' ? { archived_at: now } : {}),
+        },
+        now,
+      );
+      await this.recordEvent(
+        tx,
+        row.device_id,
+        { id, from: stateOf(row), to, message: report.message ?? null },
+        actor,
+        report.attempts ?? null,
+      );
+      return { deployment: updated, changed: true };
+    });
+  }
+
+  // ----- transaction plumbing --------------------------------------------------------------------
+
+  /** Locks the deployment's device, re-reads the deployment inside the transaction and runs `fn`. */
+  private async onDeployment<T>(id: string, fn: (tx: Tx, row: DeploymentRow) => Promise<T>): Promise<T> {
+    const outside = await this.db
+      .selectFrom('deployments')
+      .select('device_id')
+      .where('id', '=', id)
+      .executeTakeFirst();
+    if (!outside) throw notFound('deployment', id);
+    return this.onDevice(outside.device_id, async (tx) => {
+      const row = await tx
+        .selectFrom('deployments')
+        .selectAll()
+        .where('id', '=', id)
+        .executeTakeFirstOrThrow();
+      return fn(tx, row);
+    });
+  }
+
+  /**
+   * Runs `fn` in a transaction that serialises every lifecycle change of one device: concurrent calls
+   * for the same device run one after another and each sees the other's committed result.
+   */
+  private async onDevice<T>(deviceId: string, fn: (tx: Tx) => Promise<T>): Promise<T> {
+    if (this.sqlite) {
+      // Kysely's SQLite driver hands out its single connection under a mutex; BEGIN IMMEDIATE also takes
+      // the write lock at the start, so another process (CLI, second server) waits instead of failing
+      // with SQLITE_BUSY when upgrading a read transaction.
+      return this.db.connection().execute(async (conn) => {
+        await sql`begin immediate`.execute(conn);
+        try {
+          await this.lockDevice(conn, deviceId);
+          const result = await fn(conn);
+          await sql`commit`.execute(conn);
+          return result;
+        } catch (err) {
+          await sql`rollback`.execute(conn);
+          throw err;
+        }
+      });
+    }
+    return this.db.transaction().execute(async (tx) => {
+      await this.lockDevice(tx, deviceId);
+      return fn(tx);
+    });
+  }
+
+  private async lockDevice(tx: Tx, deviceId: string): Promise<void> {
+    const device = await tx
+      .selectFrom('devices')
+      .select('id')
+      .where('id', '=', deviceId)
+      .$if(!this.sqlite, (q) => q.forUpdate())
+      .executeTakeFirst();
+    if (!device) throw notFound('device', deviceId);
+  }
+
+  /** The device's deployments that can still be affected by a change: target staged or deployed. */
+  private async liveDeployments(tx: Tx, deviceId: string): Promise<DeviceDeployment[]> {
+    const rows = await tx
+      .selectFrom('deployments')
+      .select(['id', 'release_id', 'target_status', 'activity_status', 'error_status'])
+      .where('device_id', '=', deviceId)
+      .where('target_status', 'in', ['staged', 'deployed'])
+      .execute();
+    return rows.map((r) => ({ id: r.id, release_id: r.release_id, state: stateOf(r) }));
+  }
+
+  private async applyEffects(tx: Tx, effects: StatusChange[]): Promise<StatusChange[]> {
+    for (const change of effects) {
+      const now = nowIso();
+      await tx
+        .updateTable('deployments')
+        .set({
+          target_status: change.to.target,
+          activity_status: change.to.activity,
+          error_status: change.to.error,
+          updated_at: now,
+          ...(change.to.activity === 'archived' && change.from.activity !== 'archived'
+            ? { archived_at: now }
+            : {}),
+        })
+        .where('id', '=', change.id)
+        .execute();
+    }
+    return effects;
+  }
+
+  private async write(
+    tx: Tx,
+    row: DeploymentRow,
+    to: DeploymentState,
+    extra: Partial<DeploymentRow>,
+    now: string,
+  ): Promise<DeploymentRow> {
+    const set = {
+      target_status: to.target,
+      activity_status: to.activity,
+      error_status: to.error,
+      updated_at: now,
+      ...extra,
+    };
+    await tx.updateTable('deployments').set(set).where('id', '=', row.id).execute();
+    return { ...row, ...set };
+  }
+
+  private async recordEvents(tx: Tx, deviceId: string, changes: StatusChange[]): Promise<void> {
+    for (const change of changes) await this.recordEvent(tx, deviceId, change, { type: 'system' });
+  }
+
+  private async recordEvent(
+    tx: Tx,
+    deviceId: string,
+    change: { id: string; from: DeploymentState | null; to: DeploymentState; message: string | null },
+    actor: Actor,
+    attempt: number | null = null,
+  ): Promise<void> {
+    await tx
+      .insertInto('deployment_events')
+      .values({
+        id: newId('event'),
+        deployment_id: change.id,
+        device_id: deviceId,
+        from_target_status: change.from?.target ?? null,
+        from_activity_status: change.from?.activity ?? null,
+        from_error_status: change.from?.error ?? null,
+        to_target_status: change.to.target,
+        to_activity_status: change.to.activity,
+        to_error_status: change.to.error,
+        actor_type: actor.type,
+        actor_id: actor.type === 'system' ? null : actor.id,
+        message: change.message,
+        attempt,
+        occurred_at: nowIso(),
+      })
+      .execute();
+  }
+}
