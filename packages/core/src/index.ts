@@ -1,3 +1,4 @@
+export * from './agent/index.ts';
 export * from './api-version.ts';
 export * from './deployments/index.ts';
 export * from './devices/index.ts';

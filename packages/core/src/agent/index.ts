@@ -1,0 +1,3 @@
+export * from './digest.ts';
+export * from './drift.ts';
+export * from './retry.ts';
