@@ -1,4 +1,5 @@
 import {
+  BosunError,
   type ParsedExpand,
   parseExpand,
   parseOrderBy,
@@ -26,6 +27,21 @@ export async function normaliseQuery(request: FastifyRequest): Promise<void> {
   }
   for (const [key, prop] of Object.entries(schema.properties)) {
     if (prop.type === 'array' && key in query) query[key] = splitMulti(query[key]);
+    // The validator's coercion would take `0x10` or `1e3` as numbers; an integer parameter is
+    // decimal digits only, checked here while the value is still the text the client sent.
+    if (prop.type === 'integer' && typeof query[key] === 'string') {
+      if (query[key].trim() === '') delete query[key];
+      else checkIntegerText(key, query[key]);
+    }
+  }
+}
+
+function checkIntegerText(field: string, text: string): void {
+  if (!/^[+-]?\d+$/.test(text.trim())) {
+    throw new BosunError(400, 'invalid_parameter', `${field} must be an integer, got '${text}'.`, {
+      field,
+      value: text,
+    });
   }
 }
 
