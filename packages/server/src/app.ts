@@ -46,6 +46,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   app.decorate('repos', repos);
   app.decorate('store', opts.store);
   app.setValidatorCompiler(validatorCompiler);
+  // The API speaks JSON only: a text/plain body is a 415, not a string that fails validation.
+  app.removeContentTypeParser('text/plain');
 
   await app.register(errorsPlugin);
   await app.register(requestLogPlugin);
