@@ -118,8 +118,8 @@ export function toJsonSchema(node: unknown, strict: boolean, composedMember = fa
     const { $ref, ...rest } = result;
     result = { ...rest, allOf: [{ $ref }, ...(rest.allOf ?? [])] };
   }
-  const objectLike =
-    result.type === 'object' || result.properties !== undefined || result.allOf !== undefined || result.$ref;
+  // A bare `type: object` with no declared properties is free-form (an event's `data`): leave it open.
+  const objectLike = result.properties !== undefined || result.allOf !== undefined || result.$ref;
   if (strict && objectLike && !composedMember && result.additionalProperties === undefined) {
     // A $ref can't carry siblings cleanly in every reader; wrapping keeps it explicit.
     result = result.$ref && Object.keys(result).length === 1 ? { allOf: [result] } : result;
@@ -134,6 +134,11 @@ export function toJsonSchema(node: unknown, strict: boolean, composedMember = fa
     }
   }
   return result;
+}
+
+/** The parsed reference document (for checks beyond response bodies, e.g. parameters). */
+export function referenceSpec(): any {
+  return load().spec;
 }
 
 /** Every operation of the reference spec, keyed by operationId. */
