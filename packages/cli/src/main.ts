@@ -1,5 +1,6 @@
 import { BOSUN_VERSION } from '@bosun/server';
 import { Command, CommanderError } from 'commander';
+import { registerAgentCommands } from './commands/agent.ts';
 import { registerKeyCommands } from './commands/keys.ts';
 import { registerServerCommand } from './commands/server.ts';
 
@@ -12,6 +13,7 @@ export async function main(argv: string[]): Promise<void> {
     .exitOverride();
   registerServerCommand(program);
   registerKeyCommands(program);
+  registerAgentCommands(program);
   try {
     await program.parseAsync(argv);
   } catch (err) {

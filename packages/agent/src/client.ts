@@ -1,0 +1,174 @@
+import { readFileSync } from 'node:fs';
+import { deviceJwt, type Identity } from './identity.ts';
+
+/** HTTP side of docs/agent-protocol.md (`/agent/v1`). State always travels here, never over MQTT. */
+
+export const AGENT_VERSION = `v${(JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version}`;
+
+/** The server could not be reached or is temporarily unavailable: says nothing about a deployment. */
+export class NetworkError extends Error {}
+
+/** The server answered with an error envelope. */
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface AgentDeployment {
+  id: string;
+  release_id: string;
+  release_version: string;
+  target_status: 'staged' | 'deployed' | 'archived';
+  activity_status: 'drifted' | 'staged' | 'queued' | 'deployed' | 'archived';
+  error_status: 'none' | 'retrying' | 'failed';
+  attempts: number;
+  config_instances: {
+    id: string;
+    filepath: string;
+    content_digest: string;
+    config_type_name: string;
+    config_schema_id: string;
+  }[];
+}
+
+export interface DesiredState {
+  device: { id: string; name: string };
+  deployments: AgentDeployment[];
+}
+
+export interface Report {
+  activity_status?: 'deployed' | 'archived';
+  error_status?: 'none' | 'retrying' | 'failed';
+  message?: string;
+  attempts?: number;
+  occurred_at: string;
+  report_id: string;
+  /** Files changed or removed on the robot behind the agent's back. */
+  drift?: { path: string; change: 'changed' | 'missing' }[];
+}
+
+export interface ActivateResponse {
+  device: { id: string; name: string };
+  mqtt: { url: string | null; topic_prefix: string };
+}
+
+const TIMEOUT_MS = 10_000;
+/** Refresh the access token this long before it expires. */
+const REFRESH_MARGIN_MS = 5 * 60_000;
+
+async function send(url: string, init: RequestInit): Promise<Response> {
+  let res: Response;
+  try {
+    res = await fetch(url, { ...init, signal: AbortSignal.timeout(TIMEOUT_MS) });
+  } catch (err) {
+    throw new NetworkError(
+      `cannot reach ${new URL(url).origin}: ${(err as Error).cause ?? (err as Error).message}`,
+    );
+  }
+  if (res.status >= 500 || res.status === 429) {
+    await res.arrayBuffer().catch(() => {});
+    throw new NetworkError(`server unavailable (HTTP ${res.status})`);
+  }
+  return res;
+}
+
+async function failure(res: Response): Promise<HttpError> {
+  const text = await res.text().catch(() => '');
+  try {
+    const { error } = JSON.parse(text) as { error: { code: string; message: string } };
+    return new HttpError(res.status, error.code, error.message);
+  } catch {
+    return new HttpError(res.status, 'http_error', `HTTP ${res.status}: ${text.slice(0, 200)}`);
+  }
+}
+
+const baseHeaders = () => ({ 'bosun-agent-version': AGENT_VERSION });
+
+export async function activate(
+  serverUrl: string,
+  body: { token: string; public_key_pem: string; hostname?: string },
+): Promise<ActivateResponse> {
+  const res = await send(`${serverUrl}/agent/v1/activate`, {
+    method: 'POST',
+    headers: { ...baseHeaders(), 'content-type': 'application/json' },
+    body: JSON.stringify({ ...body, agent_version: AGENT_VERSION }),
+  });
+  if (!res.ok) throw await failure(res);
+  return (await res.json()) as ActivateResponse;
+}
+
+export class AgentClient {
+  private token: { value: string; expiresAt: number } | undefined;
+  private refreshing: Promise<string> | undefined;
+
+  constructor(
+    readonly serverUrl: string,
+    private readonly identity: Identity,
+  ) {}
+
+  /** A valid access token (also the MQTT password), minted by proof of possession when needed. */
+  async accessToken(force = false): Promise<string> {
+    if (!force && this.token && this.token.expiresAt - Date.now() > REFRESH_MARGIN_MS)
+      return this.token.value;
+    this.refreshing ??= this.mintToken().finally(() => {
+      this.refreshing = undefined;
+    });
+    return this.refreshing;
+  }
+
+  private async mintToken(): Promise<string> {
+    const res = await send(`${this.serverUrl}/agent/v1/token`, {
+      method: 'POST',
+      headers: { ...baseHeaders(), authorization: `Bearer ${deviceJwt(this.identity)}` },
+    });
+    if (!res.ok) throw await failure(res);
+    const body = (await res.json()) as { token: string; expires_at: string };
+    this.token = { value: body.token, expiresAt: Date.parse(body.expires_at) };
+    return body.token;
+  }
+
+  /** Sends an authenticated request; a 401 (expired or revoked token) mints a new token once. */
+  private async call(path: string, init: RequestInit = {}): Promise<Response> {
+    for (let attempt = 0; ; attempt++) {
+      const token = await this.accessToken(attempt > 0);
+      const res = await send(`${this.serverUrl}/agent/v1${path}`, {
+        ...init,
+        headers: {
+          ...baseHeaders(),
+          ...(init.headers as Record<string, string>),
+          authorization: `Bearer ${token}`,
+        },
+      });
+      if (res.status !== 401 || attempt > 0) return res;
+      await res.arrayBuffer().catch(() => {});
+    }
+  }
+
+  async state(etag?: string): Promise<{ state: DesiredState; etag: string | null } | 'not_modified'> {
+    const res = await this.call('/state', { headers: etag ? { 'if-none-match': etag } : {} });
+    if (res.status === 304) return 'not_modified';
+    if (!res.ok) throw await failure(res);
+    return { state: (await res.json()) as DesiredState, etag: res.headers.get('etag') };
+  }
+
+  async content(configInstanceId: string): Promise<Uint8Array> {
+    const res = await this.call(`/config_instances/${encodeURIComponent(configInstanceId)}/content`);
+    if (!res.ok) throw await failure(res);
+    return new Uint8Array(await res.arrayBuffer());
+  }
+
+  async report(deploymentId: string, report: Report): Promise<AgentDeployment> {
+    const res = await this.call(`/deployments/${encodeURIComponent(deploymentId)}/reports`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(report),
+    });
+    if (!res.ok) throw await failure(res);
+    return (await res.json()) as AgentDeployment;
+  }
+}

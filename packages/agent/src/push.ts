@@ -1,0 +1,103 @@
+import mqtt, { type MqttClient } from 'mqtt';
+import type { Logger } from 'pino';
+import { AGENT_VERSION } from './client.ts';
+
+/**
+ * The MQTT side of docs/agent-protocol.md: hints only. `sync` triggers a reconcile, `ping` is answered
+ * with `pong`, and `presence` is published retained (with `offline` as the last will). Losing this
+ * channel never loses state: the agent also polls.
+ */
+export interface PushOptions {
+  url: string;
+  deviceId: string;
+  topicPrefix: string;
+  /** The access token used as password; `fresh` forces a new one (after the broker refused it). */
+  password(fresh: boolean): Promise<string>;
+  onSync(): void;
+  logger: Logger;
+}
+
+export class PushChannel {
+  private client: MqttClient | undefined;
+  private readonly prefix: string;
+
+  constructor(private readonly opts: PushOptions) {
+    this.prefix = opts.topicPrefix.endsWith('/') ? opts.topicPrefix : `${opts.topicPrefix}/`;
+  }
+
+  async start(): Promise<void> {
+    const { opts, prefix } = this;
+    const presence = (status: 'online' | 'offline') =>
+      JSON.stringify({ status, agent_version: AGENT_VERSION });
+    const password = await opts.password(false).catch(() => '');
+    const client = mqtt.connect(opts.url, {
+      clientId: opts.deviceId,
+      username: opts.deviceId,
+      password,
+      clean: true,
+      keepalive: 30,
+      reconnectPeriod: 2_000,
+      connectTimeout: 10_000,
+      will: { topic: `${prefix}presence`, payload: Buffer.from(presence('offline')), qos: 1, retain: true },
+    });
+    this.client = client;
+    client.on('connect', () => {
+      opts.logger.info({ broker: opts.url }, 'push channel connected');
+      // Subscribing on every connect (not only the first) keeps commands flowing after a reconnect.
+      client.subscribe({ [`${prefix}sync`]: { qos: 1 }, [`${prefix}ping`]: { qos: 1 } }, (err) => {
+        if (err) opts.logger.warn({ err: err.message }, 'subscribe failed');
+      });
+      client.publish(`${prefix}presence`, presence('online'), { qos: 1, retain: true });
+    });
+    client.on('message', (topic, payload) => {
+      if (topic === `${prefix}sync`) opts.onSync();
+      else if (topic === `${prefix}ping`) {
+        let messageId: unknown;
+        try {
+          messageId = (JSON.parse(payload.toString()) as { message_id?: unknown }).message_id;
+        } catch {}
+        if (typeof messageId !== 'string') return;
+        client.publish(
+          `${prefix}pong`,
+          JSON.stringify({ message_id: messageId, received_at: new Date().toISOString() }),
+          { qos: 1 },
+        );
+      }
+    });
+    client.on('error', (err: Error & { code?: number }) => {
+      // 4 bad user name or password, 5 not authorized (MQTT 3.1.1); 134/135 in MQTT 5.
+      const refused = err.code === 4 || err.code === 5 || err.code === 134 || err.code === 135;
+      opts.logger.warn({ err: err.message }, 'push channel error');
+      if (refused) this.refreshPassword(true);
+    });
+    // Before each automatic reconnect, make sure the password is a token that is still valid.
+    client.on('close', () => this.refreshPassword(false));
+  }
+
+  private refreshPassword(fresh: boolean): void {
+    this.opts
+      .password(fresh)
+      .then((token) => {
+        if (this.client) this.client.options.password = token;
+      })
+      .catch(() => {});
+  }
+
+  /** Publishes `offline` (the broker would only send the will after the keep-alive) and disconnects. */
+  async stop(): Promise<void> {
+    const client = this.client;
+    this.client = undefined;
+    if (!client) return;
+    if (client.connected) {
+      await new Promise<void>((resolve) =>
+        client.publish(
+          `${this.prefix}presence`,
+          JSON.stringify({ status: 'offline', agent_version: AGENT_VERSION }),
+          { qos: 1, retain: true },
+          () => resolve(),
+        ),
+      ).catch(() => {});
+    }
+    await client.endAsync(true).catch(() => {});
+  }
+}
