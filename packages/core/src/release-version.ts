@@ -33,3 +33,42 @@ export function checkReleaseVersion(value: string): string {
 export function releaseVersionKey(value: string): string {
   return value.startsWith('v') ? value.slice(1) : value;
 }
+
+export interface ReleaseSchemaRef {
+  id: string;
+  config_type_id: string;
+  instance_filepath: string;
+}
+
+/**
+ * The schema set of a release (product-spec §7): at least one schema, no schema twice, at most one
+ * schema per config type and no two schemas writing the same file. A 422 lists every clash.
+ */
+export function checkReleaseSchemaSet(schemas: ReleaseSchemaRef[]): void {
+  if (schemas.length === 0) {
+    throw new BosunError(422, 'invalid_schema_set', 'A release needs at least one config schema.', {
+      field: 'config_schema_ids',
+    });
+  }
+  const clashes: { rule: string; value: string; config_schema_ids: string[] }[] = [];
+  const group = (rule: string, keyOf: (s: ReleaseSchemaRef) => string) => {
+    const by = new Map<string, string[]>();
+    for (const s of schemas) by.set(keyOf(s), [...(by.get(keyOf(s)) ?? []), s.id]);
+    for (const [value, ids] of by) if (ids.length > 1) clashes.push({ rule, value, config_schema_ids: ids });
+  };
+  group('one_schema_per_config_type', (s) => s.config_type_id);
+  group('distinct_instance_filepaths', (s) => s.instance_filepath);
+  if (clashes.length) {
+    throw new BosunError(
+      422,
+      'invalid_schema_set',
+      `A release holds at most one schema per config type, and no two schemas may write the same file: ${clashes
+        .map(
+          (c) =>
+            `${c.rule === 'one_schema_per_config_type' ? 'config type' : 'file'} ${c.value} has ${c.config_schema_ids.join(', ')}`,
+        )
+        .join('; ')}.`,
+      { field: 'config_schema_ids', clashes },
+    );
+  }
+}

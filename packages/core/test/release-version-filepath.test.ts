@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { checkFilepath, defaultInstanceFilepath, filepathProblem } from '../src/filepath.ts';
-import { checkReleaseVersion, isReleaseVersion, releaseVersionKey } from '../src/release-version.ts';
+import {
+  checkReleaseSchemaSet,
+  checkReleaseVersion,
+  isReleaseVersion,
+  releaseVersionKey,
+} from '../src/release-version.ts';
 
 describe('release version grammar (product-spec §7)', () => {
   it.each([
@@ -71,5 +76,40 @@ describe('instance file paths', () => {
   });
   it('default path uses the config type slug', () => {
     expect(defaultInstanceFilepath('mobility')).toBe('/srv/bosun/configs/mobility.json');
+  });
+});
+
+describe('release schema set', () => {
+  const s = (id: string, type: string, path: string) => ({
+    id,
+    config_type_id: type,
+    instance_filepath: path,
+  });
+  it('accepts one schema per type with distinct paths', () => {
+    expect(() => checkReleaseSchemaSet([s('a', 't1', '/a.json'), s('b', 't2', '/b.json')])).not.toThrow();
+  });
+  it('refuses an empty set', () => {
+    expect(() => checkReleaseSchemaSet([])).toThrow(
+      expect.objectContaining({ status: 422, code: 'invalid_schema_set' }),
+    );
+  });
+  it('refuses two schemas of one type', () => {
+    expect(() => checkReleaseSchemaSet([s('a', 't1', '/a.json'), s('b', 't1', '/b.json')])).toThrow(
+      expect.objectContaining({
+        status: 422,
+        params: expect.objectContaining({
+          clashes: [{ rule: 'one_schema_per_config_type', value: 't1', config_schema_ids: ['a', 'b'] }],
+        }),
+      }),
+    );
+  });
+  it('refuses two schemas writing one file', () => {
+    expect(() => checkReleaseSchemaSet([s('a', 't1', '/a.json'), s('b', 't2', '/a.json')])).toThrow(
+      expect.objectContaining({
+        params: expect.objectContaining({
+          clashes: [{ rule: 'distinct_instance_filepaths', value: '/a.json', config_schema_ids: ['a', 'b'] }],
+        }),
+      }),
+    );
   });
 });

@@ -3,14 +3,23 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify';
 import { sql } from 'kysely';
+import { agentApi } from './agent-api/index.ts';
 import type { Store } from './db/database.ts';
 import { platformAuthPlugin } from './http/auth.ts';
 import { errorsPlugin } from './http/errors.ts';
 import { normaliseQuery } from './http/query.ts';
 import { requestLogPlugin } from './http/request-log.ts';
+import {
+  createNotifier,
+  type DeviceNotifier,
+  type MqttOptions,
+  type PushChannel,
+  startPushChannel,
+} from './mqtt/index.ts';
 import { ErrorEnvelope } from './http/schemas.ts';
 import { validatorCompiler } from './http/validation.ts';
 import { ConfigType, configTypeRoutes } from './routes/config-types.ts';
+import { PingDeviceResponse, TokenResponse, deviceAgentRoutes } from './routes/device-agent.ts';
 import { Device, deviceRoutes } from './routes/devices.ts';
 import { GitCommit, gitCommitRoutes } from './routes/git-commits.ts';
 import { principalRoutes } from './routes/principal.ts';
@@ -21,12 +30,17 @@ export interface AppOptions {
   store: Store;
   logger?: FastifyServerOptions['logger'] | undefined;
   loggerInstance?: FastifyServerOptions['loggerInstance'] | undefined;
+  /** Push channel: external broker URL, or the embedded broker's optional TCP port. */
+  mqtt?: MqttOptions | undefined;
 }
 
 declare module 'fastify' {
   interface FastifyInstance {
     repos: Repositories;
     store: Store;
+    push: PushChannel;
+    /** Call after a commit that changes what a device must act on; publishes a sync hint. */
+    notifier: DeviceNotifier;
   }
 }
 
@@ -46,13 +60,18 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   app.decorate('repos', repos);
   app.decorate('store', opts.store);
   app.setValidatorCompiler(validatorCompiler);
+  const push = await startPushChannel(opts.mqtt ?? {}, app.server, repos.deviceIdentity, app.log);
+  app.decorate('push', push);
+  app.decorate('notifier', createNotifier(push, app.log));
+  app.addHook('preClose', async () => push.close());
   // The API speaks JSON only: a text/plain body is a 415, not a string that fails validation.
   app.removeContentTypeParser('text/plain');
 
   await app.register(errorsPlugin);
   await app.register(requestLogPlugin);
   app.addSchema(ErrorEnvelope);
-  for (const schema of [ConfigType, Device, GitCommit]) app.addSchema(schema);
+  for (const schema of [ConfigType, Device, GitCommit, TokenResponse, PingDeviceResponse])
+    app.addSchema(schema);
 
   await app.register(swagger, {
     openapi: {
@@ -90,9 +109,12 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       for (const routes of [configTypeRoutes, deviceRoutes, gitCommitRoutes])
         await beta.register(routes, { repos });
       await beta.register(principalRoutes);
+      await beta.register(deviceAgentRoutes, { repos, push });
     },
     { prefix: '/beta' },
   );
+
+  await app.register(agentApi, { prefix: '/agent/v1', repos, push });
 
   await app.register(swaggerUi, {
     routePrefix: '/docs',

@@ -119,3 +119,6 @@ export class ValidatorCache {
     this.entries.set(schemaId, Promise.resolve(validator));
   }
 }
+
+/** The process-wide cache: schema ids are unique, so every app in the process can share it. */
+export const validatorCache = new ValidatorCache();

@@ -1,0 +1,203 @@
+import { createHash } from 'node:crypto';
+import { notFound, unprocessable } from '@bosun/core';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import { expandParam, filterValues, listBody, listParams } from '../http/query.ts';
+import {
+  ExpandQuery,
+  errorResponses,
+  filter,
+  IdParam,
+  ListQuery,
+  PaginatedList,
+  Timestamp,
+} from '../http/schemas.ts';
+import { validatorCache } from '../schema-languages/index.ts';
+import type { Repositories } from '../storage/index.ts';
+import { renderConfigInstances } from '../views/config-instances.ts';
+
+const InstanceContent = Type.Object({
+  format: Type.Literal('json', { description: 'Format of data; tetons knows only json.' }),
+  data: Type.String({ description: 'The file text, stored and served byte for byte.' }),
+});
+
+export const ConfigInstance = Type.Object(
+  {
+    object: Type.Literal('config_instance'),
+    id: Type.String({ examples: ['cfg_inst_123'] }),
+    config_type_name: Type.String({ description: 'Current name of the config type.' }),
+    filepath: Type.String({ description: "Absolute path on the device (the schema's instance_filepath)." }),
+    created_at: Timestamp('When the instance was created.'),
+    config_schema_id: Type.String(),
+    config_type_id: Type.String(),
+    config_schema: Type.Optional(Type.Ref('ConfigSchema')),
+    config_type: Type.Optional(Type.Ref('ConfigType')),
+    content: Type.Optional(InstanceContent),
+  },
+  { $id: 'ConfigInstance', title: 'Config Instance' },
+);
+
+const EXPAND = ['content', 'config_schema', 'config_type'];
+const MIME = { json: 'application/json' } as const;
+
+export const configInstanceRoutes: FastifyPluginAsyncTypebox<{ repos: Repositories }> = async (
+  app,
+  { repos },
+) => {
+  const tags = ['Config Instances'];
+
+  app.post(
+    '/config_instances',
+    {
+      config: { scopes: ['config_instances:write'] },
+      schema: {
+        tags,
+        operationId: 'createConfigInstance',
+        summary: 'Create',
+        description:
+          'Validates the content against its schema (422 with one entry per violation: path, message, rule). Instances are immutable.',
+        querystring: ExpandQuery(EXPAND),
+        body: Type.Object({ config_schema_id: Type.String(), content: InstanceContent }),
+        response: { 200: Type.Ref('ConfigInstance'), ...errorResponses },
+      },
+    },
+    async (request) => {
+      const expand = expandParam(request.query as Record<string, unknown>, 'config_instance');
+      const { config_schema_id: schemaId, content } = request.body;
+      const schema = await repos.configSchemas.get(schemaId);
+      if (!schema) throw notFound('config schema', schemaId);
+      let value: unknown;
+      try {
+        value = JSON.parse(content.data);
+      } catch (err) {
+        throw unprocessable('invalid_content', `content.data is not valid JSON: ${(err as Error).message}`, {
+          field: 'content.data',
+        });
+      }
+      const validator = await validatorCache.get(schema.id, async () => ({
+        language: schema.language,
+        format: schema.format,
+        documents: (await repos.configSchemas.documents([schema.id])).get(schema.id) ?? [],
+      }));
+      const errors = await validator.validate(value, content.data);
+      if (errors.length) {
+        throw unprocessable(
+          'schema_violation',
+          `The content violates schema ${schema.id} in ${errors.length} place(s): ${errors
+            .map((e) => `${e.path || '/'} ${e.message}`)
+            .join('; ')}`,
+          { field: 'content.data', config_schema_id: schema.id, errors },
+        );
+      }
+      const row = await repos.configInstances.create({
+        config_schema_id: schema.id,
+        config_type_id: schema.config_type_id,
+        filepath: schema.instance_filepath,
+        format: content.format,
+        data: content.data,
+        content_digest: `sha256:${createHash('sha256').update(content.data, 'utf8').digest('hex')}`,
+      });
+      return (await renderConfigInstances(repos, [row], expand.tree))[0]!;
+    },
+  );
+
+  app.get(
+    '/config_instances',
+    {
+      config: { scopes: ['config_instances:read'] },
+      schema: {
+        tags,
+        operationId: 'listConfigInstances',
+        summary: 'List',
+        querystring: ListQuery(
+          {
+            id: filter('Config instance ids.'),
+            config_schema_id: filter('Config schema ids.'),
+            config_type_id: filter('Config type ids.'),
+          },
+          EXPAND,
+        ),
+        response: {
+          200: PaginatedList(Type.Ref('ConfigInstance'), 'Config Instance List'),
+          ...errorResponses,
+        },
+      },
+    },
+    async (request) => {
+      const q = request.query as Record<string, unknown>;
+      const params = listParams(q, 'config_instance');
+      const page = await repos.configInstances.list(
+        {
+          id: filterValues(q, 'id'),
+          config_schema_id: filterValues(q, 'config_schema_id'),
+          config_type_id: filterValues(q, 'config_type_id'),
+        },
+        params.page,
+      );
+      const data = await renderConfigInstances(repos, page.rows, params.expand.tree);
+      return listBody(params, data, page.hasMore, page.totalCount);
+    },
+  );
+
+  app.get(
+    '/config_instances/:config_instance_id',
+    {
+      config: { scopes: ['config_instances:read'] },
+      schema: {
+        tags,
+        operationId: 'getConfigInstance',
+        summary: 'Get',
+        params: IdParam('config_instance_id', 'cfg_inst_...'),
+        querystring: ExpandQuery(EXPAND),
+        response: { 200: Type.Ref('ConfigInstance'), ...errorResponses },
+      },
+    },
+    async (request) => {
+      const expand = expandParam(request.query as Record<string, unknown>, 'config_instance');
+      const id = request.params.config_instance_id as string;
+      const row = await repos.configInstances.get(id);
+      if (!row) throw notFound('config instance', id);
+      return (await renderConfigInstances(repos, [row], expand.tree))[0]!;
+    },
+  );
+
+  app.get(
+    '/config_instances/:config_instance_id/content',
+    {
+      config: { scopes: ['config_instances:read'] },
+      schema: {
+        tags,
+        operationId: 'getConfigInstanceContent',
+        summary: 'Download Content',
+        description:
+          "The content exactly as stored. Content-Type follows the instance format; Content-Disposition is inline (default) or attachment, with the file's name.",
+        params: IdParam('config_instance_id', 'cfg_inst_...'),
+        querystring: Type.Object({
+          disposition: Type.Optional(
+            Type.Union([Type.Literal('inline'), Type.Literal('attachment')], { default: 'inline' }),
+          ),
+        }),
+        response: errorResponses,
+      },
+    },
+    async (request, reply) => {
+      const id = request.params.config_instance_id as string;
+      const row = await repos.configInstances.get(id);
+      if (!row) throw notFound('config instance', id);
+      const disposition = (request.query as { disposition?: string }).disposition ?? 'inline';
+      const name = row.filepath.slice(row.filepath.lastIndexOf('/') + 1);
+      // A Buffer is sent as is: no serializer may touch the bytes.
+      return reply
+        .type(`${MIME[row.format]}; charset=utf-8`)
+        .header('Content-Disposition', contentDisposition(disposition, name))
+        .send(Buffer.from(row.data, 'utf8'));
+    },
+  );
+};
+
+/** RFC 6266: a quoted ASCII fallback plus `filename*` (RFC 8187) when the name is not plain ASCII. */
+export function contentDisposition(kind: string, filename: string): string {
+  const ascii = filename.replace(/[^\x20-\x7e]/g, '_').replace(/["\\]/g, '_');
+  const header = `${kind}; filename="${ascii}"`;
+  return ascii === filename ? header : `${header}; filename*=UTF-8''${encodeURIComponent(filename)}`;
+}

@@ -1,0 +1,58 @@
+import { newId } from '@bosun/core';
+import type { Kysely } from 'kysely';
+import type { ConfigInstanceTable, Database } from '../db/schema.ts';
+import { nowIso } from '../db/time.ts';
+import { fetchPage, type Page, type PageRequest } from './list.ts';
+
+/** An instance with the live name of its config type. */
+export type ConfigInstanceRow = ConfigInstanceTable & { config_type_name: string };
+
+export interface ConfigInstanceFilter {
+  id?: string[];
+  config_schema_id?: string[];
+  config_type_id?: string[];
+}
+
+export class ConfigInstanceStore {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  private select() {
+    return this.db
+      .selectFrom('config_instances')
+      .innerJoin('config_types', 'config_types.id', 'config_instances.config_type_id')
+      .selectAll('config_instances')
+      .select('config_types.name as config_type_name');
+  }
+
+  async get(id: string): Promise<ConfigInstanceRow | undefined> {
+    return this.select().where('config_instances.id', '=', id).executeTakeFirst();
+  }
+
+  /** Rows for many ids in one query (for expansions); missing ids are simply absent. */
+  async getMany(ids: readonly string[]): Promise<Map<string, ConfigInstanceRow>> {
+    const unique = [...new Set(ids)];
+    if (unique.length === 0) return new Map();
+    const rows = await this.select().where('config_instances.id', 'in', unique).execute();
+    return new Map(rows.map((r) => [r.id, r]));
+  }
+
+  async list(filter: ConfigInstanceFilter, page: PageRequest): Promise<Page<ConfigInstanceRow>> {
+    let q = this.select();
+    if (filter.id?.length) q = q.where('config_instances.id', 'in', filter.id);
+    if (filter.config_schema_id?.length)
+      q = q.where('config_instances.config_schema_id', 'in', filter.config_schema_id);
+    if (filter.config_type_id?.length)
+      q = q.where('config_instances.config_type_id', 'in', filter.config_type_id);
+    return fetchPage(q, page, (f) => `config_instances.${f}`);
+  }
+
+  /** Instances are immutable: this is the only write. `data` is stored exactly as given. */
+  async create(input: Omit<ConfigInstanceTable, 'id' | 'created_at'>): Promise<ConfigInstanceRow> {
+    const id = newId('configInstance');
+    await this.db
+      .insertInto('config_instances')
+      .values({ id, ...input, created_at: nowIso() })
+      .execute();
+    return (await this.get(id))!;
+  }
+}
