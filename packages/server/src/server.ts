@@ -28,7 +28,16 @@ export async function startServer(
   });
   let app: FastifyInstance | undefined;
   try {
-    app = await buildApp({ store, loggerInstance: logger });
+    app = await buildApp({
+      store,
+      loggerInstance: logger,
+      mqtt: {
+        url: config.mqttUrl,
+        publicUrl: config.mqttPublicUrl,
+        port: config.mqttPort,
+        host: config.host,
+      },
+    });
     await app.listen({ port: config.port, host: config.host });
   } catch (err) {
     await app?.close().catch(() => {});

@@ -1,10 +1,12 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.ts';
+import { AgentStateStore } from './agent-state.ts';
 import { ApiKeyStore } from './api-keys.ts';
 import { ConfigInstanceStore } from './config-instances.ts';
 import { ConfigSchemaStore } from './config-schemas.ts';
 import { ConfigTypeStore } from './config-types.ts';
 import { DeploymentStore } from './deployments.ts';
+import { DeviceIdentityStore } from './device-identity.ts';
 import { DeviceStore } from './devices.ts';
 import { GitCommitStore } from './git-commits.ts';
 import { ReleaseStore } from './releases.ts';
@@ -12,12 +14,14 @@ import { ReleaseStore } from './releases.ts';
 /** Every repository over one database handle; routes reach storage only through this. */
 export function createRepositories(db: Kysely<Database>) {
   return {
+    agentState: new AgentStateStore(db),
     apiKeys: new ApiKeyStore(db),
     configInstances: new ConfigInstanceStore(db),
     configSchemas: new ConfigSchemaStore(db),
     configTypes: new ConfigTypeStore(db),
     deployments: new DeploymentStore(db),
     devices: new DeviceStore(db),
+    deviceIdentity: new DeviceIdentityStore(db),
     gitCommits: new GitCommitStore(db),
     releases: new ReleaseStore(db),
   };
