@@ -1,5 +1,5 @@
 import { ADMIN_SCOPES } from '@bosun/core';
-import { generateApiKeySecret, type RunningServer, startServer } from '@bosun/server';
+import { generateApiKeySecret, type RunningServer, type ServerConfig, startServer } from '@bosun/server';
 import pino from 'pino';
 import { createTestDatabase, httpEngine, type TestDatabase, type TestEngine } from './store.ts';
 
@@ -34,7 +34,9 @@ export interface RequestOptions {
   version?: string | null;
 }
 
-export async function startTestServer(opts: { engine?: TestEngine } = {}): Promise<TestServer> {
+export async function startTestServer(
+  opts: { engine?: TestEngine; config?: Partial<ServerConfig> } = {},
+): Promise<TestServer> {
   const database = createTestDatabase(opts.engine ?? httpEngine());
   const adminKey = generateApiKeySecret();
   const server = await startServer(
@@ -45,6 +47,7 @@ export async function startTestServer(opts: { engine?: TestEngine } = {}): Promi
       databaseUrl: database.databaseUrl,
       logLevel: 'silent',
       bootstrapApiKey: adminKey,
+      ...opts.config,
     },
     { logger: pino({ level: process.env.BOSUN_TEST_LOG_LEVEL ?? 'silent' }), pgSchema: database.pgSchema },
   );

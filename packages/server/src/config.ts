@@ -7,17 +7,43 @@ export interface ServerConfig {
   databaseUrl: string | undefined;
   logLevel: string;
   bootstrapApiKey: string | undefined;
+  /** External MQTT broker (`BOSUN_MQTT_URL`); unset embeds one. */
+  mqttUrl?: string | undefined;
+  /** Broker URL handed to devices when it differs from the server's (`BOSUN_MQTT_PUBLIC_URL`). */
+  mqttPublicUrl?: string | undefined;
+  /** Plain TCP port of the embedded broker (`--mqtt-port`); WebSocket `/mqtt` is always served. */
+  mqttPort?: number | undefined;
 }
 
 /** Flags win over environment variables, which win over the embedded defaults. */
 export function resolveServerConfig(
-  flags: { port?: string | number; host?: string; dataDir?: string; logLevel?: string },
+  flags: {
+    port?: string | number;
+    host?: string;
+    dataDir?: string;
+    logLevel?: string;
+    mqttPort?: string | number;
+  },
   env: NodeJS.ProcessEnv = process.env,
 ): ServerConfig {
   const portText = String(flags.port ?? env.BOSUN_PORT ?? '8080');
   const port = Number(portText);
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new Error(`port must be an integer between 0 and 65535, got '${portText}'`);
+  }
+  const mqttPortText = flags.mqttPort ?? env.BOSUN_MQTT_PORT;
+  const mqttPort = mqttPortText === undefined || mqttPortText === '' ? undefined : Number(mqttPortText);
+  if (mqttPort !== undefined && (!Number.isInteger(mqttPort) || mqttPort < 0 || mqttPort > 65535)) {
+    throw new Error(`mqtt port must be an integer between 0 and 65535, got '${mqttPortText}'`);
+  }
+  const mqttUrl = env.BOSUN_MQTT_URL || undefined;
+  if (mqttUrl && !/^(mqtts?|wss?|tcp|ssl):\/\//.test(mqttUrl)) {
+    throw new Error(`BOSUN_MQTT_URL must be an mqtt://, mqtts://, ws:// or wss:// URL`);
+  }
+  if (mqttUrl && mqttPort !== undefined) {
+    throw new Error(
+      '--mqtt-port (BOSUN_MQTT_PORT) is for the embedded broker; it cannot be used with BOSUN_MQTT_URL',
+    );
   }
   return {
     port,
@@ -26,5 +52,8 @@ export function resolveServerConfig(
     databaseUrl: env.BOSUN_DATABASE_URL || undefined,
     logLevel: flags.logLevel ?? env.BOSUN_LOG_LEVEL ?? 'info',
     bootstrapApiKey: env.BOSUN_BOOTSTRAP_API_KEY || undefined,
+    mqttUrl,
+    mqttPublicUrl: env.BOSUN_MQTT_PUBLIC_URL || undefined,
+    mqttPort,
   };
 }

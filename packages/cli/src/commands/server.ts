@@ -9,9 +9,14 @@ export function registerServerCommand(program: Command): void {
     .option('--host <host>', 'address to listen on (env BOSUN_HOST)', undefined)
     .option('-d, --data-dir <dir>', 'data directory for the SQLite database (env BOSUN_DATA_DIR)', undefined)
     .option('--log-level <level>', 'trace|debug|info|warn|error (env BOSUN_LOG_LEVEL)', undefined)
+    .option(
+      '--mqtt-port <port>',
+      'also serve the embedded MQTT broker over TCP on this port (env BOSUN_MQTT_PORT)',
+      undefined,
+    )
     .addHelpText(
       'after',
-      '\nEnvironment:\n  BOSUN_DATABASE_URL       postgres://... to use PostgreSQL instead of SQLite\n  BOSUN_BOOTSTRAP_API_KEY  admin key to create on first start instead of generating one\n',
+      '\nEnvironment:\n  BOSUN_DATABASE_URL       postgres://... to use PostgreSQL instead of SQLite\n  BOSUN_BOOTSTRAP_API_KEY  admin key to create on first start instead of generating one\n  BOSUN_MQTT_URL           mqtt://... external broker instead of the embedded one\n  BOSUN_MQTT_PUBLIC_URL    broker URL handed to devices, when it differs from BOSUN_MQTT_URL\n',
     )
     .action(async (opts) => {
       const config = resolveServerConfig(opts);

@@ -2,6 +2,7 @@ import { type Kysely, type Migration, Migrator } from 'kysely';
 import type { Engine } from './dialect.ts';
 import { foundation } from './migrations/001_foundation.ts';
 import { configsReleasesDeployments } from './migrations/002_configs_releases_deployments.ts';
+import { agent } from './migrations/005_agent.ts';
 
 /**
  * Migrations live in code (not a folder scan) so they ship inside the package and run identically
@@ -11,6 +12,7 @@ function migrations(engine: Engine): Record<string, Migration> {
   return {
     '001_foundation': foundation(engine),
     '002_configs_releases_deployments': configsReleasesDeployments(engine),
+    '005_agent': agent(engine),
   };
 }
 

@@ -31,6 +31,8 @@ export interface DeviceTable {
   agent_version: string | null;
   last_connected_at: string | null;
   last_disconnected_at: string | null;
+  /** Last agent contact (migration 005); absent on rows built before it was read. */
+  last_seen_at?: string | null;
   created_at: string;
   updated_at: string;
 }
@@ -143,6 +145,44 @@ export interface DeploymentEventTable {
   occurred_at: string;
 }
 
+export interface DeviceIdentityTable {
+  device_id: string;
+  public_key_pem: string;
+  key_fingerprint: string;
+  hostname: string | null;
+  activated_at: string;
+  updated_at: string;
+}
+
+export interface DeviceActivationTokenTable {
+  token_hash: string;
+  device_id: string;
+  allow_reactivation: number;
+  expires_at: string;
+  used_at: string | null;
+  created_at: string;
+}
+
+export interface DeviceAccessTokenTable {
+  token_hash: string;
+  device_id: string;
+  expires_at: string;
+  created_at: string;
+}
+
+export interface DeviceJwtIdTable {
+  jti: string;
+  device_id: string;
+  expires_at: string;
+}
+
+export interface AgentReportTable {
+  device_id: string;
+  report_id: string;
+  deployment_id: string;
+  received_at: string;
+}
+
 export interface Database {
   api_keys: ApiKeyTable;
   config_types: ConfigTypeTable;
@@ -156,4 +196,9 @@ export interface Database {
   deployments: DeploymentTable;
   deployment_instances: DeploymentInstanceTable;
   deployment_events: DeploymentEventTable;
+  device_identities: DeviceIdentityTable;
+  device_activation_tokens: DeviceActivationTokenTable;
+  device_access_tokens: DeviceAccessTokenTable;
+  device_jwt_ids: DeviceJwtIdTable;
+  agent_reports: AgentReportTable;
 }

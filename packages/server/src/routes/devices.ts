@@ -1,4 +1,4 @@
-import { checkName, notFound } from '@bosun/core';
+import { checkName, deviceStatus, notFound } from '@bosun/core';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { filterValues, listBody, listParams } from '../http/query.ts';
@@ -34,7 +34,8 @@ export function toDevice(row: DeviceRow) {
     object: 'device' as const,
     id: row.id,
     name: row.name,
-    status: row.status,
+    // Online/offline is derived from presence at read time (the 60 s rule lives in core).
+    status: deviceStatus(row, Date.now()),
     agent_version: row.agent_version,
     last_connected_at: row.last_connected_at,
     last_disconnected_at: row.last_disconnected_at,

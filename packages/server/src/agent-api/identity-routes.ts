@@ -1,0 +1,103 @@
+import {
+  BosunError,
+  canonicalPublicKeyPem,
+  decodeDeviceJwt,
+  JWT_SKEW_SECONDS,
+  keyFingerprint,
+  parseDevicePublicKey,
+  verifyDeviceJwtSignature,
+} from '@bosun/core';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import { errorResponses } from '../http/schemas.ts';
+import type { PushChannel } from '../mqtt/index.ts';
+import { topicPrefix } from '../mqtt/index.ts';
+import type { DeviceIdentityStore } from '../storage/device-identity.ts';
+import { agentVersionHeader, bearerToken, checkAgentVersion } from './auth.ts';
+
+const badJwt = (message: string, params: Record<string, unknown> = {}) =>
+  new BosunError(401, 'invalid_device_jwt', message, params);
+
+/** Activation (key registration) and the proof-of-possession token exchange. */
+export const identityRoutes: FastifyPluginAsyncTypebox<{
+  identity: DeviceIdentityStore;
+  push: PushChannel;
+}> = async (app, { identity, push }) => {
+  app.post(
+    '/activate',
+    {
+      config: { agentAuth: 'none' },
+      schema: {
+        body: Type.Object({
+          token: Type.String({ minLength: 1, maxLength: 256 }),
+          public_key_pem: Type.String({ minLength: 1, maxLength: 8192 }),
+          agent_version: Type.String({ minLength: 1, maxLength: 64 }),
+          hostname: Type.Optional(Type.String({ maxLength: 253 })),
+        }),
+        response: {
+          200: Type.Object({
+            device: Type.Object({ id: Type.String(), name: Type.String() }),
+            mqtt: Type.Object({ url: Type.String(), topic_prefix: Type.String() }),
+          }),
+          ...errorResponses,
+        },
+      },
+    },
+    async (request) => {
+      const body = request.body;
+      const agentVersion = checkAgentVersion(body.agent_version, { field: 'agent_version' });
+      const key = parseDevicePublicKey(body.public_key_pem);
+      const device = await identity.activate({
+        token: body.token,
+        publicKeyPem: canonicalPublicKeyPem(key),
+        fingerprint: keyFingerprint(key),
+        agentVersion,
+        hostname: body.hostname ?? null,
+      });
+      // A reactivated device's old sessions logged in with revoked credentials.
+      await push.disconnect(device.id);
+      request.log.info({ device_id: device.id }, 'device activated');
+      return {
+        device: { id: device.id, name: device.name },
+        mqtt: {
+          url: push.deviceUrl({ protocol: request.protocol, host: request.host }),
+          topic_prefix: topicPrefix(device.id),
+        },
+      };
+    },
+  );
+
+  app.post(
+    '/token',
+    {
+      config: { agentAuth: 'device_jwt' },
+      schema: { response: { 200: Type.Ref('TokenResponse'), ...errorResponses } },
+    },
+    async (request) => {
+      const agentVersion = agentVersionHeader(request);
+      const jwt = decodeDeviceJwt(bearerToken(request), Math.floor(Date.now() / 1000));
+      const registered = await identity.identity(jwt.claims.sub);
+      if (!registered)
+        throw badJwt('No key is registered for this device; activate it first.', { field: 'sub' });
+      if (registered.key_fingerprint !== jwt.header.kid) {
+        throw badJwt(
+          "The JWT's kid is not the device's registered key (it was reactivated with another key?).",
+          {
+            field: 'kid',
+          },
+        );
+      }
+      if (!verifyDeviceJwtSignature(jwt, registered.public_key_pem)) {
+        throw badJwt("The JWT's signature does not verify against the device's registered key.", {
+          field: 'signature',
+        });
+      }
+      return identity.issueAccessToken({
+        deviceId: registered.device_id,
+        jti: jwt.claims.jti,
+        jwtExpiresAt: new Date((jwt.claims.exp + JWT_SKEW_SECONDS) * 1000).toISOString(),
+        agentVersion,
+      });
+    },
+  );
+};

@@ -1,0 +1,130 @@
+import { createHash } from 'node:crypto';
+import { notFound } from '@bosun/core';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import { errorResponses, IdParam } from '../http/schemas.ts';
+import { type AgentStateStore, contentDigest } from '../storage/agent-state.ts';
+import type { DeploymentStore } from '../storage/deployments.ts';
+
+const AgentDeployment = Type.Object({
+  id: Type.String(),
+  release_id: Type.String(),
+  release_version: Type.String(),
+  target_status: Type.String(),
+  activity_status: Type.String(),
+  error_status: Type.String(),
+  attempts: Type.Integer(),
+  config_instances: Type.Array(
+    Type.Object({
+      id: Type.String(),
+      filepath: Type.String(),
+      content_digest: Type.String(),
+      config_type_name: Type.String(),
+      config_schema_id: Type.String(),
+    }),
+  ),
+});
+
+/** `If-None-Match` may list several tags or `*`; weak prefixes compare equal (RFC 9110 §13.1.2). */
+function matches(header: string | undefined, etag: string): boolean {
+  if (!header) return false;
+  if (header.trim() === '*') return true;
+  return header.split(',').some((tag) => tag.trim().replace(/^W\//, '') === etag);
+}
+
+/**
+ * What the agent reads and reports. Every handler takes the device from `request.agent` (the access
+ * token), never from the path: a device can only see and change its own deployments.
+ */
+export const stateRoutes: FastifyPluginAsyncTypebox<{
+  agentState: AgentStateStore;
+  deployments: DeploymentStore;
+}> = async (app, { agentState, deployments }) => {
+  app.get(
+    '/state',
+    {
+      schema: {
+        headers: Type.Object({ 'if-none-match': Type.Optional(Type.String()) }),
+        response: {
+          200: Type.Object({
+            device: Type.Object({ id: Type.String(), name: Type.String() }),
+            deployments: Type.Array(AgentDeployment),
+          }),
+          ...errorResponses,
+        },
+      },
+    },
+    async (request, reply) => {
+      const agent = request.agent!;
+      const body = {
+        device: { id: agent.device_id, name: agent.name },
+        deployments: await agentState.deployments(agent.device_id),
+      };
+      // The tag hashes the whole answer, so any change an agent must see (status, instance, name) changes it.
+      const etag = `"${createHash('sha256').update(JSON.stringify(body)).digest('base64url')}"`;
+      reply.header('etag', etag).header('cache-control', 'no-cache');
+      if (matches(request.headers['if-none-match'], etag)) return reply.status(304).send();
+      return body;
+    },
+  );
+
+  app.get(
+    '/config_instances/:config_instance_id/content',
+    { schema: { params: IdParam('config_instance_id', 'cfg_inst_...') } },
+    async (request, reply) => {
+      const id = request.params.config_instance_id as string;
+      const content = await agentState.content(request.agent!.device_id, id);
+      // Someone else's instance is indistinguishable from a missing one.
+      if (!content) throw notFound('config_instance', id);
+      const digest = contentDigest(content.data);
+      const sha = Buffer.from(digest.slice('sha256:'.length), 'hex').toString('base64');
+      return reply
+        .type(content.format === 'yaml' ? 'application/yaml' : 'application/json')
+        .header('etag', `"${digest}"`)
+        .header('digest', `sha-256=${sha}`)
+        .header('cache-control', 'private, max-age=31536000, immutable')
+        .send(content.data);
+    },
+  );
+
+  app.post(
+    '/deployments/:deployment_id/reports',
+    {
+      schema: {
+        params: IdParam('deployment_id', 'dpl_...'),
+        body: Type.Object({
+          activity_status: Type.Optional(Type.Union([Type.Literal('deployed'), Type.Literal('archived')])),
+          error_status: Type.Optional(
+            Type.Union([Type.Literal('none'), Type.Literal('retrying'), Type.Literal('failed')]),
+          ),
+          message: Type.Optional(Type.Union([Type.String({ maxLength: 4000 }), Type.Null()])),
+          attempts: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000 })),
+          occurred_at: Type.Optional(Type.String({ format: 'date-time' })),
+          report_id: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+        }),
+        response: { 200: AgentDeployment, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const deviceId = request.agent!.device_id;
+      const id = request.params.deployment_id as string;
+      const body = request.body;
+      // Another device's deployment is indistinguishable from a missing one.
+      const current = await agentState.deployment(deviceId, id);
+      if (!current) throw notFound('deployment', id);
+      if (body.report_id && (await agentState.reportSeen(deviceId, body.report_id))) return current;
+      await deployments.report(
+        id,
+        {
+          activity_status: body.activity_status,
+          error_status: body.error_status,
+          message: body.message,
+          attempts: body.attempts,
+        },
+        { type: 'agent', id: deviceId },
+      );
+      if (body.report_id) await agentState.rememberReport(deviceId, body.report_id, id);
+      return (await agentState.deployment(deviceId, id))!;
+    },
+  );
+};

@@ -1,0 +1,79 @@
+import type { Server as HttpServer } from 'node:http';
+import type { Logger } from 'pino';
+import type { DeviceIdentityStore } from '../storage/device-identity.ts';
+import { startEmbeddedBroker } from './embedded.ts';
+import { connectExternalBroker } from './external.ts';
+import type { PresenceEvent, PushChannel, PushHooks } from './push-channel.ts';
+
+export type { PingResult, PushChannel, SyncHint } from './push-channel.ts';
+export { deviceTopic, topicPrefix } from './topics.ts';
+
+export interface MqttOptions {
+  /** External broker (`BOSUN_MQTT_URL`); unset embeds aedes. */
+  url?: string | undefined;
+  /** What devices are told to use for an external broker (`BOSUN_MQTT_PUBLIC_URL`). */
+  publicUrl?: string | undefined;
+  /** Plain TCP port for the embedded broker (`--mqtt-port`); WebSocket on `/mqtt` is always there. */
+  port?: number | undefined;
+  host?: string | undefined;
+}
+
+/**
+ * Tells a device that something it must act on changed. Routes and storage callers call it after the
+ * change committed; it never throws and never waits (push is only a hint: the agent also polls).
+ */
+export interface DeviceNotifier {
+  notify(deviceId: string, reason: string): void;
+}
+
+/** Storage side of the broker hooks: logins by access token, presence into the devices table. */
+export function pushHooks(identity: DeviceIdentityStore, logger: PushHooks['logger']): PushHooks {
+  return {
+    logger,
+    async authenticate(deviceId, token) {
+      const principal = await identity.authenticateAccessToken(token);
+      return principal && principal.device_id === deviceId ? { expiresAt: principal.expires_at } : null;
+    },
+    async presence(e: PresenceEvent) {
+      if (e.kind === 'connected') {
+        await identity.recordConnected(e.deviceId, {
+          agentVersion: e.agentVersion,
+          onlyIfDisconnected: !e.authoritative,
+        });
+      } else if (e.kind === 'disconnected') {
+        await identity.recordDisconnected(e.deviceId);
+      } else if (e.agentVersion) {
+        await identity.recordAgentVersion(e.deviceId, e.agentVersion);
+      }
+    },
+  };
+}
+
+export async function startPushChannel(
+  opts: MqttOptions,
+  httpServer: HttpServer,
+  identity: DeviceIdentityStore,
+  logger: PushHooks['logger'],
+): Promise<PushChannel> {
+  const hooks = pushHooks(identity, logger);
+  if (opts.url) return connectExternalBroker({ url: opts.url, publicUrl: opts.publicUrl, hooks });
+  // A fresh embedded broker has no sessions; any still recorded as open died with the last process.
+  await identity.closeOpenSessions();
+  return startEmbeddedBroker({
+    httpServer,
+    tcp: opts.port !== undefined ? { port: opts.port, host: opts.host ?? '127.0.0.1' } : undefined,
+    hooks,
+  });
+}
+
+export function createNotifier(channel: PushChannel, logger: Pick<Logger, 'warn'>): DeviceNotifier {
+  return {
+    notify(deviceId, reason) {
+      channel
+        .publishSync(deviceId, { reason, at: new Date().toISOString() })
+        .catch((err) =>
+          logger.warn({ err: String(err), device_id: deviceId }, 'could not publish a sync hint'),
+        );
+    },
+  };
+}

@@ -1,0 +1,172 @@
+import { createHash } from 'node:crypto';
+import { onAgentAgenda } from '@bosun/core';
+import type { Kysely } from 'kysely';
+import type { Database } from '../db/schema.ts';
+import { nowIso } from '../db/time.ts';
+import { type DeploymentRow, stateOf } from './deployments.ts';
+
+/** A config file of a deployment as the agent needs it: where it goes and what the bytes hash to. */
+export interface AgentConfigInstance {
+  id: string;
+  filepath: string;
+  content_digest: string;
+  config_type_name: string;
+  config_schema_id: string;
+}
+
+export interface AgentDeployment {
+  id: string;
+  release_id: string;
+  release_version: string;
+  target_status: DeploymentRow['target_status'];
+  activity_status: DeploymentRow['activity_status'];
+  error_status: DeploymentRow['error_status'];
+  attempts: number;
+  config_instances: AgentConfigInstance[];
+}
+
+/** `sha256:<hex>` of the exact bytes the content endpoint serves, so the agent can check what it wrote. */
+export const contentDigest = (data: string) =>
+  `sha256:${createHash('sha256').update(data, 'utf8').digest('hex')}`;
+
+/**
+ * The agent's read model: every query takes the device id from the caller's access token and filters
+ * by it, so one device can never read another's deployments or content. Lifecycle changes go through
+ * `DeploymentStore`; this class only reads, plus the report-id ledger that makes resent reports no-ops.
+ */
+export class AgentStateStore {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  /** The deployments the agent must act on or keep, oldest first, with their config instances. */
+  async deployments(deviceId: string): Promise<AgentDeployment[]> {
+    const rows = await this.db
+      .selectFrom('deployments as d')
+      .innerJoin('releases as r', 'r.id', 'd.release_id')
+      .select([
+        'd.id',
+        'd.release_id',
+        'r.version as release_version',
+        'd.target_status',
+        'd.activity_status',
+        'd.error_status',
+        'd.attempts',
+        'd.created_at',
+      ])
+      .where('d.device_id', '=', deviceId)
+      .where('d.activity_status', 'in', ['queued', 'deployed'])
+      .where('d.error_status', '!=', 'failed')
+      .orderBy('d.created_at')
+      .orderBy('d.id')
+      .execute();
+    const visible = rows.filter((r) => onAgentAgenda(stateOf(r)));
+    const instances = await this.instances(visible.map((r) => r.id));
+    return visible.map((r) => ({
+      id: r.id,
+      release_id: r.release_id,
+      release_version: r.release_version,
+      target_status: r.target_status,
+      activity_status: r.activity_status,
+      error_status: r.error_status,
+      attempts: Number(r.attempts),
+      config_instances: instances.get(r.id) ?? [],
+    }));
+  }
+
+  /** One deployment of this device in the agent's shape (whatever its state), or undefined. */
+  async deployment(deviceId: string, deploymentId: string): Promise<AgentDeployment | undefined> {
+    const r = await this.db
+      .selectFrom('deployments as d')
+      .innerJoin('releases as r', 'r.id', 'd.release_id')
+      .select([
+        'd.id',
+        'd.release_id',
+        'r.version as release_version',
+        'd.target_status',
+        'd.activity_status',
+        'd.error_status',
+        'd.attempts',
+      ])
+      .where('d.device_id', '=', deviceId)
+      .where('d.id', '=', deploymentId)
+      .executeTakeFirst();
+    if (!r) return undefined;
+    const instances = await this.instances([r.id]);
+    return { ...r, attempts: Number(r.attempts), config_instances: instances.get(r.id) ?? [] };
+  }
+
+  /** The bytes of a config instance, only when one of this device's deployments references it. */
+  async content(deviceId: string, instanceId: string): Promise<{ data: string; format: string } | undefined> {
+    return this.db
+      .selectFrom('config_instances as c')
+      .select(['c.data', 'c.format'])
+      .where('c.id', '=', instanceId)
+      .where(({ exists, selectFrom }) =>
+        exists(
+          selectFrom('deployment_instances as di')
+            .innerJoin('deployments as d', 'd.id', 'di.deployment_id')
+            .select('di.deployment_id')
+            .whereRef('di.config_instance_id', '=', 'c.id')
+            .where('d.device_id', '=', deviceId),
+        ),
+      )
+      .executeTakeFirst();
+  }
+
+  /** True when this device already sent a report with this id (a resend from its offline queue). */
+  async reportSeen(deviceId: string, reportId: string): Promise<boolean> {
+    const row = await this.db
+      .selectFrom('agent_reports')
+      .select('report_id')
+      .where('device_id', '=', deviceId)
+      .where('report_id', '=', reportId)
+      .executeTakeFirst();
+    return !!row;
+  }
+
+  async rememberReport(deviceId: string, reportId: string, deploymentId: string): Promise<void> {
+    const row = {
+      device_id: deviceId,
+      report_id: reportId,
+      deployment_id: deploymentId,
+      received_at: nowIso(),
+    };
+    await this.db
+      .insertInto('agent_reports')
+      .values(row)
+      .onConflict((oc) => oc.columns(['device_id', 'report_id']).doNothing())
+      .execute();
+  }
+
+  private async instances(deploymentIds: string[]): Promise<Map<string, AgentConfigInstance[]>> {
+    const out = new Map<string, AgentConfigInstance[]>();
+    if (!deploymentIds.length) return out;
+    const rows = await this.db
+      .selectFrom('deployment_instances as di')
+      .innerJoin('config_instances as c', 'c.id', 'di.config_instance_id')
+      .innerJoin('config_types as t', 't.id', 'c.config_type_id')
+      .select([
+        'di.deployment_id',
+        'c.id',
+        'c.filepath',
+        'c.data',
+        't.name as config_type_name',
+        'c.config_schema_id',
+      ])
+      .where('di.deployment_id', 'in', deploymentIds)
+      .orderBy('di.deployment_id')
+      .orderBy('di.position')
+      .execute();
+    for (const r of rows) {
+      const list = out.get(r.deployment_id) ?? [];
+      list.push({
+        id: r.id,
+        filepath: r.filepath,
+        content_digest: contentDigest(r.data),
+        config_type_name: r.config_type_name,
+        config_schema_id: r.config_schema_id,
+      });
+      out.set(r.deployment_id, list);
+    }
+    return out;
+  }
+}
