@@ -141,7 +141,7 @@ export async function connectDevice(
   });
 }
 
-/** Tries to connect and returns the CONNACK refusal code (or 'connected'). */
+/** Tries to connect and returns the CONNACK refusal code, -1 without one, or 'connected'. */
 export async function connectOutcome(url: string, opts: IClientOptions): Promise<number | 'connected'> {
   return new Promise((resolve) => {
     const client = mqtt.connect(url, { reconnectPeriod: 0, connectTimeout: 5000, ...opts });
@@ -152,6 +152,11 @@ export async function connectOutcome(url: string, opts: IClientOptions): Promise
     client.once('error', (err: Error & { code?: number }) => {
       client.end(true);
       resolve(typeof err.code === 'number' ? err.code : -1);
+    });
+    // A transport that closes without a CONNACK (refused upgrade) ends here.
+    client.once('close', () => {
+      client.end(true);
+      resolve(-1);
     });
   });
 }
