@@ -45,7 +45,8 @@ export class CuePool {
   private nextId = 1;
 
   constructor(
-    private readonly size = Math.max(1, Math.min(4, availableParallelism() - 1)),
+    readonly size = Number(process.env.BOSUN_CUE_WORKERS) ||
+      Math.max(1, Math.min(4, availableParallelism() - 1)),
     private readonly timeoutMs = 30_000,
   ) {
     process.once('exit', () => rmSync(this.dir, { recursive: true, force: true }));

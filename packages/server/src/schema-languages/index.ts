@@ -8,7 +8,7 @@ import {
   schemaDigest,
   unprocessable,
 } from '@bosun/core';
-import { compileCue } from './cue.ts';
+import { compileCue, cuePool } from './cue.ts';
 import { compileJsonSchema, parseSchemaDocument } from './json-schema.ts';
 import type { InstanceValidator, SchemaDocumentInput } from './types.ts';
 
@@ -122,3 +122,8 @@ export class ValidatorCache {
 
 /** The process-wide cache: schema ids are unique, so every app in the process can share it. */
 export const validatorCache = new ValidatorCache();
+
+/** How many CUE workers run at once (for benchmarks and capacity planning). */
+export function cuePoolSize(): number {
+  return cuePool().size;
+}

