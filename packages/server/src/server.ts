@@ -27,6 +27,7 @@ export async function startServer(
     pgSchema: opts.pgSchema,
   });
   let app: FastifyInstance | undefined;
+  let boot: Awaited<ReturnType<typeof bootstrapAdminKey>>;
   try {
     app = await buildApp({
       store,
@@ -38,6 +39,9 @@ export async function startServer(
         host: config.host,
       },
     });
+    // The admin key exists before the port opens (so a client that sees the server up can use it),
+    // and a refused BOSUN_BOOTSTRAP_API_KEY stops start-up before anything listens.
+    boot = await bootstrapAdminKey(app.repos.apiKeys, config.bootstrapApiKey);
     await app.listen({ port: config.port, host: config.host });
   } catch (err) {
     await app?.close().catch(() => {});
@@ -53,7 +57,6 @@ export async function startServer(
     'bosun server listening',
   );
 
-  const boot = await bootstrapAdminKey(app.repos.apiKeys, config.bootstrapApiKey);
   if (boot.kind === 'generated') print(adminKeyBanner(url, boot.secret));
   if (boot.kind === 'provided')
     logger.info({ key_id: boot.id }, 'created the admin key from BOSUN_BOOTSTRAP_API_KEY');
