@@ -1,0 +1,142 @@
+import { BosunApiError, BosunClient, BosunNetworkError } from '@bosun/sdk';
+import { BOSUN_VERSION } from '@bosun/server';
+import { type Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { resolveConnection } from './credentials.ts';
+import { cell, printFields, printJson, printTable } from './output.ts';
+
+/** A wrong invocation the parser cannot see (exit code 2, like commander's own usage errors). */
+export class UsageError extends Error {}
+
+/** The client for the stored login or the environment; notices go to stderr so stdout stays data. */
+export function connect(): BosunClient {
+  const conn = resolveConnection();
+  if (!conn) {
+    throw new Error(
+      'Not logged in and no API key: run `bosun login --server URL` or set BOSUN_API_KEY (and BOSUN_SERVER).',
+    );
+  }
+  for (const notice of conn.notices) process.stderr.write(`${notice}\n`);
+  return new BosunClient({
+    baseUrl: conn.server,
+    apiKey: conn.apiKey,
+    userAgent: `bosun-cli/${BOSUN_VERSION}`,
+  });
+}
+
+export interface JsonOption {
+  json?: boolean;
+}
+
+export const jsonOption = () => new Option('--json', 'print JSON (the API objects) instead of a table');
+
+/**
+ * Wraps a command action: API errors are printed from their envelope (exit 1), usage errors exit 2.
+ * In `--json` mode the envelope itself goes to stderr so scripts can parse it.
+ */
+export function run<A extends unknown[]>(fn: (...args: A) => Promise<void>): (...args: A) => Promise<void> {
+  return async (...args: A) => {
+    const cmd = args[args.length - 1] as Command;
+    const json = Boolean((cmd?.opts?.() as JsonOption | undefined)?.json);
+    try {
+      await fn(...args);
+    } catch (err) {
+      if (err instanceof UsageError) {
+        // Through commander, so the help hint and exit code 2 match its own usage errors.
+        cmd.error(`error: ${err.message}`, { exitCode: 2, code: 'bosun.usage' });
+      }
+      if (err instanceof CommanderError) throw err;
+      process.exitCode = 1;
+      if (err instanceof BosunApiError) {
+        if (json) printJson(err.envelope, process.stderr);
+        else process.stderr.write(describeApiError(err));
+        return;
+      }
+      if (err instanceof BosunNetworkError) {
+        process.stderr.write(`error: cannot reach the server: ${err.message}\n`);
+        return;
+      }
+      process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);
+    }
+  };
+}
+
+export function describeApiError(err: BosunApiError): string {
+  const lines = [`error: ${err.message} (${err.code}, HTTP ${err.status})`];
+  for (const [key, value] of Object.entries(err.params)) lines.push(`  ${key}: ${cell(value)}`);
+  return `${lines.join('\n')}\n`;
+}
+
+/** A list printed as a table, or as the API's list object with `--json`. */
+export function printList<T>(
+  opts: JsonOption,
+  page: { object?: 'list'; data: T[]; has_more?: boolean; total_count?: number },
+  columns: [header: string, value: (item: T) => unknown][],
+): void {
+  if (opts.json) {
+    printJson(page);
+    return;
+  }
+  printTable(
+    columns.map(([h]) => h),
+    page.data.map((item) => columns.map(([, value]) => cell(value(item)))),
+  );
+  if (page.has_more) process.stderr.write('(more items: use --all, or --offset/--limit)\n');
+}
+
+/** One object as fields, or as the API object with `--json`. */
+export function printOne<T>(
+  opts: JsonOption,
+  item: T,
+  fields: [label: string, value: (item: T) => unknown][],
+) {
+  if (opts.json) {
+    printJson(item);
+    return;
+  }
+  printFields(fields.map(([label, value]) => [label, value(item)]));
+}
+
+/** Paging options shared by every `list` command. */
+export function addListOptions(cmd: Command): Command {
+  return cmd
+    .option('--limit <n>', 'items per page (1..100)', parseCount, 20)
+    .option('--offset <n>', 'items to skip', parseCount, 0)
+    .option('--all', 'fetch every page')
+    .addOption(jsonOption());
+}
+
+export interface ListOptions extends JsonOption {
+  limit: number;
+  offset: number;
+  all?: boolean;
+}
+
+/** One page, or with `--all` every page folded into one list object. */
+export async function fetchList<T>(
+  resource: {
+    list(q: any): Promise<{ data: T[]; has_more: boolean }>;
+    listAll(q: any): Promise<T[]>;
+  },
+  opts: ListOptions,
+  filters: Record<string, unknown>,
+): Promise<{ object: 'list'; data: T[]; has_more: boolean; offset: number; limit: number }> {
+  const query = Object.fromEntries(Object.entries(filters).filter(([, v]) => v !== undefined));
+  if (opts.all) {
+    const data = await resource.listAll({ ...query, offset: opts.offset });
+    return { object: 'list', data, has_more: false, offset: opts.offset, limit: data.length };
+  }
+  return (await resource.list({ ...query, offset: opts.offset, limit: opts.limit })) as any;
+}
+
+export function parseCount(value: string): number {
+  if (!/^\d+$/.test(value)) throw new InvalidArgumentError(`'${value}' is not a non-negative integer.`);
+  return Number(value);
+}
+
+/** `500ms`, `5s`, `2m` or plain seconds, in milliseconds. */
+export function parseDuration(value: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(value.trim());
+  if (!m) throw new InvalidArgumentError(`'${value}' is not a duration (e.g. 500ms, 5s, 2m).`);
+  const n = Number(m[1]);
+  return Math.round(m[2] === 'ms' ? n : m[2] === 'm' ? n * 60_000 : n * 1000);
+}

@@ -1,0 +1,200 @@
+import { type HttpOptions, HttpTransport, type QueryValue } from './http.ts';
+import { collect, iteratePages } from './pagination.ts';
+import type { BodyOf, ItemOf, Page, QueryOf, ResponseOf } from './types.ts';
+
+export type ClientOptions = HttpOptions;
+
+const seg = (id: string) => encodeURIComponent(id);
+type Q = Record<string, QueryValue>;
+
+/** List operations share one shape: one page, every item (async iterator), or all items at once. */
+class ListResource<L extends string> {
+  constructor(
+    protected readonly http: HttpTransport,
+    private readonly path: string,
+  ) {}
+
+  /** One page, as the server answers it. */
+  list(query: QueryOf<L> = {} as QueryOf<L>): Promise<ResponseOf<L> & Page<ItemOf<L>>> {
+    return this.http.request('GET', this.path, { query: query as Q });
+  }
+
+  /** Every item matching the query, fetched page by page as the loop advances. */
+  iterate(query: Omit<QueryOf<L>, 'expand'> & { expand?: string | string[] } = {} as any) {
+    return iteratePages<ItemOf<L>, any>((q) => this.list(q), query);
+  }
+
+  /** Every item matching the query, in one array. */
+  listAll(
+    query: Omit<QueryOf<L>, 'expand'> & { expand?: string | string[] } = {} as any,
+  ): Promise<ItemOf<L>[]> {
+    return collect(this.iterate(query));
+  }
+}
+
+type ExpandOnly = { expand?: string | string[] };
+
+export class ConfigTypes extends ListResource<'listConfigTypes'> {
+  constructor(http: HttpTransport) {
+    super(http, '/config_types');
+  }
+  get(id: string): Promise<ResponseOf<'getConfigType'>> {
+    return this.http.request('GET', `/config_types/${seg(id)}`);
+  }
+  create(body: BodyOf<'createConfigType'>): Promise<ResponseOf<'createConfigType'>> {
+    return this.http.request('POST', '/config_types', { body });
+  }
+  update(id: string, body: BodyOf<'updateConfigType'>): Promise<ResponseOf<'updateConfigType'>> {
+    return this.http.request('PATCH', `/config_types/${seg(id)}`, { body });
+  }
+}
+
+export class ConfigSchemas extends ListResource<'listConfigSchemas'> {
+  constructor(http: HttpTransport) {
+    super(http, '/config_schemas');
+  }
+  get(id: string, query: QueryOf<'getConfigSchema'> = {} as any): Promise<ResponseOf<'getConfigSchema'>> {
+    return this.http.request('GET', `/config_schemas/${seg(id)}`, { query: query as Q });
+  }
+  create(
+    body: BodyOf<'createConfigSchema'>,
+    query: ExpandOnly = {},
+  ): Promise<ResponseOf<'createConfigSchema'>> {
+    return this.http.request('POST', '/config_schemas', { body, query });
+  }
+}
+
+export class ConfigInstances extends ListResource<'listConfigInstances'> {
+  constructor(http: HttpTransport) {
+    super(http, '/config_instances');
+  }
+  get(id: string, query: QueryOf<'getConfigInstance'> = {} as any): Promise<ResponseOf<'getConfigInstance'>> {
+    return this.http.request('GET', `/config_instances/${seg(id)}`, { query: query as Q });
+  }
+  create(
+    body: BodyOf<'createConfigInstance'>,
+    query: ExpandOnly = {},
+  ): Promise<ResponseOf<'createConfigInstance'>> {
+    return this.http.request('POST', '/config_instances', { body, query });
+  }
+  /** The instance's file exactly as stored (byte for byte), as text. */
+  content(id: string): Promise<string> {
+    return this.http.request('GET', `/config_instances/${seg(id)}/content`, { text: true });
+  }
+}
+
+export class Devices extends ListResource<'listDevices'> {
+  constructor(http: HttpTransport) {
+    super(http, '/devices');
+  }
+  get(id: string): Promise<ResponseOf<'getDevice'>> {
+    return this.http.request('GET', `/devices/${seg(id)}`);
+  }
+  create(body: BodyOf<'createDevice'>): Promise<ResponseOf<'createDevice'>> {
+    return this.http.request('POST', '/devices', { body });
+  }
+  update(id: string, body: BodyOf<'updateDevice'>): Promise<ResponseOf<'updateDevice'>> {
+    return this.http.request('PATCH', `/devices/${seg(id)}`, { body });
+  }
+  createActivationToken(
+    id: string,
+    body: BodyOf<'createDeviceActivationToken'> = {} as any,
+  ): Promise<ResponseOf<'createDeviceActivationToken'>> {
+    return this.http.request('POST', `/devices/${seg(id)}/activation_token`, { body });
+  }
+  ping(id: string, body: BodyOf<'pingDevice'>): Promise<ResponseOf<'pingDevice'>> {
+    return this.http.request('POST', `/devices/${seg(id)}/ping`, { body });
+  }
+}
+
+export class Deployments extends ListResource<'listDeployments'> {
+  constructor(http: HttpTransport) {
+    super(http, '/deployments');
+  }
+  get(id: string, query: QueryOf<'getDeployment'> = {} as any): Promise<ResponseOf<'getDeployment'>> {
+    return this.http.request('GET', `/deployments/${seg(id)}`, { query: query as Q });
+  }
+  create(body: BodyOf<'createDeployment'>, query: ExpandOnly = {}): Promise<ResponseOf<'createDeployment'>> {
+    return this.http.request('POST', '/deployments', { body, query });
+  }
+  deploy(id: string, query: ExpandOnly = {}): Promise<ResponseOf<'deployDeployment'>> {
+    return this.http.request('POST', `/deployments/${seg(id)}/deploy`, { query });
+  }
+  archive(id: string, query: ExpandOnly = {}): Promise<ResponseOf<'archiveDeployment'>> {
+    return this.http.request('POST', `/deployments/${seg(id)}/archive`, { query });
+  }
+  /** Extension beyond tetons (DESIGN.md decision 7): drifted → staged. */
+  restage(id: string, query: ExpandOnly = {}): Promise<ResponseOf<'restageDeployment'>> {
+    return this.http.request('POST', `/deployments/${seg(id)}/restage`, { query });
+  }
+  drifts(id: string, query: ExpandOnly = {}): Promise<ResponseOf<'getDeploymentDrifts'>> {
+    return this.http.request('GET', `/deployments/${seg(id)}/drifts`, { query });
+  }
+  /** Every status change of the deployment (who, when, from, to, message), oldest first. */
+  events(
+    id: string,
+    query: QueryOf<'listDeploymentEvents'> = {} as any,
+  ): Promise<ResponseOf<'listDeploymentEvents'>> {
+    return this.http.request('GET', `/deployments/${seg(id)}/events`, { query: query as Q });
+  }
+  /** Every status change of the deployment, fetched page by page. */
+  iterateEvents(id: string) {
+    return iteratePages<ItemOf<'listDeploymentEvents'>, any>((q) => this.events(id, q) as any, {});
+  }
+}
+
+export class GitCommits extends ListResource<'listGitCommits'> {
+  constructor(http: HttpTransport) {
+    super(http, '/git_commits');
+  }
+  get(id: string): Promise<ResponseOf<'getGitCommit'>> {
+    return this.http.request('GET', `/git_commits/${seg(id)}`);
+  }
+  /** Idempotent: the same sha in the same repository returns the existing commit. */
+  create(body: BodyOf<'createGitCommit'>): Promise<ResponseOf<'createGitCommit'>> {
+    return this.http.request('POST', '/git_commits', { body });
+  }
+}
+
+export class Releases extends ListResource<'listReleases'> {
+  constructor(http: HttpTransport) {
+    super(http, '/releases');
+  }
+  get(id: string, query: QueryOf<'getRelease'> = {} as any): Promise<ResponseOf<'getRelease'>> {
+    return this.http.request('GET', `/releases/${seg(id)}`, { query: query as Q });
+  }
+  create(body: BodyOf<'createRelease'>, query: ExpandOnly = {}): Promise<ResponseOf<'createRelease'>> {
+    return this.http.request('POST', '/releases', { body, query });
+  }
+}
+
+/**
+ * Typed client of the Bosun platform API. Every request sends `Miru-Version` and the API key, retries
+ * 429/5xx/network failures with backoff, and throws `BosunApiError` carrying the error envelope.
+ */
+export class BosunClient {
+  readonly http: HttpTransport;
+  readonly configTypes: ConfigTypes;
+  readonly configSchemas: ConfigSchemas;
+  readonly configInstances: ConfigInstances;
+  readonly devices: Devices;
+  readonly deployments: Deployments;
+  readonly gitCommits: GitCommits;
+  readonly releases: Releases;
+
+  constructor(options: ClientOptions) {
+    this.http = new HttpTransport(options);
+    this.configTypes = new ConfigTypes(this.http);
+    this.configSchemas = new ConfigSchemas(this.http);
+    this.configInstances = new ConfigInstances(this.http);
+    this.devices = new Devices(this.http);
+    this.deployments = new Deployments(this.http);
+    this.gitCommits = new GitCommits(this.http);
+    this.releases = new Releases(this.http);
+  }
+
+  /** Who the API key belongs to (`GET /principal`, needs no scope). */
+  principal(): Promise<ResponseOf<'getSelf'>> {
+    return this.http.request('GET', '/principal');
+  }
+}

@@ -1,0 +1,16 @@
+export {
+  BosunClient,
+  type ClientOptions,
+  ConfigInstances,
+  ConfigSchemas,
+  ConfigTypes,
+  Deployments,
+  Devices,
+  GitCommits,
+  Releases,
+} from './client.ts';
+export { BosunApiError, BosunNetworkError, type ErrorEnvelope } from './errors.ts';
+export type { components, operations, paths } from './generated/openapi.ts';
+export { API_VERSION, type HttpOptions, HttpTransport, queryString } from './http.ts';
+export { collect, iteratePages, MAX_PAGE_SIZE } from './pagination.ts';
+export type * from './types.ts';
