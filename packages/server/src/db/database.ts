@@ -34,7 +34,7 @@ export async function openStore(opts: DatabaseOptions): Promise<Store> {
     if (store.engine === 'postgres' && opts.pgSchema) {
       await store.db.schema.createSchema(opts.pgSchema).ifNotExists().execute();
     }
-    await migrateToLatest(store.db, store.engine);
+    await migrateToLatest(store.db, store.engine, store.engine === 'postgres' ? opts.pgSchema : undefined);
   } catch (err) {
     await store.close();
     throw err;

@@ -16,10 +16,16 @@ function migrations(engine: Engine): Record<string, Migration> {
   };
 }
 
-export async function migrateToLatest(db: Kysely<any>, engine: Engine): Promise<void> {
+/**
+ * `schema` names the PostgreSQL schema the migration tables live in: Kysely otherwise looks for them
+ * in every schema of the database, so a second schema (a test's, another app's) would make it skip
+ * creating its own and fail.
+ */
+export async function migrateToLatest(db: Kysely<any>, engine: Engine, schema?: string): Promise<void> {
   const migrator = new Migrator({
     db,
     provider: { getMigrations: async () => migrations(engine) },
+    ...(schema ? { migrationTableSchema: schema } : {}),
   });
   const { error, results } = await migrator.migrateToLatest();
   const failed = results?.find((r) => r.status === 'Error');
