@@ -6,6 +6,14 @@ export default defineConfig({
       { test: { name: 'core', include: ['packages/core/test/**/*.test.ts'] } },
       {
         test: {
+          name: 'sdk',
+          include: ['packages/sdk/test/**/*.test.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+        },
+      },
+      {
+        test: {
           name: 'server',
           include: ['packages/server/test/**/*.test.ts'],
           testTimeout: 30_000,
