@@ -105,6 +105,25 @@ describe('CUE error text', () => {
   it('maps quoted labels to JSON pointers', () => {
     expect(cuePathToPointer('zones.0."a.b/c"')).toBe('/zones/0/a.b~1c');
   });
+  it('names the predicate of a failed validator and the field a closed struct refuses', () => {
+    const text =
+      'c: field other not allowed:\n    ./a.cue:4:4\n    ./bosun-instance.cue:1:2\n' +
+      'c.name: invalid value "x" (does not satisfy strings.MinRunes(2)):\n    ./a.cue:3:35\n    ./bosun-instance.cue:1:9\n';
+    expect(cueIssues(text, 'bosun-instance.cue')).toEqual([
+      {
+        path: '/c/other',
+        message: 'field not allowed (closed struct)',
+        rule: 'close',
+        schema_location: 'a.cue:4:4',
+      },
+      {
+        path: '/c/name',
+        message: 'invalid value "x" (does not satisfy strings.MinRunes(2))',
+        rule: 'strings.MinRunes(2)',
+        schema_location: 'a.cue:3:35',
+      },
+    ]);
+  });
   it('keeps field-not-allowed errors', () => {
     const issues = cueIssues(
       'x.extra: field not allowed:\n    ./a.cue:1:1\n    ./bosun-instance.cue:2:3\n',

@@ -4,7 +4,8 @@ import type { ValidationIssue } from './types.ts';
 const LABEL = String.raw`(?:[A-Za-z_$#][\w$#]*|\d+|"(?:[^"\\]|\\.)*")`;
 const HEADER = new RegExp(String.raw`^(${LABEL}(?:\.${LABEL})*): (.*?):?$`);
 const POSITION = /^\s+(\S+):(\d+):(\d+)$/;
-const BOUND = /^invalid value (.+) \(out of bound (.+)\)$/;
+const BOUND = /^invalid value (.+) \((?:out of bound|does not satisfy) (.+)\)$/;
+const NOT_ALLOWED = /^field (.+) not allowed$/;
 const CONFLICT = /^conflicting values (.+) and (.+?)(?: \(mismatched types .+\))?$/;
 
 interface RawError {
@@ -83,6 +84,17 @@ export function cueIssues(stderr: string, instanceFile: string): ValidationIssue
         rule: allowed.join(' | ') || conflicts[0]!.message,
         schema_location: schemaPos(conflicts[0]!),
       });
+    } else if (errors.every((e) => NOT_ALLOWED.test(e.message))) {
+      // A closed struct refuses an extra field: point at the field, as JSON Schema does.
+      for (const e of errors) {
+        const field = NOT_ALLOWED.exec(e.message)![1]!;
+        issues.push({
+          path: pointerChild(pointer, field.startsWith('"') ? JSON.parse(field) : field),
+          message: 'field not allowed (closed struct)',
+          rule: 'close',
+          schema_location: schemaPos(e),
+        });
+      }
     } else {
       const incomplete = errors.find((e) => e.message.startsWith('incomplete value'));
       issues.push({
