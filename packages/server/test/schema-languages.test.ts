@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cueIssues, cuePathToPointer } from '../src/schema-languages/cue-errors.ts';
+import { CuePool } from '../src/schema-languages/cue-pool.ts';
 import { compileSchema, digestOf, ValidatorCache } from '../src/schema-languages/index.ts';
 
 const fixtures = join(import.meta.dirname, '..', '..', '..', '..', 'shared', 'fixtures', 'robot-configs');
@@ -168,5 +169,70 @@ describe('ValidatorCache', () => {
     expect(a).toBe(b);
     expect(await (await cache.get('s1', async () => src)).validate('x', '"x"')).toHaveLength(1);
     expect(cache.compilations).toBe(1);
+  });
+});
+
+describe('CuePool', () => {
+  const files = [{ name: 'a.cue', data: 'x: int\n' }];
+  it('a job over the time limit fails and its worker is replaced; later jobs still run', async () => {
+    const pool = new CuePool(1, 1);
+    try {
+      await expect(pool.run({ op: 'check', key: 'k', files })).rejects.toThrow(/did not finish/);
+      const patient = new CuePool(1, 60_000);
+      try {
+        const ok = await patient.run({ op: 'check', key: 'k', files });
+        expect(ok.code).toBe(0);
+      } finally {
+        await patient.close();
+      }
+    } finally {
+      await pool.close();
+    }
+  });
+  it('runs queued jobs in order on one worker, each with its own result', async () => {
+    const pool = new CuePool(1, 60_000);
+    try {
+      const results = await Promise.all(
+        ['x: 1\n', 'x: [\n', 'x: 2\n'].map((data, i) =>
+          pool.run({ op: 'check', key: `k${i}`, files: [{ name: 'a.cue', data }] }),
+        ),
+      );
+      expect(results.map((r) => r.code)).toEqual([0, 1, 0]);
+      expect(results[1]!.stderr).toContain("expected ']'");
+      expect(results[0]!.stderr).toBe('');
+    } finally {
+      await pool.close();
+    }
+  });
+});
+
+describe('ValidatorCache bound', () => {
+  it('evicts the least recently used schema beyond its capacity', async () => {
+    const cache = new ValidatorCache(2);
+    const src = {
+      language: 'jsonschema' as const,
+      format: 'json' as const,
+      documents: [{ name: 'a.json', data: '{}' }],
+    };
+    await cache.get('a', async () => src);
+    await cache.get('b', async () => src);
+    await cache.get('a', async () => src); // a is now the most recent
+    await cache.get('c', async () => src); // evicts b
+    expect(cache.compilations).toBe(3);
+    await cache.get('a', async () => src);
+    expect(cache.compilations).toBe(3);
+    await cache.get('b', async () => src);
+    expect(cache.compilations).toBe(4);
+  });
+  it('a failed compilation is not cached', async () => {
+    const cache = new ValidatorCache();
+    const bad = {
+      language: 'jsonschema' as const,
+      format: 'json' as const,
+      documents: [{ name: 'a.json', data: '{"type": 1}' }],
+    };
+    await expect(cache.get('x', async () => bad)).rejects.toMatchObject({ status: 422 });
+    await expect(cache.get('x', async () => bad)).rejects.toMatchObject({ status: 422 });
+    expect(cache.compilations).toBe(2);
   });
 });
