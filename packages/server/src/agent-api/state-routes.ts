@@ -3,7 +3,7 @@ import { notFound } from '@bosun/core';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { errorResponses, IdParam } from '../http/schemas.ts';
-import { type AgentStateStore, contentDigest } from '../storage/agent-state.ts';
+import type { AgentStateStore } from '../storage/agent-state.ts';
 import type { DeploymentStore } from '../storage/deployments.ts';
 
 const AgentDeployment = Type.Object({
@@ -76,7 +76,7 @@ export const stateRoutes: FastifyPluginAsyncTypebox<{
       const content = await agentState.content(request.agent!.device_id, id);
       // Someone else's instance is indistinguishable from a missing one.
       if (!content) throw notFound('config_instance', id);
-      const digest = contentDigest(content.data);
+      const digest = content.content_digest;
       const sha = Buffer.from(digest.slice('sha256:'.length), 'hex').toString('base64');
       return reply
         .type(content.format === 'yaml' ? 'application/yaml' : 'application/json')

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { onAgentAgenda } from '@bosun/core';
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.ts';
@@ -24,10 +23,6 @@ export interface AgentDeployment {
   attempts: number;
   config_instances: AgentConfigInstance[];
 }
-
-/** `sha256:<hex>` of the exact bytes the content endpoint serves, so the agent can check what it wrote. */
-export const contentDigest = (data: string) =>
-  `sha256:${createHash('sha256').update(data, 'utf8').digest('hex')}`;
 
 /**
  * The agent's read model: every query takes the device id from the caller's access token and filters
@@ -95,10 +90,13 @@ export class AgentStateStore {
   }
 
   /** The bytes of a config instance, only when one of this device's deployments references it. */
-  async content(deviceId: string, instanceId: string): Promise<{ data: string; format: string } | undefined> {
+  async content(
+    deviceId: string,
+    instanceId: string,
+  ): Promise<{ data: string; format: string; content_digest: string } | undefined> {
     return this.db
       .selectFrom('config_instances as c')
-      .select(['c.data', 'c.format'])
+      .select(['c.data', 'c.format', 'c.content_digest'])
       .where('c.id', '=', instanceId)
       .where(({ exists, selectFrom }) =>
         exists(
@@ -148,7 +146,7 @@ export class AgentStateStore {
         'di.deployment_id',
         'c.id',
         'c.filepath',
-        'c.data',
+        'c.content_digest',
         't.name as config_type_name',
         'c.config_schema_id',
       ])
@@ -161,7 +159,8 @@ export class AgentStateStore {
       list.push({
         id: r.id,
         filepath: r.filepath,
-        content_digest: contentDigest(r.data),
+        // `sha256:<hex>` of the exact bytes the content endpoint serves (set when the instance was created).
+        content_digest: r.content_digest,
         config_type_name: r.config_type_name,
         config_schema_id: r.config_schema_id,
       });

@@ -1,0 +1,242 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  createDeployment,
+  createInstance,
+  createRelease,
+  MOBILITY,
+  type TestRelease,
+} from '../../../test/support/deployments.ts';
+import { provisionDevice, type TestDevice } from '../../../test/support/device-agent.ts';
+import { startTestServer, type TestServer } from '../../../test/support/server.ts';
+
+let t: TestServer;
+let release: TestRelease;
+let otherRelease: TestRelease;
+beforeAll(async () => {
+  t = await startTestServer();
+  release = await createRelease(t);
+  otherRelease = await createRelease(t);
+});
+afterAll(async () => {
+  await t?.close();
+});
+
+const digest = (s: string) => `sha256:${createHash('sha256').update(s, 'utf8').digest('hex')}`;
+const events = (deploymentId: string) =>
+  t.server.store.db
+    .selectFrom('deployment_events')
+    .selectAll()
+    .where('deployment_id', '=', deploymentId)
+    .orderBy('occurred_at')
+    .execute();
+
+/** A provisioned device with one deployment targeted `deployed` (activity queued). */
+async function deviceWithDeployment(data = MOBILITY) {
+  const d = await provisionDevice(t);
+  const instance = await createInstance(t, release, data);
+  const deployment = await createDeployment(t, { deviceId: d.id, release, instanceId: instance.id });
+  return { d, instance, deployment };
+}
+
+describe('GET /agent/v1/state', () => {
+  it("lists the device's deployments to act on, with their config instances and content digests", async () => {
+    const { d, instance, deployment } = await deviceWithDeployment();
+    // A staged deployment of the same device is not the agent's business.
+    const other = await createInstance(t, otherRelease);
+    await createDeployment(t, {
+      deviceId: d.id,
+      release: otherRelease,
+      instanceId: other.id,
+      target: 'staged',
+    });
+    const res = await d.api('GET', '/state');
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({
+      device: { id: d.id, name: d.name },
+      deployments: [
+        {
+          id: deployment.id,
+          release_id: release.releaseId,
+          release_version: release.version,
+          target_status: 'deployed',
+          activity_status: 'queued',
+          error_status: 'none',
+          attempts: 0,
+          config_instances: [
+            {
+              id: instance.id,
+              filepath: release.filepath,
+              content_digest: digest(MOBILITY),
+              config_type_name: release.typeName,
+              config_schema_id: release.schemaId,
+            },
+          ],
+        },
+      ],
+    });
+  });
+
+  it('is cheap to poll: the same state answers 304 to If-None-Match, a change gives a new ETag', async () => {
+    const { d, deployment } = await deviceWithDeployment();
+    const first = await d.api('GET', '/state');
+    const etag = first.headers.get('etag')!;
+    expect(etag).toMatch(/^".+"$/);
+    const again = await d.api('GET', '/state', { headers: { 'if-none-match': etag } });
+    expect(again.status).toBe(304);
+    expect(again.text).toBe('');
+    expect(
+      (await d.api('GET', '/state', { headers: { 'if-none-match': `W/${etag}, "other"` } })).status,
+    ).toBe(304);
+    await d.api('POST', `/deployments/${deployment.id}/reports`, { body: { activity_status: 'deployed' } });
+    const changed = await d.api('GET', '/state', { headers: { 'if-none-match': etag } });
+    expect(changed.status).toBe(200);
+    expect(changed.headers.get('etag')).not.toBe(etag);
+    expect(changed.body.deployments[0].activity_status).toBe('deployed');
+  });
+
+  it('a superseded deployment stays listed (target archived) until the agent reports it archived', async () => {
+    const { d, deployment } = await deviceWithDeployment();
+    await d.api('POST', `/deployments/${deployment.id}/reports`, { body: { activity_status: 'deployed' } });
+    const next = await createInstance(t, release, `${MOBILITY}  `);
+    const newer = await createDeployment(t, { deviceId: d.id, release, instanceId: next.id });
+    const listed = (await d.api('GET', '/state')).body.deployments;
+    expect(listed.map((x: any) => [x.id, x.target_status, x.activity_status])).toEqual([
+      [deployment.id, 'archived', 'deployed'],
+      [newer.id, 'deployed', 'queued'],
+    ]);
+    const archived = await d.api('POST', `/deployments/${deployment.id}/reports`, {
+      body: { activity_status: 'archived' },
+    });
+    expect(archived.status).toBe(200);
+    expect((await d.api('GET', '/state')).body.deployments.map((x: any) => x.id)).toEqual([newer.id]);
+  });
+});
+
+describe('GET /agent/v1/config_instances/{id}/content', () => {
+  it('serves the exact bytes, with their digest', async () => {
+    const { d, instance } = await deviceWithDeployment(MOBILITY);
+    const res = await d.api('GET', `/config_instances/${instance.id}/content`);
+    expect(res.status).toBe(200);
+    expect(res.text).toBe(MOBILITY);
+    expect(res.headers.get('content-type')).toMatch(/^application\/json/);
+    expect(res.headers.get('etag')).toBe(`"${digest(MOBILITY)}"`);
+    expect(res.headers.get('digest')).toBe(
+      `sha-256=${createHash('sha256').update(MOBILITY).digest('base64')}`,
+    );
+    // An instance no deployment of this device references is not served.
+    const unrelated = await createInstance(t, release, `${MOBILITY} \n`);
+    const refused = await d.api('GET', `/config_instances/${unrelated.id}/content`);
+    expect(refused.status).toBe(404);
+    expect(refused.body.error.code).toBe('resource_not_found');
+    expect((await d.api('GET', '/config_instances/cfg_inst_missing/content')).status).toBe(404);
+  });
+});
+
+describe('POST /agent/v1/deployments/{id}/reports', () => {
+  let d: TestDevice;
+  let deploymentId: string;
+  beforeAll(async () => {
+    const w = await deviceWithDeployment();
+    d = w.d;
+    deploymentId = w.deployment.id;
+  });
+  const report = (body: Record<string, unknown>) =>
+    d.api('POST', `/deployments/${deploymentId}/reports`, { body });
+
+  it('retrying with a message and attempt count is recorded as an event by the agent', async () => {
+    const res = await report({
+      error_status: 'retrying',
+      message: 'write /srv/bosun/mobility.json: permission denied',
+      attempts: 2,
+      occurred_at: new Date().toISOString(),
+      report_id: randomUUID(),
+    });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({
+      id: deploymentId,
+      activity_status: 'queued',
+      error_status: 'retrying',
+      attempts: 2,
+    });
+    const row = await t.server.app.repos.deployments.get(deploymentId);
+    expect(row?.error_message).toBe('write /srv/bosun/mobility.json: permission denied');
+    const last = (await events(deploymentId)).at(-1)!;
+    expect(last).toMatchObject({
+      actor_type: 'agent',
+      actor_id: d.id,
+      from_error_status: 'none',
+      to_error_status: 'retrying',
+      message: 'write /srv/bosun/mobility.json: permission denied',
+      attempt: 2,
+    });
+  });
+
+  it('idempotent: the same report twice changes nothing the second time', async () => {
+    const body = { activity_status: 'deployed', report_id: randomUUID() };
+    const first = await report(body);
+    expect(first.status).toBe(200);
+    expect(first.body).toMatchObject({ activity_status: 'deployed', error_status: 'none', attempts: 2 });
+    const before = await events(deploymentId);
+    const updatedAt = (await t.server.app.repos.deployments.get(deploymentId))?.updated_at;
+    const second = await report(body);
+    expect(second.status).toBe(200);
+    expect(second.body).toEqual(first.body);
+    // A restatement under a new report id is a no-op too.
+    expect((await report({ activity_status: 'deployed', report_id: randomUUID() })).status).toBe(200);
+    expect(await events(deploymentId)).toHaveLength(before.length);
+    expect((await t.server.app.repos.deployments.get(deploymentId))?.updated_at).toBe(updatedAt);
+  });
+
+  it('an old report resent from the agent queue after a newer one does not roll the state back', async () => {
+    const w = await deviceWithDeployment();
+    const send = (body: Record<string, unknown>) =>
+      w.d.api('POST', `/deployments/${w.deployment.id}/reports`, { body });
+    const old = { error_status: 'retrying', message: 'disk full', attempts: 1, report_id: randomUUID() };
+    expect((await send(old)).status).toBe(200);
+    expect((await send({ activity_status: 'deployed', report_id: randomUUID() })).status).toBe(200);
+    const resent = await send(old);
+    expect(resent.status).toBe(200);
+    expect(resent.body).toMatchObject({ activity_status: 'deployed', error_status: 'none' });
+  });
+
+  it('a transition the core rules refuse is 409 invalid_transition and changes nothing', async () => {
+    const before = await events(deploymentId);
+    const res = await report({ activity_status: 'archived', report_id: randomUUID() });
+    expect(res.status).toBe(409);
+    expect(res.body.error).toMatchObject({
+      code: 'invalid_transition',
+      params: { rule: 'agent_transition' },
+    });
+    expect(await events(deploymentId)).toHaveLength(before.length);
+    expect((await t.server.app.repos.deployments.get(deploymentId))?.activity_status).toBe('deployed');
+  });
+
+  it('malformed reports are 400 naming the field', async () => {
+    const cases: [Record<string, unknown>, string][] = [
+      [{ activity_status: 'queued' }, 'activity_status'],
+      [{ error_status: 'exploded' }, 'error_status'],
+      [{ error_status: 'retrying', attempts: -1 }, 'attempts'],
+      [{ error_status: 'retrying', attempts: '3' }, 'attempts'],
+      [{ activity_status: 'deployed', occurred_at: 'yesterday' }, 'occurred_at'],
+    ];
+    for (const [body, field] of cases) {
+      const res = await report(body);
+      expect(res.status, JSON.stringify(body)).toBe(400);
+      expect(res.body.error.params.field, JSON.stringify(body)).toBe(field);
+    }
+    const empty = await report({ message: 'nothing to say' });
+    expect(empty.status).toBe(400);
+    expect(empty.body.error.code).toBe('invalid_report');
+  });
+
+  it('failed ends the deployment: it leaves the desired state', async () => {
+    const w = await deviceWithDeployment();
+    const res = await w.d.api('POST', `/deployments/${w.deployment.id}/reports`, {
+      body: { error_status: 'failed', message: 'gave up after 5 attempts', attempts: 5 },
+    });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ error_status: 'failed', target_status: 'archived' });
+    expect((await w.d.api('GET', '/state')).body.deployments).toEqual([]);
+  });
+});
