@@ -1,5 +1,6 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { request } from 'node:http';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { resolveServerConfig } from '@bosun/server';
@@ -286,6 +287,21 @@ describe('how it starts', () => {
     const res = await runCli(['server', '--port', 'eighty'], { env: db.env });
     expect(res.code).not.toBe(0);
     expect(res.stderr).toContain("port must be an integer between 0 and 65535, got 'eighty'");
+  });
+  it('a port in use is a clear error, and the first-start key is not lost with it', async () => {
+    const db = await freshDb();
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise((resolve) => blocker.close(resolve)));
+    const port = String((blocker.address() as AddressInfo).port);
+    const res = await runCli(['server', '--port', port, '--host', '127.0.0.1'], { env: db.env });
+    expect(res.code).not.toBe(0);
+    expect(res.stderr).toContain('EADDRINUSE');
+    expect(bannerKey(res.stdout)).toBeUndefined();
+    // No key was kept that nobody saw: the next start is still a first start and shows one.
+    const s = await serve(db);
+    await s.waitFor(/Try it:/);
+    expect(bannerKey(s.stdout())).toMatch(/^bsn_/);
   });
   it('npx bosun works from the repository root', async () => {
     const res = await runCli(['--version'], { command: ['npx', '--no-install', 'bosun'] });

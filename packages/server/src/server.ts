@@ -27,7 +27,7 @@ export async function startServer(
     pgSchema: opts.pgSchema,
   });
   let app: FastifyInstance | undefined;
-  let boot: Awaited<ReturnType<typeof bootstrapAdminKey>>;
+  let boot: Awaited<ReturnType<typeof bootstrapAdminKey>> | undefined;
   try {
     app = await buildApp({
       store,
@@ -44,6 +44,8 @@ export async function startServer(
     boot = await bootstrapAdminKey(app.repos.apiKeys, config.bootstrapApiKey);
     await app.listen({ port: config.port, host: config.host });
   } catch (err) {
+    // A key nobody was shown (the port was taken, say) would lock the operator out on the next start.
+    if (app && boot && boot.kind !== 'existing') await app.repos.apiKeys.remove(boot.id).catch(() => {});
     await app?.close().catch(() => {});
     await store.close();
     throw err;
@@ -57,8 +59,8 @@ export async function startServer(
     'bosun server listening',
   );
 
-  if (boot.kind === 'generated') print(adminKeyBanner(url, boot.secret));
-  if (boot.kind === 'provided')
+  if (boot?.kind === 'generated') print(adminKeyBanner(url, boot.secret));
+  if (boot?.kind === 'provided')
     logger.info({ key_id: boot.id }, 'created the admin key from BOSUN_BOOTSTRAP_API_KEY');
 
   const running = app;

@@ -97,6 +97,11 @@ export class ApiKeyStore {
     return Number(r.numUpdatedRows) > 0;
   }
 
+  /** Deletes a key outright; only for undoing a bootstrap key that start-up never got to show. */
+  async remove(id: string): Promise<void> {
+    await this.db.deleteFrom('api_keys').where('id', '=', id).execute();
+  }
+
   async touch(id: string, at: string): Promise<void> {
     await this.db.updateTable('api_keys').set({ last_used_at: at }).where('id', '=', id).execute();
   }
