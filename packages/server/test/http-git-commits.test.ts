@@ -161,6 +161,13 @@ describe('git commit identity', () => {
     const list = await t.api('GET', 'git_commits?limit=100');
     expect(list.body.data.some((c: any) => c.repository_owner === 'badsha')).toBe(false);
   });
+  it('keeps the first 16 KiB of a longer message, cut between characters', async () => {
+    const message = `x${'é'.repeat(10_000)}`; // 20 001 bytes; byte 16 384 falls inside an 'é'
+    const res = await createCommit('https://github.com/long/repo.git', newSha(), message);
+    expect(res.status).toBe(200);
+    expect(res.body.message).toBe(message.slice(0, 8192));
+    expect(res.body.message).not.toContain('\uFFFD');
+  });
   it('keeps multi-line messages verbatim', async () => {
     const message = 'feat: tune gains\n\nCo-Authored-By: Someone <s@example.com>\n';
     const res = await createCommit('https://github.com/msg/repo.git', newSha(), message);

@@ -118,5 +118,9 @@ export const gitCommitRoutes: FastifyPluginAsyncTypebox<{ repos: Repositories }>
 
 function truncate(message: string): string {
   const bytes = Buffer.from(message, 'utf8');
-  return bytes.length <= MAX_MESSAGE_BYTES ? message : bytes.subarray(0, MAX_MESSAGE_BYTES).toString('utf8');
+  if (bytes.length <= MAX_MESSAGE_BYTES) return message;
+  // Cut before a character, never inside one (continuation bytes are 0b10xxxxxx).
+  let end = MAX_MESSAGE_BYTES;
+  while (end > 0 && (bytes[end]! & 0xc0) === 0x80) end--;
+  return bytes.subarray(0, end).toString('utf8');
 }
