@@ -236,3 +236,47 @@ describe('ValidatorCache bound', () => {
     expect(cache.compilations).toBe(2);
   });
 });
+
+describe('CuePool batching', () => {
+  it('vets queued instances of one schema together, each getting its own full result', async () => {
+    const pool = new CuePool(1, 120_000);
+    const files = [
+      { name: 'limits.cue', data: read('schemas/safety/limits.cue') },
+      { name: 'zones.cue', data: read('schemas/safety/zones.cue') },
+    ];
+    const valid = read('instances/safety.valid-warehouse.json');
+    const invalid = read('instances/safety.invalid-zone.json');
+    const tooHeavy = '{"max_payload_kg": 999, "zones": []}';
+    try {
+      // The check occupies the only worker, so the vets queue up and leave as one batch.
+      const check = pool.run({ op: 'check', key: 'safety', files });
+      const instances = [valid, invalid, valid, tooHeavy, valid, valid];
+      const vets = instances.map((instance) =>
+        pool.run({
+          op: 'vet',
+          key: 'safety',
+          files,
+          pkg: 'safety',
+          instanceName: 'bosun-instance.cue',
+          instance,
+        }),
+      );
+      expect((await check).code).toBe(0);
+      const results = await Promise.all(vets);
+      expect(results.map((r) => r.code)).toEqual([0, 1, 0, 1, 0, 0]);
+      expect(pool.messages).toBe(2);
+      expect(
+        cueIssues(results[1]!.stderr, 'bosun-instance.cue')
+          .map((i) => i.path)
+          .sort(),
+      ).toEqual(
+        ['/estop_deceleration_mps2', '/zones/0/kind', '/zones/0/name', '/zones/0/speed_limit_mps'].sort(),
+      );
+      expect(cueIssues(results[3]!.stderr, 'bosun-instance.cue')).toEqual([
+        expect.objectContaining({ path: '/max_payload_kg', rule: '<=250' }),
+      ]);
+    } finally {
+      await pool.close();
+    }
+  });
+});

@@ -27,31 +27,72 @@ function schemaDir(key, files) {
   return dir;
 }
 
-async function run(job) {
-  const dir = schemaDir(job.key, job.files);
-  const paths = job.files.map((f) => join(dir, f.name));
-  if (job.op === 'check') return cue('eval', paths);
+/** `vet -c` of one instance given as CUE source of the schema's package: reports every failing field. */
+async function vetOne(dir, paths, job, text) {
   const instDir = join(dir, `instance-${++seq}`);
   mkdirSync(instDir);
   try {
     const instPath = join(instDir, job.instanceName);
-    writeFileSync(instPath, job.instance);
+    writeFileSync(instPath, `${job.pkg ? `package ${job.pkg}\n` : ''}${text}\n`);
     return await cue('vet', ['-c', ...paths, instPath]);
   } finally {
     rmSync(instDir, { recursive: true, force: true });
   }
 }
 
+/**
+ * Several instances of one schema: one `vet -c` over them as JSON data files answers "all valid" in a
+ * single run (the common case; one Go runtime start instead of many). That mode stops at the first
+ * failing file, so a failing instance is taken out, vetted alone for its full error list, and the
+ * rest are tried again.
+ */
+async function vetMany(dir, paths, job) {
+  const results = new Array(job.instances.length);
+  if (job.instances.length === 1) {
+    results[0] = await vetOne(dir, paths, job, job.instances[0]);
+    return results;
+  }
+  const batchDir = join(dir, `batch-${++seq}`);
+  mkdirSync(batchDir);
+  try {
+    const files = job.instances.map((text, i) => {
+      const path = join(batchDir, `i${i}.json`);
+      writeFileSync(path, text);
+      return path;
+    });
+    let remaining = job.instances.map((_, i) => i);
+    while (remaining.length) {
+      const r = await cue('vet', ['-c', ...paths, ...remaining.map((i) => files[i])]);
+      if (r.code === 0) {
+        for (const i of remaining) results[i] = { code: 0, stdout: '', stderr: '' };
+        break;
+      }
+      const failing = remaining.find((i) => r.stderr.includes(`/i${i}.json:`));
+      if (failing === undefined) {
+        // Cannot tell which one failed: vet each alone.
+        for (const i of remaining) results[i] = await vetOne(dir, paths, job, job.instances[i]);
+        break;
+      }
+      results[failing] = await vetOne(dir, paths, job, job.instances[failing]);
+      remaining = remaining.filter((i) => i !== failing);
+    }
+    return results;
+  } finally {
+    rmSync(batchDir, { recursive: true, force: true });
+  }
+}
+
+async function run(job) {
+  const dir = schemaDir(job.key, job.files);
+  const paths = job.files.map((f) => join(dir, f.name));
+  if (job.op === 'check') return [await cue('eval', paths)];
+  return vetMany(dir, paths, job);
+}
+
 parentPort.on('message', async (job) => {
   try {
-    const result = await run(job);
-    parentPort.postMessage({
-      id: job.id,
-      ok: true,
-      code: result.code,
-      stdout: result.stdout,
-      stderr: result.stderr,
-    });
+    const results = await run(job);
+    parentPort.postMessage({ id: job.id, ok: true, results });
   } catch (err) {
     parentPort.postMessage({
       id: job.id,

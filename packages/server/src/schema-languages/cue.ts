@@ -63,9 +63,9 @@ async function runCue(job: Parameters<CuePool['run']>[0]) {
 
 /**
  * Compiles a CUE package (evaluates it without requiring concrete values) and returns a validator
- * that unifies an instance with it. The instance is handed to CUE as CUE source (JSON is CUE) in the
- * same package, with `vet -c` so missing required values count; this reports every failing field,
- * where vetting a .json data file stops at the first.
+ * that unifies an instance with it in the worker pool. A failing instance is vetted as CUE source of
+ * the schema's package (JSON is CUE) with `vet -c`, so missing required values count and every failing
+ * field is reported, where vetting a .json data file stops at the first.
  */
 export async function compileCue(documents: SchemaDocumentInput[]): Promise<InstanceValidator> {
   checkCueDocumentNames(documents);
@@ -85,8 +85,7 @@ export async function compileCue(documents: SchemaDocumentInput[]): Promise<Inst
   }
   return {
     async validate(_value, text) {
-      const instance = `${pkg ? `package ${pkg}\n` : ''}${text}\n`;
-      const r = await runCue({ op: 'vet', key, files, instanceName: INSTANCE_FILE, instance });
+      const r = await runCue({ op: 'vet', key, files, pkg, instanceName: INSTANCE_FILE, instance: text });
       if (r.code === 0) return [];
       const issues = cueIssues(r.stderr, INSTANCE_FILE);
       return issues.length
