@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectReferenceResponse } from '../../../test/support/reference-spec.ts';
 import { startTestServer, type TestServer } from '../../../test/support/server.ts';
+import { createSchema, createType, mobilitySchemaBody } from './support-configs.ts';
 
 /**
  * List conventions (pagination, order, filters, expand) are implemented once; these tests run the
@@ -214,5 +215,90 @@ describe.each(RESOURCES)('GET /$path list conventions', (r) => {
     }
     const deep = await t.api('GET', `${r.path}?expand=a.b.c.d.e`);
     expect(deep.body.error.params).toMatchObject({ max_depth: 4, value: 'a.b.c.d.e' });
+  });
+});
+
+describe('nested expand forms (releases → config_schemas → config_type / documents)', () => {
+  let release: { id: string };
+  let typeId: string;
+  beforeAll(async () => {
+    const type = await createType(t, 'nested');
+    typeId = type.id;
+    const schema = await createSchema(t, mobilitySchemaBody(type.id));
+    const res = await t.api('POST', 'releases', {
+      body: { version: 'v7.0.0', config_schema_ids: [schema.id] },
+    });
+    expect(res.status, res.text).toBe(200);
+    release = res.body;
+  });
+
+  const getRelease = async (query: string) => {
+    const res = await t.api('GET', `releases/${release.id}?${query}`);
+    expect(res.status, `${query}: ${res.text}`).toBe(200);
+    expectReferenceResponse('getRelease', res.body);
+    return res.body;
+  };
+
+  it('a nested path expands its parent too, in every form', async () => {
+    for (const q of [
+      'expand=config_schemas.config_type',
+      'expand[]=config_schemas.config_type',
+      'expand=config_schemas&expand=config_schemas.config_type',
+      'expand[]=config_schemas&expand[]=config_schemas.config_type',
+    ]) {
+      const body = await getRelease(q);
+      expect(body.config_schemas, q).toHaveLength(1);
+      expect(body.config_schemas[0].config_type, q).toMatchObject({ object: 'config_type', id: typeId });
+      expect(body.config_schemas[0], q).not.toHaveProperty('documents');
+    }
+  });
+
+  it('several nested paths: comma-joined, pipe-joined, repeated and mixed', async () => {
+    for (const q of [
+      'expand=config_schemas.config_type,config_schemas.documents',
+      'expand=config_schemas.config_type|config_schemas.documents',
+      'expand=config_schemas.config_type&expand=config_schemas.documents',
+      'expand[]=config_schemas.config_type&expand=config_schemas.documents',
+    ]) {
+      const body = await getRelease(q);
+      expect(body.config_schemas[0].config_type.id, q).toBe(typeId);
+      expect(body.config_schemas[0].documents.length, q).toBeGreaterThan(0);
+    }
+  });
+
+  it('unexpanded fields are omitted, never null', async () => {
+    const plain = await getRelease('');
+    expect(plain).not.toHaveProperty('config_schemas');
+    const one = await getRelease('expand=config_schemas');
+    expect(one.config_schemas[0]).not.toHaveProperty('config_type');
+    expect(one.config_schemas[0]).not.toHaveProperty('documents');
+  });
+
+  it('the same forms work on the list, with total_count alongside', async () => {
+    const res = await t.api(
+      'GET',
+      `releases?id=${release.id}&expand[]=total_count&expand=config_schemas.config_type`,
+    );
+    expect(res.status, res.text).toBe(200);
+    expectReferenceResponse('listReleases', res.body);
+    expect(res.body.total_count).toBe(1);
+    expect(res.body.data[0].config_schemas[0].config_type.id).toBe(typeId);
+  });
+
+  it('an unknown nested name or depth > 4 → 400 invalid_expand', async () => {
+    for (const bad of [
+      'config_schemas.owner',
+      'config_schemas.config_type.schemas',
+      'config_schemas.documents.x',
+      'config_schemas.config_type.a.b',
+    ]) {
+      for (const form of ['expand', 'expand[]']) {
+        const res = await t.api('GET', `releases/${release.id}?${form}=${bad}`);
+        expect(res.status, `${form}=${bad}`).toBe(400);
+        expect(res.body.error).toMatchObject({ code: 'invalid_expand', params: { field: 'expand' } });
+      }
+    }
+    const deep = await t.api('GET', `releases/${release.id}?expand=config_schemas.config_type.a.b.c`);
+    expect(deep.body.error.params.max_depth).toBe(4);
   });
 });
