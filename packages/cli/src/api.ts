@@ -1,5 +1,5 @@
 import { BosunApiError, BosunClient, BosunNetworkError } from '@bosun/sdk';
-import { BOSUN_VERSION } from '@bosun/server';
+import { BOSUN_VERSION } from '@bosun/server/version';
 import { type Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { resolveConnection } from './credentials.ts';
 import { cell, printFields, printJson, printTable } from './output.ts';
