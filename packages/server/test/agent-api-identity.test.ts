@@ -9,6 +9,7 @@ import {
   newKeyPair,
   provisionDevice,
 } from '../../../test/support/device-agent.ts';
+import { expectReferenceResponse } from '../../../test/support/reference-spec.ts';
 import { startTestServer, type TestServer } from '../../../test/support/server.ts';
 
 let t: TestServer;
@@ -33,6 +34,7 @@ describe('POST /devices/{id}/activation_token', () => {
     const res = await t.api('POST', `devices/${id}/activation_token`, { body: {} });
     expect(res.status).toBe(200);
     expect(Object.keys(res.body).sort()).toEqual(['expires_at', 'token']);
+    expectReferenceResponse('createDeviceActivationToken', res.body);
     expect(res.body.token).toMatch(/^bsn_act_[0-9A-Za-z]{32}$/);
     const ttl = Date.parse(res.body.expires_at) - before;
     expect(ttl).toBeGreaterThan(29 * 60_000);
@@ -276,6 +278,7 @@ describe('access tokens and presence', () => {
     expect(listed.status).toBe('offline');
     await d.api('GET', '/state', { headers: { 'bosun-agent-version': 'v0.2.0' } });
     const back = await device(d.id);
+    expectReferenceResponse('getDevice', back);
     expect(back.status).toBe('online');
     expect(back.agent_version).toBe('v0.2.0');
   });

@@ -5,6 +5,7 @@ import {
   createDevice,
   provisionDevice,
 } from '../../../test/support/device-agent.ts';
+import { expectReferenceResponse } from '../../../test/support/reference-spec.ts';
 import { startTestServer, type TestServer } from '../../../test/support/server.ts';
 
 let t: TestServer;
@@ -28,6 +29,7 @@ describe('POST /devices/{id}/ping (embedded broker)', () => {
       expect(res.body.code).toBe('success');
       expect(Number.isInteger(res.body.round_trip_nanos)).toBe(true);
       expect(res.body.round_trip_nanos).toBeGreaterThan(0);
+      expectReferenceResponse('pingDevice', res.body);
       // Above 10 s is clamped, not refused.
       const clamped = await ping(d.id, { timeout_nanos: 3_600_000_000_000 });
       expect(clamped.status).toBe(200);
@@ -60,6 +62,7 @@ describe('POST /devices/{id}/ping (embedded broker)', () => {
       const res = await ping(silent.id, { timeout_nanos: 200_000_000 });
       expect(res.status).toBe(200);
       expect(res.body).toEqual({ code: 'timeout' });
+      expectReferenceResponse('pingDevice', res.body);
     } finally {
       await client.endAsync();
     }
