@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expectReferenceResponse } from '../../../test/support/reference-spec.ts';
 import { startTestServer, type TestServer } from '../../../test/support/server.ts';
 
 /**
@@ -14,9 +15,21 @@ afterAll(async () => {
   await t?.close();
 });
 
+// Every deployment answer is also checked against the reference spec's schema for its operation.
+const OPERATIONS: [RegExp, string][] = [
+  [/^POST deployments(\?|$)/, 'createDeployment'],
+  [/^GET deployments\?/, 'listDeployments'],
+  [/^GET deployments\/[^/?]+\/drifts/, 'getDeploymentDrifts'],
+  [/^GET deployments\/[^/?]+(\?|$)/, 'getDeployment'],
+  [/^POST deployments\/[^/]+\/deploy/, 'deployDeployment'],
+  [/^POST deployments\/[^/]+\/archive/, 'archiveDeployment'],
+];
+
 async function ok(method: string, path: string, body?: unknown) {
   const res = await t.api(method, path, body === undefined ? {} : { body });
   expect(res.status, `${method} ${path}: ${res.text}`).toBe(200);
+  const operation = OPERATIONS.find(([re]) => re.test(`${method} ${path}`))?.[1];
+  if (operation) expectReferenceResponse(operation, res.body);
   return res.body;
 }
 const jsonSchema = (properties: Record<string, unknown>) =>
@@ -63,26 +76,31 @@ describe('worked example of product-spec §5.11', () => {
     const v1 = (await ok('POST', 'releases', { version: 'v1.0.0', config_schema_ids: [S_mob, S_nav] })).id;
     const v2 = (await ok('POST', 'releases', { version: 'v2.0.0', config_schema_ids: [S_mob2, S_nav] })).id;
     const D = (await ok('POST', 'devices', { name: 'amr-017' })).id;
+    const request = (release_id: string, ids: string[], target_status: string, extra: object = {}) => ({
+      target_status,
+      description: 'example',
+      release_id,
+      device_id: D,
+      config_instance_ids: ids,
+      ...extra,
+    });
     const create = (release_id: string, ids: string[], target_status: string, extra: object = {}) =>
-      t.api('POST', 'deployments', {
-        body: {
-          target_status,
-          description: 'example',
-          release_id,
-          device_id: D,
-          config_instance_ids: ids,
-          ...extra,
-        },
-      });
+      t.api('POST', 'deployments', { body: request(release_id, ids, target_status, extra) });
+    const created = (release_id: string, ids: string[], target_status: string, extra: object = {}) =>
+      ok(
+        'POST',
+        'deployments?expand=device&expand=release&expand=config_instances',
+        request(release_id, ids, target_status, extra),
+      );
 
     // 1. Initial deployment of v1 (D has no current release) → A queued; the agent writes files → deployed.
-    const A = (await create(v1, [I1, I2], 'deployed')).body;
+    const A = await created(v1, [I1, I2], 'deployed');
     expect(show(A)).toBe('deployed/queued/queued');
     await agent(A.id, { activity_status: 'deployed' });
     expect(await get(A.id)).toBe('deployed/deployed/deployed');
 
     // 2. Stage v2 → B staged. Deploying v2 directly, or a wrong instance set, is refused.
-    const B = (await create(v2, [I3, I2], 'staged')).body;
+    const B = await created(v2, [I3, I2], 'staged');
     expect(show(B)).toBe('staged/staged/staged');
     const direct = await create(v2, [I3, I2], 'deployed');
     expect([direct.status, direct.body.error.code]).toEqual([409, 'release_not_current']);
@@ -93,7 +111,7 @@ describe('worked example of product-spec §5.11', () => {
     expect(await get(B.id)).toBe('staged/staged/staged');
 
     // 3. Patch v1 (parent A) → C queued; A target archived; B drifted; B's drifts list C.
-    const C = (await create(v1, [I4, I2], 'deployed', { parent_id: A.id })).body;
+    const C = await created(v1, [I4, I2], 'deployed', { parent_id: A.id });
     expect(show(C)).toBe('deployed/queued/queued');
     expect(await get(A.id)).toBe('archived/deployed/deployed');
     await agent(A.id, { activity_status: 'archived' });
@@ -109,7 +127,7 @@ describe('worked example of product-spec §5.11', () => {
     expect(show(await ok('POST', `deployments/${B.id}/archive`))).toBe('archived/archived/archived');
 
     // 5. Stage v2 again → E; deploy it → queued then deployed; C archived; current release is v2.
-    const E = (await create(v2, [I3, I2], 'staged')).body;
+    const E = await created(v2, [I3, I2], 'staged');
     expect(show(E)).toBe('staged/staged/staged');
     const deployed = await ok('POST', `deployments/${E.id}/deploy?expand=release&expand=config_instances`);
     expect(show(deployed)).toBe('deployed/queued/queued');
