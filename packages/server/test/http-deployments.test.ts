@@ -330,6 +330,29 @@ describe('GET /deployments', () => {
     expect((await t.api('GET', 'deployments?expand=parent')).status).toBe(400);
   });
 
+  it('expands release and config instances on every item, nested expansions included, in release order', async () => {
+    const w = await world();
+    const A = (await t.api('POST', 'deployments', { body: body(w, w.v1, [w.I2, w.I1], 'deployed') })).body;
+    const B = (await t.api('POST', 'deployments', { body: body(w, w.v2, [w.I2, w.I3], 'staged') })).body;
+    const res = await t.api(
+      'GET',
+      `deployments?device_id=${w.device}&order_by=created_at:asc&expand=release.config_schemas,config_instances.content&expand[]=device`,
+    );
+    expect(res.status).toBe(200);
+    const [a, b] = res.body.data;
+    expect([a.id, b.id]).toEqual([A.id, B.id]);
+    expect(a.release).toMatchObject({ object: 'release', id: w.v1 });
+    expect(a.release.config_schemas.map((s: any) => s.id)).toEqual([w.S_mob, w.S_nav]);
+    expect(b.release.config_schemas.map((s: any) => s.id)).toEqual([w.S_mob2, w.S_nav]);
+    expect(a.config_instances.map((i: any) => i.id)).toEqual([w.I1, w.I2]);
+    expect(a.config_instances[0].content).toEqual({ format: 'json', data: '{"max_speed": 1.0}' });
+    expect(b.config_instances.map((i: any) => i.id)).toEqual([w.I3, w.I2]);
+    expect(a.device.id).toBe(w.device);
+    const plain = (await t.api('GET', `deployments/${A.id}?expand=config_instances`)).body;
+    expect(plain.config_instances[0].content).toBeUndefined();
+    expect(plain.release).toBeUndefined();
+  });
+
   it('GET /deployments/{id} expands the device and 404s an unknown id', async () => {
     const w = await world();
     const A = (
