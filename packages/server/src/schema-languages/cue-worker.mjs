@@ -15,6 +15,8 @@ mkdirSync(root, { recursive: true });
 /** Schema packages already written to disk, by schema key: a validation writes only the instance. */
 const written = new Map();
 let seq = 0;
+/** Batch runs per batch before the remaining instances are vetted one by one. */
+const MAX_BATCH_RUNS = 3;
 
 function schemaDir(key, files) {
   let dir = written.get(key);
@@ -43,8 +45,7 @@ async function vetOne(dir, paths, job, text) {
 /**
  * Several instances of one schema: one `vet -c` over them as JSON data files answers "all valid" in a
  * single run (the common case; one Go runtime start instead of many). That mode stops at the first
- * failing file, so a failing instance is taken out, vetted alone for its full error list, and the
- * rest are tried again.
+ * failing file and reports only its first error, hence the retries below.
  */
 async function vetMany(dir, paths, job) {
   const results = new Array(job.instances.length);
@@ -61,21 +62,21 @@ async function vetMany(dir, paths, job) {
       return path;
     });
     let remaining = job.instances.map((_, i) => i);
-    while (remaining.length) {
+    // A failing batch names its first failing file: vet that one alone for its full error list and
+    // retry the others as a batch, a few times; then vet the rest one by one. No instance is ever
+    // taken as valid without a run over it that exits 0.
+    for (let attempt = 0; remaining.length > 1 && attempt < MAX_BATCH_RUNS; attempt++) {
       const r = await cue('vet', ['-c', ...paths, ...remaining.map((i) => files[i])]);
       if (r.code === 0) {
         for (const i of remaining) results[i] = { code: 0, stdout: '', stderr: '' };
-        break;
+        return results;
       }
       const failing = remaining.find((i) => r.stderr.includes(`/i${i}.json:`));
-      if (failing === undefined) {
-        // Cannot tell which one failed: vet each alone.
-        for (const i of remaining) results[i] = await vetOne(dir, paths, job, job.instances[i]);
-        break;
-      }
+      if (failing === undefined) break;
       results[failing] = await vetOne(dir, paths, job, job.instances[failing]);
       remaining = remaining.filter((i) => i !== failing);
     }
+    for (const i of remaining) results[i] = await vetOne(dir, paths, job, job.instances[i]);
     return results;
   } finally {
     rmSync(batchDir, { recursive: true, force: true });
