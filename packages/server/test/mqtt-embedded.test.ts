@@ -1,6 +1,9 @@
 import { createHash } from 'node:crypto';
+import { startServer } from '@bosun/server';
 import type mqtt from 'mqtt';
+import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createInstance, createRelease } from '../../../test/support/deployments.ts';
 import {
   connectDevice,
   connectOutcome,
@@ -177,6 +180,31 @@ describe('embedded broker over WebSocket at /mqtt', () => {
     expect(Number.isNaN(Date.parse(hint.payload.at))).toBe(false);
   });
 
+  it('deploying through the platform API pushes a hint; the agent then finds the deployment in its state', async () => {
+    const d = await provisionDevice(t);
+    const release = await createRelease(t);
+    const instance = await createInstance(t, release);
+    const client = await connectDevice(d.mqttUrl, d);
+    try {
+      const hint = nextMessage(client, `bosun/v1/devices/${d.id}/sync`);
+      const created = await t.api('POST', 'deployments', {
+        body: {
+          target_status: 'deployed',
+          description: 'push test',
+          release_id: release.releaseId,
+          device_id: d.id,
+          config_instance_ids: [instance.id],
+        },
+      });
+      expect(created.status).toBe(200);
+      expect((await hint).payload.reason).toBe('deployment_changed');
+      const state = await d.api('GET', '/state');
+      expect(state.body.deployments.map((x: any) => x.id)).toEqual([created.body.id]);
+    } finally {
+      await client.endAsync();
+    }
+  });
+
   it("the agent's presence message records its version", async () => {
     const d = await provisionDevice(t);
     const client = await connectDevice(d.mqttUrl, d);
@@ -208,6 +236,32 @@ describe('embedded broker over WebSocket at /mqtt', () => {
     await provisionDevice(t, { deviceId: d.id, allowReactivation: true });
     await end;
     await client.endAsync(true);
+  });
+
+  it('a server starting its embedded broker closes sessions a crashed process left open', async () => {
+    const d = await provisionDevice(t);
+    // What a killed process leaves behind: a session recorded as open that no broker holds.
+    await t.server.store.db
+      .updateTable('devices')
+      .set({ last_connected_at: new Date().toISOString(), last_disconnected_at: null, last_seen_at: null })
+      .where('id', '=', d.id)
+      .execute();
+    expect((await device(d.id)).status).toBe('online');
+    const restarted = await startServer(
+      {
+        port: 0,
+        host: '127.0.0.1',
+        dataDir: t.database.dataDir,
+        databaseUrl: t.database.databaseUrl,
+        logLevel: 'silent',
+        bootstrapApiKey: undefined,
+      },
+      { logger: pino({ level: 'silent' }), pgSchema: t.database.pgSchema, print: () => {} },
+    );
+    await restarted.close();
+    const row = await device(d.id);
+    expect(row.status).toBe('offline');
+    expect(Date.parse(row.last_disconnected_at)).toBeGreaterThanOrEqual(Date.parse(row.last_connected_at));
   });
 
   it('other upgrade paths are refused', async () => {
