@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   afterFailure,
@@ -21,7 +21,7 @@ import {
   NetworkError,
   type Report,
 } from './client.ts';
-import { fileDigest, mkdirDurably, replaceFileAtomically, sha256Digest } from './fsutil.ts';
+import { fileDigest, replaceFileAtomically, sha256Digest } from './fsutil.ts';
 import { type Identity, loadIdentity } from './identity.ts';
 import { PushChannel } from './push.ts';
 import { AgentStore } from './store.ts';
@@ -340,8 +340,9 @@ export class Agent extends EventEmitter<AgentEvents> {
         null,
       );
     }
-    await mkdirDurably(join(this.stateDir, 'contents'));
-    await replaceFileAtomically(cached, bytes, { mode: 0o600 });
+    // The cache is checked against the digest on every read, so it needs no fsync.
+    await mkdir(join(this.stateDir, 'contents'), { recursive: true });
+    await replaceFileAtomically(cached, bytes, { mode: 0o600, durable: false });
     return bytes;
   }
 
@@ -399,7 +400,7 @@ export class Agent extends EventEmitter<AgentEvents> {
         );
       }
       this.store.outbox.shift();
-      await this.store.save();
+      await this.store.save(false);
     }
   }
 

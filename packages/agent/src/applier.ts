@@ -12,7 +12,6 @@ import {
   replaceFileAtomically,
   sha256Digest,
   tempPathFor,
-  writeDurably,
   writeJsonAtomically,
 } from './fsutil.ts';
 
@@ -24,13 +23,13 @@ import {
  *    Nothing outside the state dir is touched before `journal.json` is on disk.
  * 2. each write goes to a temp file in the target's directory, is fsynced, renamed over the target,
  *    and the directory is fsynced; each delete is an unlink plus directory fsync.
- * 3. commit: the `committed` marker is written and fsynced. This is the single point of truth.
- * 4. the ledger (`deployed.json`: which deployment put which digest at which path) is updated, then
- *    the transaction directory is removed.
+ * 3. commit: the ledger (`deployed.json`: which deployment put which digest at which path) is
+ *    replaced atomically with the edited ledger naming this transaction. That rename is the single
+ *    point of truth; then the transaction directory is removed.
  *
- * Recovery on start: a transaction without `journal.json` touched nothing and is discarded; one
- * without `committed` is ROLLED BACK (every backup restored, every file that did not exist deleted);
- * a committed one is finished (ledger update redone, journal removed). Rolling back is chosen over
+ * Recovery on start: a transaction without `journal.json` touched nothing and is discarded; one the
+ * ledger does not name is ROLLED BACK (every backup restored, every file that did not exist deleted);
+ * one the ledger names was committed and only its journal is removed. Rolling back is chosen over
  * rolling forward because it is always possible — the backups are durable before the first target is
  * touched, whereas the new content of a write interrupted before its rename exists nowhere on disk —
  * and the reconcile loop re-applies the deployment right after, since the ledger does not list it.
@@ -66,6 +65,12 @@ interface JournalEntry {
   digest: string | null;
 }
 
+interface StoredLedger {
+  deployments: Ledger;
+  /** The last committed transaction. */
+  tx: string | null;
+}
+
 interface Journal {
   tx: string;
   entries: JournalEntry[];
@@ -91,7 +96,7 @@ export interface RecoveryResult {
 export class FileApplier {
   readonly journalDir: string;
   readonly ledgerPath: string;
-  private ledgerCache: Ledger | undefined;
+  private ledgerCache: StoredLedger | undefined;
 
   constructor(
     readonly stateDir: string,
@@ -111,11 +116,12 @@ export class FileApplier {
   }
 
   async ledger(): Promise<Ledger> {
-    if (!this.ledgerCache) {
-      const stored = await readJson<{ deployments: Ledger }>(this.ledgerPath);
-      this.ledgerCache = stored?.deployments ?? {};
-    }
-    return structuredClone(this.ledgerCache);
+    return structuredClone((await this.stored()).deployments);
+  }
+
+  private async stored(): Promise<StoredLedger> {
+    this.ledgerCache ??= (await readJson<StoredLedger>(this.ledgerPath)) ?? { deployments: {}, tx: null };
+    return this.ledgerCache;
   }
 
   /** Rolls back or finishes whatever a crash interrupted. Call once before the first apply. */
@@ -128,8 +134,8 @@ export class FileApplier {
       if (!journal) {
         await this.discard(dir);
         results.push({ tx, outcome: 'discarded' });
-      } else if (await exists(join(dir, 'committed'))) {
-        await this.finish(journal);
+      } else if ((await this.stored()).tx === journal.tx) {
+        await this.discard(dir);
         results.push({ tx, outcome: 'completed' });
       } else {
         await this.rollback(journal);
@@ -180,14 +186,17 @@ export class FileApplier {
         });
       }
       await this.step('commit');
-      const marker = join(this.journalDir, tx, 'committed');
-      await writeDurably(marker, 'committed\n', 0o600);
-      await fsyncDir(join(this.journalDir, tx));
+      await this.commit(journal);
     } catch (err) {
-      await this.rollback(journal);
-      throw err;
+      // A failure after the ledger's rename (in its directory fsync) leaves the transaction committed.
+      this.ledgerCache = undefined;
+      if ((await this.stored()).tx !== tx) {
+        await this.rollback(journal);
+        throw err;
+      }
     }
-    await this.finish(journal);
+    await this.step('committed');
+    await this.discard(join(this.journalDir, tx));
   }
 
   private async step(name: string): Promise<void> {
@@ -258,18 +267,21 @@ export class FileApplier {
     await this.discard(dir);
   }
 
-  private async finish(journal: Journal): Promise<void> {
+  private async commit(journal: Journal): Promise<void> {
     const ledger = await this.ledger();
     for (const id of journal.ledger.remove ?? []) delete ledger[id];
     Object.assign(ledger, journal.ledger.set ?? {});
-    await writeJsonAtomically(this.ledgerPath, { deployments: ledger });
-    this.ledgerCache = ledger;
-    await this.discard(join(this.journalDir, journal.tx));
+    const next: StoredLedger = { deployments: ledger, tx: journal.tx };
+    await writeJsonAtomically(this.ledgerPath, next);
+    this.ledgerCache = next;
   }
 
+  /**
+   * No fsync: if a power cut brings the directory back, recovery finds it again and its outcome is the
+   * same (a committed journal is dropped, an uncommitted one rolled back again, which is idempotent).
+   */
   private async discard(dir: string): Promise<void> {
     await rm(dir, { recursive: true, force: true });
-    await fsyncDir(this.journalDir);
   }
 }
 
@@ -281,10 +293,6 @@ async function removeFile(path: string): Promise<void> {
     throw err;
   }
   await fsyncDir(dirname(path));
-}
-
-async function exists(path: string): Promise<boolean> {
-  return (await fileMode(path)) !== null;
 }
 
 function asApplyError(err: unknown, path: string, verb: string): ApplyError {

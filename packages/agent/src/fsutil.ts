@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';
-import { chmod, mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { chmod, mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 
 /** Flushes a directory entry (a create, rename or unlink) to disk. */
@@ -40,12 +40,14 @@ export async function writeDurably(path: string, data: string | Uint8Array, mode
 export async function replaceFileAtomically(
   path: string,
   data: string | Uint8Array,
-  opts: { mode?: number; tmpSuffix?: string } = {},
+  opts: { mode?: number; tmpSuffix?: string; durable?: boolean } = {},
 ): Promise<void> {
   const dir = dirname(path);
   const tmp = tempPathFor(path, opts.tmpSuffix ?? `${process.pid}`);
+  const durable = opts.durable ?? true;
   try {
-    await writeDurably(tmp, data, opts.mode ?? 0o644);
+    if (durable) await writeDurably(tmp, data, opts.mode ?? 0o644);
+    else await writeFile(tmp, data, { mode: opts.mode ?? 0o644 });
     if (opts.mode !== undefined) {
       // open() applies the umask; an existing file's mode is restored exactly.
       await chmod(tmp, opts.mode);
@@ -55,7 +57,7 @@ export async function replaceFileAtomically(
     await rm(tmp, { force: true }).catch(() => {});
     throw err;
   }
-  await fsyncDir(dir);
+  if (durable) await fsyncDir(dir);
 }
 
 export function tempPathFor(path: string, suffix: string): string {
@@ -64,8 +66,14 @@ export function tempPathFor(path: string, suffix: string): string {
   return join(dir, `.${base}.bosun-${suffix}.tmp`);
 }
 
-export async function writeJsonAtomically(path: string, value: unknown, mode = 0o600): Promise<void> {
-  await replaceFileAtomically(path, `${JSON.stringify(value, null, 2)}\n`, { mode });
+/** `durable: false` still never leaves a torn file, but a power cut may bring back the previous one. */
+export async function writeJsonAtomically(
+  path: string,
+  value: unknown,
+  mode = 0o600,
+  durable = true,
+): Promise<void> {
+  await replaceFileAtomically(path, `${JSON.stringify(value, null, 2)}\n`, { mode, durable });
 }
 
 export async function readJson<T>(path: string): Promise<T | undefined> {

@@ -41,8 +41,17 @@ export class AgentStore {
     this.outbox = stored?.outbox ?? [];
   }
 
-  async save(): Promise<void> {
-    await writeJsonAtomically(this.path, { retries: this.retries, outbox: this.outbox } satisfies Stored);
+  /**
+   * `durable: false` is for forgetting a report the server has accepted: if a power cut undoes it, the
+   * report is sent again and the server recognises its report_id.
+   */
+  async save(durable = true): Promise<void> {
+    await writeJsonAtomically(
+      this.path,
+      { retries: this.retries, outbox: this.outbox } satisfies Stored,
+      0o600,
+      durable,
+    );
   }
 
   async enqueue(deploymentId: string, report: Report): Promise<void> {
