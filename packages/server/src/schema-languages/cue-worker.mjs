@@ -15,8 +15,6 @@ mkdirSync(root, { recursive: true });
 /** Schema packages already written to disk, by schema key: a validation writes only the instance. */
 const written = new Map();
 let seq = 0;
-/** Batch runs per batch before the remaining instances are vetted one by one. */
-const MAX_BATCH_RUNS = 3;
 
 function schemaDir(key, files) {
   let dir = written.get(key);
@@ -65,7 +63,10 @@ async function vetMany(dir, paths, job) {
     // A failing batch names its first failing file: vet that one alone for its full error list and
     // retry the others as a batch, a few times; then vet the rest one by one. No instance is ever
     // taken as valid without a run over it that exits 0.
-    for (let attempt = 0; remaining.length > 1 && attempt < MAX_BATCH_RUNS; attempt++) {
+    // Each retry costs about one CUE start plus the files before the next failure; past a quarter of
+    // the batch failing, one by one is cheaper.
+    const maxRuns = Math.max(3, Math.floor(job.instances.length / 4) + 1);
+    for (let attempt = 0; remaining.length > 1 && attempt < maxRuns; attempt++) {
       const r = await cue('vet', ['-c', ...paths, ...remaining.map((i) => files[i])]);
       if (r.code === 0) {
         for (const i of remaining) results[i] = { code: 0, stdout: '', stderr: '' };
