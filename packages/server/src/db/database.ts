@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import pg from 'pg';
 import type { Engine } from './dialect.ts';
 import { migrateToLatest } from './migrate.ts';
@@ -34,7 +34,15 @@ export async function openStore(opts: DatabaseOptions): Promise<Store> {
     if (store.engine === 'postgres' && opts.pgSchema) {
       await store.db.schema.createSchema(opts.pgSchema).ifNotExists().execute();
     }
-    await migrateToLatest(store.db, store.engine, store.engine === 'postgres' ? opts.pgSchema : undefined);
+    // Without a schema of its own (a plain URL, or one whose `options` set search_path) the store
+    // lives in the connection's current schema; naming it keeps another schema's Kysely tables
+    // (another app, another Bosun) from being mistaken for ours.
+    const schema =
+      store.engine === 'postgres'
+        ? (opts.pgSchema ??
+          (await sql<{ s: string }>`select current_schema() as s`.execute(store.db)).rows[0]?.s)
+        : undefined;
+    await migrateToLatest(store.db, store.engine, schema);
   } catch (err) {
     await store.close();
     throw err;
