@@ -153,6 +153,22 @@ describe('POST /config_instances: invalid content', () => {
     );
   });
 
+  it('JSON Schema formats and closed objects are enforced (ajv-formats, additionalProperties)', async () => {
+    const instance = JSON.parse(fixture('instances/mobility.valid-default.json'));
+    instance.telemetry.endpoints = ['not a uri'];
+    instance.turbo = true;
+    const res = await create(mobility.id, JSON.stringify(instance));
+    expect(res.status).toBe(422);
+    expect(
+      res.body.error.params.errors.map((e: { path: string; rule: string }) => [e.path, e.rule]).sort(),
+    ).toEqual(
+      [
+        ['/telemetry/endpoints/0', 'format'],
+        ['/turbo', 'additionalProperties'],
+      ].sort(),
+    );
+  });
+
   it('a missing required CUE field is reported at its path', async () => {
     const res = await create(safety.id, '{"zones": []}');
     expect(res.status).toBe(422);
