@@ -9,6 +9,8 @@ import { platformAuthPlugin } from './http/auth.ts';
 import { errorsPlugin } from './http/errors.ts';
 import { normaliseQuery } from './http/query.ts';
 import { requestLogPlugin } from './http/request-log.ts';
+import { ErrorEnvelope } from './http/schemas.ts';
+import { validatorCompiler } from './http/validation.ts';
 import {
   createNotifier,
   type DeviceNotifier,
@@ -16,13 +18,15 @@ import {
   type PushChannel,
   startPushChannel,
 } from './mqtt/index.ts';
-import { ErrorEnvelope } from './http/schemas.ts';
-import { validatorCompiler } from './http/validation.ts';
+import { ConfigInstance, configInstanceRoutes } from './routes/config-instances.ts';
+import { ConfigSchema, configSchemaRoutes } from './routes/config-schemas.ts';
 import { ConfigType, configTypeRoutes } from './routes/config-types.ts';
-import { PingDeviceResponse, TokenResponse, deviceAgentRoutes } from './routes/device-agent.ts';
+import { deploymentRoutes, deploymentSchemas } from './routes/deployments.ts';
+import { deviceAgentRoutes, PingDeviceResponse, TokenResponse } from './routes/device-agent.ts';
 import { Device, deviceRoutes } from './routes/devices.ts';
 import { GitCommit, gitCommitRoutes } from './routes/git-commits.ts';
 import { principalRoutes } from './routes/principal.ts';
+import { Release, releaseRoutes } from './routes/releases.ts';
 import { createRepositories, type Repositories } from './storage/index.ts';
 import { BOSUN_VERSION } from './version.ts';
 
@@ -70,8 +74,18 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(errorsPlugin);
   await app.register(requestLogPlugin);
   app.addSchema(ErrorEnvelope);
-  for (const schema of [ConfigType, Device, GitCommit, TokenResponse, PingDeviceResponse])
+  for (const schema of [
+    ConfigType,
+    ConfigSchema,
+    ConfigInstance,
+    Release,
+    Device,
+    GitCommit,
+    TokenResponse,
+    PingDeviceResponse,
+  ])
     app.addSchema(schema);
+  for (const schema of deploymentSchemas) app.addSchema(schema);
 
   await app.register(swagger, {
     openapi: {
@@ -106,7 +120,15 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       beta.addHook('preValidation', normaliseQuery);
       beta.get('/openapi.json', { config: { public: true } }, async () => app.swagger());
       await beta.register(platformAuthPlugin, { apiKeys: repos.apiKeys });
-      for (const routes of [configTypeRoutes, deviceRoutes, gitCommitRoutes])
+      for (const routes of [
+        configTypeRoutes,
+        configSchemaRoutes,
+        configInstanceRoutes,
+        releaseRoutes,
+        deploymentRoutes,
+        deviceRoutes,
+        gitCommitRoutes,
+      ])
         await beta.register(routes, { repos });
       await beta.register(principalRoutes);
       await beta.register(deviceAgentRoutes, { repos, push });
