@@ -125,7 +125,7 @@ export async function connectDevice(
   device: Pick<TestDevice, 'id' | 'token'>,
   extra: IClientOptions = {},
 ): Promise<MqttClient> {
-  return mqtt.connectAsync(url, {
+  const client = await mqtt.connectAsync(url, {
     clientId: device.id,
     username: device.id,
     password: device.token,
@@ -139,6 +139,8 @@ export async function connectDevice(
     },
     ...extra,
   });
+  (client.stream as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(true);
+  return client;
 }
 
 /** Tries to connect and returns the CONNACK refusal code, -1 without one, or 'connected'. */

@@ -82,6 +82,8 @@ export async function connectExternalBroker(opts: {
   // A clean session forgets subscriptions, so every (re)connect subscribes again.
   const subscribed = new Promise<void>((resolve) => {
     client.on('connect', () => {
+      // Hints and pings are tiny: without this, Nagle and delayed ACKs add tens of milliseconds each way.
+      (client.stream as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(true);
       client.subscribe([everyDevice('pong'), everyDevice('presence')], { qos: 1 }, (err) => {
         if (err) hooks.logger.warn({ err: err.message, broker: where }, 'mqtt subscribe failed');
         else resolve();
