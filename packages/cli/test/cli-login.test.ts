@@ -6,14 +6,14 @@ import { type CliWorld, runCliWithStdin, startCliWorld } from './cli-api-support
 let w: CliWorld;
 beforeAll(async () => {
   w = await startCliWorld({ login: false });
-});
+}, 300_000);
 afterAll(async () => {
   await w?.close();
 });
 
 const credentials = () => join(w.configHome, 'bosun', 'credentials.json');
 
-describe('bosun login and credentials', () => {
+describe('bosun login and credentials', { timeout: 300_000 }, () => {
   it('without a login or key, commands explain how to log in (exit 1)', async () => {
     const res = await w.bosun(['devices', 'list']);
     expect(res.code).toBe(1);

@@ -12,7 +12,7 @@ beforeAll(async () => {
   w = await startCliWorld();
   sdk = new BosunClient({ baseUrl: w.t.url, apiKey: w.t.adminKey });
   repo = fixtureRepo();
-});
+}, 300_000);
 afterAll(async () => {
   await w?.close();
 });
@@ -30,7 +30,7 @@ async function counts() {
 
 const SCHEMA_LINE = /^✓ (\S+) · (cfg_sch_\w+) \((new|existed)\)$/gm;
 
-describe('bosun release create', () => {
+describe('bosun release create', { timeout: 600_000 }, () => {
   it('publishes JSON Schema (JSON, YAML) and CUE schemas from a git repo, then finds them existing', async () => {
     const first = await w.bosun(['release', 'create', '--version', 'v1.0.0', '--schemas', 'schemas'], {
       cwd: repo,
