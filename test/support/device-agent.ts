@@ -199,7 +199,7 @@ export async function eventually<T>(
   check: () => Promise<T | undefined | null | false>,
   what: string,
 ): Promise<T> {
-  for (let i = 0; i < 200; i++) {
+  for (let i = 0; i < 600; i++) {
     const v = await check();
     if (v) return v;
     await new Promise((r) => setTimeout(r, 25));

@@ -221,7 +221,7 @@ describe('embedded broker over WebSocket at /mqtt', () => {
     const d = await provisionDevice(t);
     await t.server.store.db
       .updateTable('device_access_tokens')
-      .set({ expires_at: new Date(Date.now() + 400).toISOString() })
+      .set({ expires_at: new Date(Date.now() + 2000).toISOString() })
       .where('token_hash', '=', sha256(d.token))
       .execute();
     const client = await connectDevice(d.mqttUrl, d);
