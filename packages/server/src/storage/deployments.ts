@@ -147,20 +147,16 @@ export class DeploymentStore {
 
   async create(input: CreateDeploymentInput, actor: Actor): Promise<DeploymentRow> {
     return this.onDevice(input.device_id, async (tx) => {
-      const release = await tx
-        .selectFrom('releases')
-        .select('id')
-        .where('id', '=', input.release_id)
-        .executeTakeFirst();
-      if (!release) throw notFound('release', input.release_id);
-      const schemaIds = (
-        await tx
-          .selectFrom('release_schemas')
-          .select('config_schema_id')
-          .where('release_id', '=', input.release_id)
-          .orderBy('position')
-          .execute()
-      ).map((r) => r.config_schema_id);
+      // One round trip: the release (404 when absent) and its schemas in order.
+      const releaseRows = await tx
+        .selectFrom('releases as r')
+        .leftJoin('release_schemas as rs', 'rs.release_id', 'r.id')
+        .select(['r.id', 'rs.config_schema_id'])
+        .where('r.id', '=', input.release_id)
+        .orderBy('rs.position')
+        .execute();
+      if (!releaseRows.length) throw notFound('release', input.release_id);
+      const schemaIds = releaseRows.flatMap((r) => (r.config_schema_id ? [r.config_schema_id] : []));
       const requested = input.config_instance_ids;
       const found = requested.length
         ? await tx
@@ -219,8 +215,13 @@ export class DeploymentStore {
           })),
         )
         .execute();
-      await this.recordEvent(tx, input.device_id, { id, from: null, to: state, message: null }, actor);
-      await this.recordEvents(tx, input.device_id, applied);
+      await this.recordEvents(
+        tx,
+        input.device_id,
+        [{ id, from: null, to: state, message: null }],
+        actor,
+        applied,
+      );
       return row;
     });
   }
@@ -233,8 +234,13 @@ export class DeploymentStore {
       const applied = await this.applyEffects(tx, becomeCurrentEffects(id, live));
       const now = nowIso();
       const updated = await this.write(tx, row, to, { current_at: now }, now);
-      await this.recordEvent(tx, row.device_id, { id, from: stateOf(row), to, message: null }, actor);
-      await this.recordEvents(tx, row.device_id, applied);
+      await this.recordEvents(
+        tx,
+        row.device_id,
+        [{ id, from: stateOf(row), to, message: null }],
+        actor,
+        applied,
+      );
       return updated;
     });
   }
@@ -245,7 +251,7 @@ export class DeploymentStore {
       const to = checkArchive(asDevice(row));
       const now = nowIso();
       const updated = await this.write(tx, row, to, { archived_at: now }, now);
-      await this.recordEvent(tx, row.device_id, { id, from: stateOf(row), to, message: null }, actor);
+      await this.recordEvents(tx, row.device_id, [{ id, from: stateOf(row), to, message: null }], actor);
       return updated;
     });
   }
@@ -256,10 +262,10 @@ export class DeploymentStore {
       const to = checkRestage(asDevice(row));
       const now = nowIso();
       const updated = await this.write(tx, row, to, { staged_at: now }, now);
-      await this.recordEvent(
+      await this.recordEvents(
         tx,
         row.device_id,
-        { id, from: stateOf(row), to, message: 'Restaged after review.' },
+        [{ id, from: stateOf(row), to, message: 'Restaged after review.' }],
         actor,
       );
       return updated;
@@ -291,12 +297,11 @@ export class DeploymentStore {
         },
         now,
       );
-      await this.recordEvent(
+      await this.recordEvents(
         tx,
         row.device_id,
-        { id, from: stateOf(row), to, message: report.message ?? null },
+        [{ id, from: stateOf(row), to, message: report.message ?? null, attempt: report.attempts ?? null }],
         actor,
-        report.attempts ?? null,
       );
       return { deployment: updated, changed: true };
     });
@@ -409,35 +414,40 @@ export class DeploymentStore {
     return { ...row, ...set };
   }
 
-  private async recordEvents(tx: Tx, deviceId: string, changes: StatusChange[]): Promise<void> {
-    for (const change of changes) await this.recordEvent(tx, deviceId, change, { type: 'system' });
-  }
-
-  private async recordEvent(
+  /**
+   * One `deployment_events` row per status change, in one statement: the caller's own changes with
+   * its actor, then the effects they caused with the system as actor (timestamps in that order).
+   */
+  private async recordEvents(
     tx: Tx,
     deviceId: string,
-    change: { id: string; from: DeploymentState | null; to: DeploymentState; message: string | null },
+    own: {
+      id: string;
+      from: DeploymentState | null;
+      to: DeploymentState;
+      message: string | null;
+      attempt?: number | null;
+    }[],
     actor: Actor,
-    attempt: number | null = null,
+    effects: StatusChange[] = [],
   ): Promise<void> {
-    await tx
-      .insertInto('deployment_events')
-      .values({
-        id: newId('event'),
-        deployment_id: change.id,
-        device_id: deviceId,
-        from_target_status: change.from?.target ?? null,
-        from_activity_status: change.from?.activity ?? null,
-        from_error_status: change.from?.error ?? null,
-        to_target_status: change.to.target,
-        to_activity_status: change.to.activity,
-        to_error_status: change.to.error,
-        actor_type: actor.type,
-        actor_id: actor.type === 'system' ? null : actor.id,
-        message: change.message,
-        attempt,
-        occurred_at: nowIso(),
-      })
-      .execute();
+    const row = (change: (typeof own)[number], by: Actor) => ({
+      id: newId('event'),
+      deployment_id: change.id,
+      device_id: deviceId,
+      from_target_status: change.from?.target ?? null,
+      from_activity_status: change.from?.activity ?? null,
+      from_error_status: change.from?.error ?? null,
+      to_target_status: change.to.target,
+      to_activity_status: change.to.activity,
+      to_error_status: change.to.error,
+      actor_type: by.type,
+      actor_id: by.type === 'system' ? null : by.id,
+      message: change.message,
+      attempt: change.attempt ?? null,
+      occurred_at: nowIso(),
+    });
+    const rows = [...own.map((c) => row(c, actor)), ...effects.map((c) => row(c, { type: 'system' }))];
+    await tx.insertInto('deployment_events').values(rows).execute();
   }
 }
