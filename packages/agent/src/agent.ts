@@ -78,6 +78,8 @@ export class Agent extends EventEmitter<AgentEvents> {
   private stopped = true;
   /** The drift last reported per deployment, so an unchanged drift (report-only mode) is not re-sent. */
   private readonly reportedDrift = new Map<string, string>();
+  private lastAttemptedSyncAt: string | null = null;
+  private lastSyncedAt: string | null = null;
 
   constructor(private readonly opts: AgentOptions) {
     super();
@@ -156,7 +158,18 @@ export class Agent extends EventEmitter<AgentEvents> {
 
   /** What the agent last heard from the server, and what it has on disk (for the local API). */
   snapshot() {
-    return { desired: this.desired, outbox: [...this.store.outbox], retries: { ...this.store.retries } };
+    return {
+      desired: this.desired,
+      outbox: [...this.store.outbox],
+      retries: { ...this.store.retries },
+      lastSyncedAt: this.lastSyncedAt,
+      lastAttemptedSyncAt: this.lastAttemptedSyncAt,
+    };
+  }
+
+  /** Which deployment put which digest at which path (what is on disk, per the journal). */
+  deployedFiles() {
+    return this.applier.ledger();
   }
 
   private trigger(reason: string): Promise<void> {
@@ -189,6 +202,7 @@ export class Agent extends EventEmitter<AgentEvents> {
   }
 
   private async reconcile(): Promise<void> {
+    this.lastAttemptedSyncAt = new Date().toISOString();
     await this.flushOutbox();
     let fresh = false;
     try {
@@ -198,6 +212,7 @@ export class Agent extends EventEmitter<AgentEvents> {
         this.etag = answer.etag ?? undefined;
       }
       fresh = true;
+      this.lastSyncedAt = new Date().toISOString();
     } catch (err) {
       if (!(err instanceof NetworkError)) throw err;
       this.logger.warn({ err: err.message }, 'server unreachable; working from the last known state');

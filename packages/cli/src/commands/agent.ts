@@ -91,5 +91,10 @@ export function registerAgentCommands(program: Command): void {
       };
       process.once('SIGTERM', () => shutdown('SIGTERM'));
       process.once('SIGINT', () => shutdown('SIGINT'));
+      // `systemctl reload bosun-agent` (or kill -HUP): reconcile now instead of at the next poll.
+      process.on('SIGHUP', () => {
+        logger.info('SIGHUP: syncing now');
+        void daemon.sync();
+      });
     });
 }
