@@ -188,6 +188,18 @@ describe('POST /agent/v1/token (proof of possession)', () => {
     expect(replay.status).toBe(401);
     expect(replay.body.error.code).toBe('device_jwt_replayed');
   });
+  it('the same JWT sent 10 times at once gets exactly one token', async () => {
+    const d = await provisionDevice(t);
+    const jwt = signDeviceJwt(d.privateKey, { deviceId: d.id, kid: d.kid });
+    const answers = await Promise.all(
+      Array.from({ length: 10 }, () => agentCall(t.url, 'POST', '/token', { bearer: jwt })),
+    );
+    expect(answers.filter((r) => r.status === 200)).toHaveLength(1);
+    for (const r of answers.filter((r) => r.status !== 200)) {
+      expect(r.status).toBe(401);
+      expect(r.body.error.code).toBe('device_jwt_replayed');
+    }
+  });
   it('a JWT signed by another key, for another device, expired or malformed is refused', async () => {
     const a = await provisionDevice(t);
     const b = await provisionDevice(t);

@@ -1,5 +1,6 @@
 import { BosunError, conflict, randomBase62 } from '@bosun/core';
 import type { Kysely } from 'kysely';
+import { uniqueViolation } from '../db/errors.ts';
 import type { Database, DeviceIdentityTable } from '../db/schema.ts';
 import { nowIso } from '../db/time.ts';
 import { hashApiKey as hashSecret } from './api-keys.ts';
@@ -174,51 +175,57 @@ export class DeviceIdentityStore {
   }): Promise<IssuedToken> {
     const token = ACCESS_TOKEN_PREFIX + randomBase62(40);
     const expires_at = later(ACCESS_TOKEN_TTL_MS);
-    await this.db.transaction().execute(async (tx) => {
-      const now = nowIso();
-      await tx.deleteFrom('device_jwt_ids').where('expires_at', '<', now).execute();
-      const seen = await tx
-        .selectFrom('device_jwt_ids')
-        .select('jti')
-        .where('jti', '=', input.jti)
-        .executeTakeFirst();
-      if (seen) {
-        throw unauthenticated(
-          'device_jwt_replayed',
-          'This device JWT was already used; sign a new one with a fresh jti.',
-          {
-            field: 'jti',
-          },
-        );
-      }
-      await tx
-        .insertInto('device_jwt_ids')
-        .values({ jti: input.jti, device_id: input.deviceId, expires_at: input.jwtExpiresAt })
-        .execute();
-      await tx
-        .deleteFrom('device_access_tokens')
-        .where('device_id', '=', input.deviceId)
-        .where('expires_at', '<', now)
-        .execute();
-      await tx
-        .insertInto('device_access_tokens')
-        .values({ token_hash: hashSecret(token), device_id: input.deviceId, expires_at, created_at: now })
-        .execute();
-      await tx
-        .updateTable('devices')
-        .set({ status: 'online', updated_at: now })
-        .where('id', '=', input.deviceId)
-        .where('status', '=', 'activating')
-        .execute();
-      await tx
-        .updateTable('devices')
-        .set({
-          last_seen_at: now,
-          ...(input.agentVersion ? { agent_version: input.agentVersion } : {}),
-        })
-        .where('id', '=', input.deviceId)
-        .execute();
-    });
+    const replayed = () =>
+      unauthenticated(
+        'device_jwt_replayed',
+        'This device JWT was already used; sign a new one with a fresh jti.',
+        {
+          field: 'jti',
+        },
+      );
+    await this.db
+      .transaction()
+      .execute(async (tx) => {
+        const now = nowIso();
+        await tx.deleteFrom('device_jwt_ids').where('expires_at', '<', now).execute();
+        const seen = await tx
+          .selectFrom('device_jwt_ids')
+          .select('jti')
+          .where('jti', '=', input.jti)
+          .executeTakeFirst();
+        if (seen) throw replayed();
+        await tx
+          .insertInto('device_jwt_ids')
+          .values({ jti: input.jti, device_id: input.deviceId, expires_at: input.jwtExpiresAt })
+          .execute();
+        await tx
+          .deleteFrom('device_access_tokens')
+          .where('device_id', '=', input.deviceId)
+          .where('expires_at', '<', now)
+          .execute();
+        await tx
+          .insertInto('device_access_tokens')
+          .values({ token_hash: hashSecret(token), device_id: input.deviceId, expires_at, created_at: now })
+          .execute();
+        await tx
+          .updateTable('devices')
+          .set({ status: 'online', updated_at: now })
+          .where('id', '=', input.deviceId)
+          .where('status', '=', 'activating')
+          .execute();
+        await tx
+          .updateTable('devices')
+          .set({
+            last_seen_at: now,
+            ...(input.agentVersion ? { agent_version: input.agentVersion } : {}),
+          })
+          .where('id', '=', input.deviceId)
+          .execute();
+      })
+      // Two requests racing with the same JWT: the primary key on `jti` lets only one through.
+      .catch((err) => {
+        throw uniqueViolation(err)?.table === 'device_jwt_ids' ? replayed() : err;
+      });
     return { token, expires_at };
   }
 
