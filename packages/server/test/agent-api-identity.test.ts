@@ -119,6 +119,16 @@ describe('POST /agent/v1/activate', () => {
     expect(again.status).toBe(401);
     expect(again.body.error.code).toBe('activation_token_used');
   });
+  it('the same token sent 5 times at once activates once', async () => {
+    const { id } = await createDevice(t);
+    const token = await activationToken(t, id);
+    const answers = await Promise.all(
+      Array.from({ length: 5 }, () => activate(token, newKeyPair().publicKeyPem)),
+    );
+    expect(answers.map((r) => r.status).sort()).toEqual([200, 401, 401, 401, 401]);
+    for (const r of answers.filter((r) => r.status === 401))
+      expect(r.body.error.code).toBe('activation_token_used');
+  });
   it('an expired token is refused and changes nothing', async () => {
     const { id } = await createDevice(t);
     const token = await activationToken(t, id);
