@@ -87,6 +87,25 @@ describe('POST /config_types (createConfigType)', () => {
     const res = await t.api('POST', 'config_types', { body: { name: ' Spaced ', slug: 'spaced-2' } });
     expect(res.status).toBe(409);
   });
+  it('concurrent creates of one slug or name: exactly one wins, the rest are 409 (never a 500)', async () => {
+    const results = await Promise.all(
+      Array.from({ length: 8 }, (_, i) =>
+        t.api('POST', 'config_types', {
+          body: i % 2 ? { name: 'Racing', slug: `racing-${i}` } : { name: `Racing ${i}`, slug: 'racing' },
+        }),
+      ),
+    );
+    const ok = results.filter((r) => r.status === 200);
+    const conflicts = results.filter((r) => r.status === 409);
+    expect(ok.length + conflicts.length).toBe(8);
+    // The slug 'racing' and the name 'Racing' are each taken exactly once.
+    expect(ok).toHaveLength(2);
+    for (const r of conflicts) expect(r.body.error.code).toBe('already_exists');
+    const bySlug = await t.api('GET', 'config_types?slug=racing&expand=total_count');
+    expect(bySlug.body.total_count).toBe(1);
+    const byName = await t.api('GET', 'config_types?name=Racing&expand=total_count');
+    expect(byName.body.total_count).toBe(1);
+  });
   it('an invalid slug → 400 naming slug', async () => {
     for (const slug of ['Upper', 'has space', '-lead', 'trail-', '', 'x'.repeat(49), 'under_score']) {
       const res = await t.api('POST', 'config_types', { body: { name: `Bad slug ${slug.length}`, slug } });

@@ -43,6 +43,16 @@ describe('POST /devices (createDevice)', () => {
     const list = await t.api('GET', 'devices?name=dup-robot&expand=total_count');
     expect(list.body.total_count).toBe(1);
   });
+  it('concurrent creates of one name: exactly one wins, the rest are 409 (never a 500)', async () => {
+    const results = await Promise.all(
+      Array.from({ length: 8 }, () => t.api('POST', 'devices', { body: { name: 'racing-robot' } })),
+    );
+    const statuses = results.map((r) => r.status).sort();
+    expect(statuses).toEqual([200, 409, 409, 409, 409, 409, 409, 409]);
+    for (const r of results.filter((x) => x.status === 409)) expect(r.body.error.code).toBe('already_exists');
+    const list = await t.api('GET', 'devices?name=racing-robot&expand=total_count');
+    expect(list.body.total_count).toBe(1);
+  });
   it('names are trimmed and limited to 48 characters', async () => {
     expect((await createDevice('  spaced-robot  ')).name).toBe('spaced-robot');
     expect((await createDevice('n'.repeat(48))).name).toHaveLength(48);
