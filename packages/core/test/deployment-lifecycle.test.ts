@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   ALL_STATES,
-  type BosunError,
+  BosunError,
   becomeCurrentEffects,
   checkArchive,
   checkCreateTarget,
@@ -70,12 +70,18 @@ describe('create', () => {
   it('a parent must be a deployment of the same device (422 otherwise)', () => {
     expect(() => checkParent({ id: 'dpl_p', device_id: 'dvc_1' }, 'dpl_p', 'dvc_1')).not.toThrow();
     expect(() => checkParent(undefined, 'dpl_p', 'dvc_1')).toThrow(/names no deployment/);
+    let error: unknown;
     try {
       checkParent({ id: 'dpl_p', device_id: 'dvc_2' }, 'dpl_p', 'dvc_1');
     } catch (err) {
-      expect((err as BosunError).status).toBe(422);
-      expect((err as BosunError).message).toContain('dvc_2');
+      error = err;
     }
+    expect(error).toBeInstanceOf(BosunError);
+    expect(error).toMatchObject({
+      status: 422,
+      code: 'invalid_parent',
+      message: expect.stringContaining('dvc_2'),
+    });
   });
 });
 
