@@ -1,7 +1,7 @@
 import type { Server as HttpServer } from 'node:http';
 import type { Logger } from 'pino';
 import type { DeviceIdentityStore } from '../storage/device-identity.ts';
-import { startEmbeddedBroker } from './embedded.ts';
+import { MQTT_WS_PATH, startEmbeddedBroker } from './embedded.ts';
 import { connectExternalBroker } from './external.ts';
 import type { PresenceEvent, PushChannel, PushHooks } from './push-channel.ts';
 
@@ -59,11 +59,16 @@ export async function startPushChannel(
   if (opts.url) return connectExternalBroker({ url: opts.url, publicUrl: opts.publicUrl, hooks });
   // A fresh embedded broker has no sessions; any still recorded as open died with the last process.
   await identity.closeOpenSessions();
-  return startEmbeddedBroker({
+  const broker = await startEmbeddedBroker({
     httpServer,
     tcp: opts.port !== undefined ? { port: opts.port, host: opts.host ?? '127.0.0.1' } : undefined,
     hooks,
   });
+  logger.info(
+    { websocket_path: MQTT_WS_PATH, tcp_port: broker.tcpPort ?? null },
+    'embedded mqtt broker ready',
+  );
+  return broker;
 }
 
 export function createNotifier(channel: PushChannel, logger: Pick<Logger, 'warn'>): DeviceNotifier {
