@@ -1,4 +1,4 @@
-import { BOSUN_VERSION } from '@bosun/server';
+import { BOSUN_VERSION } from '@bosun/server/version';
 import { Command, CommanderError } from 'commander';
 import { registerAgentCommands } from './commands/agent.ts';
 import { registerCompletionCommand } from './commands/completion.ts';

@@ -130,15 +130,13 @@ export async function startCliServer(
     err += d;
     notify();
   });
+  let done = false;
   const exited = new Promise<CliResult>((resolve) => {
     child.on('close', (code, signal) => {
+      done = true;
       resolve({ code, signal, stdout: out, stderr: err });
       notify();
     });
-  });
-  let done = false;
-  void exited.then(() => {
-    done = true;
   });
   const waitFor = (pattern: RegExp, stream: 'stdout' | 'stderr' = 'stdout') =>
     new Promise<void>((resolve, reject) => {

@@ -91,17 +91,19 @@ describe('bosun server: first start', () => {
     expect((await fetch(`${s.url}/docs/`)).status).toBe(200);
   });
 
-  it('without --data-dir or BOSUN_DATA_DIR the SQLite file goes to ./.bosun of the working directory', async () => {
-    if (process.env.BOSUN_TEST_ENGINE === 'postgres') return;
-    const cwd = mkdtempSync(join(tmpdir(), 'bosun-cwd-'));
-    cleanups.push(() => rmSync(cwd, { recursive: true, force: true }));
-    const s = await startCliServer({ cwd });
-    cleanups.push(() => s.stop());
-    expect(existsSync(join(cwd, '.bosun', 'bosun.db'))).toBe(true);
-    expect(s.logs().find((l) => l.msg === 'bosun server listening').location).toBe(
-      join(cwd, '.bosun', 'bosun.db'),
-    );
-  });
+  it.skipIf(process.env.BOSUN_TEST_ENGINE === 'postgres')(
+    'without --data-dir or BOSUN_DATA_DIR the SQLite file goes to ./.bosun of the working directory',
+    async () => {
+      const cwd = mkdtempSync(join(tmpdir(), 'bosun-cwd-'));
+      cleanups.push(() => rmSync(cwd, { recursive: true, force: true }));
+      const s = await startCliServer({ cwd });
+      cleanups.push(() => s.stop());
+      expect(existsSync(join(cwd, '.bosun', 'bosun.db'))).toBe(true);
+      expect(s.logs().find((l) => l.msg === 'bosun server listening').location).toBe(
+        join(cwd, '.bosun', 'bosun.db'),
+      );
+    },
+  );
 });
 
 describe('bosun server: BOSUN_BOOTSTRAP_API_KEY', () => {

@@ -1,5 +1,7 @@
-import { ALL_SCOPES, parseScopeList } from '@bosun/core';
-import { createRepositories, generateApiKeySecret, openStore, resolveServerConfig } from '@bosun/server';
+import { ALL_SCOPES, checkName, parseScopeList } from '@bosun/core';
+import { resolveServerConfig } from '@bosun/server/config';
+import { openStore } from '@bosun/server/db/database';
+import { ApiKeyStore, generateApiKeySecret } from '@bosun/server/storage/api-keys';
 import type { Command } from 'commander';
 import { printTable } from '../output.ts';
 
@@ -18,6 +20,8 @@ export function registerKeyCommands(program: Command): void {
     .requiredOption('--scopes <scopes>', `comma-separated scopes, e.g. "deployments:read,devices:manage"`)
     .option(...dataDirOption)
     .action(async (opts) => {
+      // The name is what `keys list` and GET /principal show; an empty one names nobody.
+      const name = checkName('name', String(opts.name));
       const { scopes, unknown } = parseScopeList(opts.scopes);
       if (unknown.length || scopes.length === 0) {
         throw new Error(
@@ -26,7 +30,7 @@ export function registerKeyCommands(program: Command): void {
       }
       await withRepos(opts.dataDir, async (repos) => {
         const secret = generateApiKeySecret();
-        const key = await repos.apiKeys.create({ name: opts.name, scopes, secret });
+        const key = await repos.apiKeys.create({ name, scopes, secret });
         process.stderr.write(`created ${key.id} (${key.name}) with scopes ${scopes.join(', ')}\n`);
         process.stdout.write(`${secret}\n`);
       });
@@ -66,12 +70,12 @@ export function registerKeyCommands(program: Command): void {
 
 async function withRepos<T>(
   dataDir: string | undefined,
-  fn: (repos: ReturnType<typeof createRepositories>) => Promise<T>,
+  fn: (repos: { apiKeys: ApiKeyStore }) => Promise<T>,
 ): Promise<T> {
   const config = resolveServerConfig({ dataDir });
   const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   try {
-    return await fn(createRepositories(store.db));
+    return await fn({ apiKeys: new ApiKeyStore(store.db) });
   } finally {
     await store.close();
   }

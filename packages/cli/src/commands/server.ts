@@ -1,4 +1,3 @@
-import { closeOnSignals, createLogger, resolveServerConfig, startServer } from '@bosun/server';
 import type { Command } from 'commander';
 
 export function registerServerCommand(program: Command): void {
@@ -19,6 +18,10 @@ export function registerServerCommand(program: Command): void {
       '\nEnvironment:\n  BOSUN_DATABASE_URL       postgres://... to use PostgreSQL instead of SQLite\n  BOSUN_BOOTSTRAP_API_KEY  admin key to create on first start instead of generating one\n  BOSUN_MQTT_URL           mqtt://... external broker instead of the embedded one\n  BOSUN_MQTT_PUBLIC_URL    broker URL handed to devices, when it differs from BOSUN_MQTT_URL\n',
     )
     .action(async (opts) => {
+      // Loaded here, not at the top: every other command starts without the whole server.
+      const { closeOnSignals, createLogger, resolveServerConfig, startServer } = await import(
+        '@bosun/server'
+      );
       const config = resolveServerConfig(opts);
       const logger = createLogger(config.logLevel);
       const server = await startServer(config, { logger });
