@@ -244,7 +244,18 @@ export class Agent extends EventEmitter<AgentEvents> {
     }
     const keep = new Set(targets.flatMap((d) => d.config_instances.map((i) => i.filepath)));
     const now = await this.applier.ledger();
-    for (const id of leaving) {
+    // While a replacement is still retrying, the robot keeps running on the old files: they are
+    // removed (and the old deployment reported archived) in the same transaction that writes the new
+    // ones, or here once no replacement is pending any more (it succeeded elsewhere, or failed).
+    const pending = targets.filter((d) => !now[d.id] && this.store.retries[d.id]?.error !== 'failed');
+    const holding = pending.length > 0 && leaving.some((id) => now[id]);
+    if (holding) {
+      this.logger.info(
+        { waiting_for: pending.map((d) => d.id), keeping: leaving.filter((id) => now[id]) },
+        'keeping the files of superseded deployments until their replacement is applied',
+      );
+    }
+    for (const id of holding ? [] : leaving) {
       if (this.stopped || !now[id]) continue;
       const paths = Object.keys(now[id]).filter((p) => !keep.has(p));
       try {

@@ -90,6 +90,40 @@ describe('Agent', () => {
     await agent.stop();
   });
 
+  it('keeps the old files while the replacement retries, then swaps them in one transaction', async () => {
+    const device = await newDevice(t);
+    const d1 = await deploy(t, device.id, await releaseWithFile(t, '/etc/robot/old.json', '{"v": 1}'));
+    const agent = newAgent(device, { retry: { baseMs: 20, capMs: 40, maxAttempts: 50 } });
+    await agent.start();
+    await agent.sync();
+    expect(await status(d1)).toBe('deployed');
+    writeFileSync(join(device.fsRoot, 'etc/robot/new'), 'a file where a directory is needed');
+    const r2 = await releaseWithFile(t, '/etc/robot/new/cfg.json', '{"v": 2}');
+    const d2 = (
+      await ok(t, 'POST', 'deployments', {
+        target_status: 'staged',
+        description: 'replacement',
+        release_id: r2.release,
+        device_id: device.id,
+        config_instance_ids: [r2.instance],
+      })
+    ).id;
+    await ok(t, 'POST', `deployments/${d2}/deploy`);
+    await agent.sync();
+    expect(await status(d2)).toBe('retrying');
+    // The robot keeps running on the superseded deployment's files; it is not reported archived yet.
+    expect(await status(d1)).toBe('deployed');
+    expect(readFileSync(join(device.fsRoot, 'etc/robot/old.json'), 'utf8')).toBe('{"v": 1}');
+    rmSync(join(device.fsRoot, 'etc/robot/new'));
+    await new Promise((r) => setTimeout(r, 50)); // past the 20 ms backoff
+    await agent.sync();
+    expect(await status(d2)).toBe('deployed');
+    expect(await status(d1)).toBe('archived');
+    expect(existsSync(join(device.fsRoot, 'etc/robot/old.json'))).toBe(false);
+    expect(readFileSync(join(device.fsRoot, 'etc/robot/new/cfg.json'), 'utf8')).toBe('{"v": 2}');
+    await agent.stop();
+  });
+
   it('in report-only mode reports drift once and leaves the file as it is', async () => {
     const device = await newDevice(t);
     const d = await deploy(
