@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { realpathSync } from 'node:fs';
-import { relative, resolve, sep } from 'node:path';
+import { dirname, relative, resolve, sep } from 'node:path';
 
 export interface GitState {
   root: string;
@@ -17,7 +17,7 @@ function git(cwd: string, args: string[]): string {
  * The commit a release is made from. Every schema file must be tracked and unchanged in the working
  * tree, so the release is exactly what the commit holds: otherwise this throws and names the files.
  */
-export function readGitState(files: string[], cwd = process.cwd()): GitState {
+export function readGitState(files: string[], cwd = files[0] ? dirname(files[0]) : process.cwd()): GitState {
   let root: string;
   try {
     root = git(cwd, ['rev-parse', '--show-toplevel']).trim();
@@ -40,6 +40,9 @@ export function readGitState(files: string[], cwd = process.cwd()): GitState {
   }
   const message = git(root, ['log', '-1', '--format=%B', sha]).trim();
   const paths = files.map((f) => repoPath(root, f));
+  const outside = paths.filter((p) => p.startsWith('../'));
+  if (outside.length)
+    throw new Error(`schema files outside the git repository at ${root}: ${outside.join(', ')}.`);
 
   const untracked = paths.filter((p) => {
     try {
