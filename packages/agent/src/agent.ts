@@ -400,6 +400,8 @@ export class Agent extends EventEmitter<AgentEvents> {
   ): Promise<void> {
     await this.store.enqueue(deploymentId, {
       ...fields,
+      // The server caps messages (4000 characters); a long system error is cut, not refused.
+      ...(fields.message !== undefined ? { message: fields.message.slice(0, 2000) } : {}),
       occurred_at: new Date().toISOString(),
       report_id: randomUUID(),
     });

@@ -34,7 +34,7 @@ import {
  * touched, whereas the new content of a write interrupted before its rename exists nowhere on disk —
  * and the reconcile loop re-applies the deployment right after, since the ledger does not list it.
  * Every step of the rollback is itself atomic and idempotent, so a crash during recovery is recovered
- * by the next start.
+ * by the next start. Directories created for new files are left in place (empty) by a rollback.
  */
 
 export interface FileWrite {
