@@ -24,7 +24,8 @@ export function createProgress(opts: { quiet?: boolean } = {}): Progress {
     const noop = () => {};
     return { start: noop, update: noop, succeed: noop, fail: noop, info: noop, stop: noop };
   }
-  const interactive = Boolean(process.stderr.isTTY) && !process.env.CI;
+  // A terminal that reports no width (some pseudo-terminals) would make the spinner redraw forever.
+  const interactive = Boolean(process.stderr.isTTY) && !process.env.CI && (process.stderr.columns ?? 0) > 0;
   let spinner: Ora | null = null;
   const stopSpinner = () => {
     spinner?.stop();
