@@ -150,6 +150,13 @@ describe.each(BROKERS)('%s broker', (broker) => {
       expect(again.code).toBe(0);
       expect(again.stdout).toContain('already activated');
       expect(readFileSync(`${a.stateDir}/identity/private_key.pem`, 'utf8')).toBe(keyBefore);
+      const fresh = `${a.stateDir}-new`;
+      const noToken = await runCli(['agent', 'provision', '--server', server.url, '--state-dir', fresh], {
+        BOSUN_ACTIVATION_TOKEN: '',
+      });
+      expect(noToken.code).toBe(2);
+      expect(noToken.stderr).toContain('an activation token is required (--token or BOSUN_ACTIVATION_TOKEN)');
+      expect(existsSync(fresh)).toBe(false);
     });
 
     it('a deployment created deployed reaches the disk and is reported deployed', async () => {
