@@ -64,6 +64,16 @@ describe('authentication and scopes', () => {
     expect(res.status).toBe(401);
     expect(res.body.error.code).toBe('invalid_api_key');
   });
+  it('records when a key was last used', async () => {
+    const key = await t.keyWith('devices:read');
+    const principal = await t.api('GET', 'principal', { key });
+    let record = (await t.server.app.repos.apiKeys.list()).find((k) => k.id === principal.body.id);
+    for (let i = 0; i < 50 && !record?.last_used_at; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      record = (await t.server.app.repos.apiKeys.list()).find((k) => k.id === principal.body.id);
+    }
+    expect(record?.last_used_at).toMatch(/^\d{4}-\d{2}-\d{2}T/);
+  });
   it('revoked key → 401 immediately', async () => {
     const key = await t.keyWith('devices:read');
     const principal = await t.api('GET', 'principal', { key });

@@ -39,9 +39,19 @@ export const platformAuthPlugin = fp(async (app: FastifyInstance, opts: { apiKey
       });
     }
     request.principal = key;
+    recordUse(opts.apiKeys, key);
     requireScopes(request, config.scopes ?? []);
   });
 });
+
+/** How stale `last_used_at` may get: one write a minute per key, not one per request. */
+const LAST_USED_RESOLUTION_MS = 60_000;
+
+/** Best effort and off the request path: a failed bookkeeping write must never fail the request. */
+function recordUse(keys: ApiKeyStore, key: ApiKeyRecord): void {
+  if (key.last_used_at && Date.now() - Date.parse(key.last_used_at) < LAST_USED_RESOLUTION_MS) return;
+  keys.touch(key.id, new Date().toISOString()).catch(() => {});
+}
 
 /** 403 unless the caller holds one of `anyOf` (directly or through `<resource>:manage`). */
 export function requireScopes(request: FastifyRequest, anyOf: string[]): void {
