@@ -172,6 +172,50 @@ describe('POST /agent/v1/deployments/{id}/reports', () => {
     });
   });
 
+  it('keeps when the agent observed a change beside when the server recorded it', async () => {
+    const w = await deviceWithDeployment();
+    const observed = new Date(Date.now() - 3_600_000).toISOString();
+    const res = await w.d.api('POST', `/deployments/${w.deployment.id}/reports`, {
+      body: { activity_status: 'deployed', occurred_at: observed, report_id: randomUUID() },
+    });
+    expect(res.status).toBe(200);
+    const last = (await events(w.deployment.id)).at(-1)!;
+    expect(last).toMatchObject({ to_activity_status: 'deployed', observed_at: observed });
+    expect(last.occurred_at > observed).toBe(true);
+    // A clock far in the future is not trusted.
+    const future = await w.d.api('POST', `/deployments/${w.deployment.id}/reports`, {
+      body: { activity_status: 'deployed', error_status: 'retrying', occurred_at: '2099-01-01T00:00:00Z' },
+    });
+    expect(future.status).toBe(200);
+    expect((await events(w.deployment.id)).at(-1)!.observed_at).toBeNull();
+  });
+
+  it('a drift report (files edited on the robot) becomes an event with the paths, changing no status', async () => {
+    const w = await deviceWithDeployment();
+    await w.d.api('POST', `/deployments/${w.deployment.id}/reports`, {
+      body: { activity_status: 'deployed' },
+    });
+    const res = await w.d.api('POST', `/deployments/${w.deployment.id}/reports`, {
+      body: {
+        activity_status: 'deployed',
+        drift: [{ path: '/srv/bosun/configs/mobility.json', change: 'changed' }],
+        report_id: randomUUID(),
+      },
+    });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ activity_status: 'deployed', error_status: 'none' });
+    const last = (await events(w.deployment.id)).at(-1)!;
+    expect(last).toMatchObject({
+      actor_type: 'agent',
+      from_activity_status: 'deployed',
+      to_activity_status: 'deployed',
+    });
+    expect(last.message).toContain('/srv/bosun/configs/mobility.json (changed)');
+    const history = await t.api('GET', `deployments/${w.deployment.id}/events`);
+    expect(history.status).toBe(200);
+    expect(history.body.data.some((e: any) => e.message?.includes('mobility.json'))).toBe(true);
+  });
+
   it('idempotent: the same report twice changes nothing the second time', async () => {
     const body = { activity_status: 'deployed', report_id: randomUUID() };
     const first = await report(body);

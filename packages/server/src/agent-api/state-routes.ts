@@ -101,6 +101,15 @@ export const stateRoutes: FastifyPluginAsyncTypebox<{
           attempts: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000 })),
           occurred_at: Type.Optional(Type.String({ format: 'date-time' })),
           report_id: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+          drift: Type.Optional(
+            Type.Array(
+              Type.Object({
+                path: Type.String({ maxLength: 4096 }),
+                change: Type.Union([Type.Literal('changed'), Type.Literal('missing')]),
+              }),
+              { maxItems: 1000 },
+            ),
+          ),
         }),
         response: { 200: AgentDeployment, ...errorResponses },
       },
@@ -113,18 +122,41 @@ export const stateRoutes: FastifyPluginAsyncTypebox<{
       const current = await agentState.deployment(deviceId, id);
       if (!current) throw notFound('deployment', id);
       if (body.report_id && (await agentState.reportSeen(deviceId, body.report_id))) return current;
+      const observedAt = observedTime(body.occurred_at);
+      const actor = { type: 'agent' as const, id: deviceId };
       await deployments.report(
         id,
         {
           activity_status: body.activity_status,
           error_status: body.error_status,
-          message: body.message,
+          message: body.drift?.length ? undefined : body.message,
           attempts: body.attempts,
         },
-        { type: 'agent', id: deviceId },
+        actor,
+        observedAt,
       );
+      if (body.drift?.length) {
+        const files = body.drift.map((d) => `${d.path} (${d.change})`).join(', ');
+        await deployments.recordNotice(
+          id,
+          body.message ?? `Files drifted on the device: ${files}.`,
+          actor,
+          observedAt,
+        );
+      }
       if (body.report_id) await agentState.rememberReport(deviceId, body.report_id, id);
       return (await agentState.deployment(deviceId, id))!;
     },
   );
 };
+
+/**
+ * The agent's clock is trusted for the history only when it is plausible: not in the future (beyond
+ * a minute of skew). Otherwise the history keeps the server's time alone.
+ */
+function observedTime(value: string | undefined): string | undefined {
+  if (!value) return undefined;
+  const at = Date.parse(value);
+  if (Number.isNaN(at) || at > Date.now() + 60_000) return undefined;
+  return new Date(at).toISOString();
+}

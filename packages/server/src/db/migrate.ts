@@ -3,6 +3,7 @@ import type { Engine } from './dialect.ts';
 import { foundation } from './migrations/001_foundation.ts';
 import { configsReleasesDeployments } from './migrations/002_configs_releases_deployments.ts';
 import { agent } from './migrations/005_agent.ts';
+import { eventObservedAt } from './migrations/006_event_observed_at.ts';
 
 /**
  * Migrations live in code (not a folder scan) so they ship inside the package and run identically
@@ -13,6 +14,7 @@ function migrations(engine: Engine): Record<string, Migration> {
     '001_foundation': foundation(engine),
     '002_configs_releases_deployments': configsReleasesDeployments(engine),
     '005_agent': agent(engine),
+    '006_event_observed_at': eventObservedAt(engine),
   };
 }
 

@@ -143,6 +143,8 @@ export interface DeploymentEventTable {
   message: string | null;
   attempt: number | null;
   occurred_at: string;
+  /** When the agent observed the change (agent reports only). */
+  observed_at: string | null;
 }
 
 export interface DeviceIdentityTable {

@@ -77,7 +77,10 @@ export const DeploymentEvent = Type.Object(
     }),
     message: Type.Union([Type.String(), Type.Null()]),
     attempt: Type.Union([Type.Integer(), Type.Null()]),
-    timestamp: Timestamp('When the change happened.'),
+    timestamp: Timestamp('When the server recorded the change.'),
+    observed_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], {
+      description: 'When the agent observed it (agent reports; null otherwise). Later than timestamp never.',
+    }),
   },
   { $id: 'DeploymentEvent', title: 'Deployment Event' },
 );
@@ -120,6 +123,7 @@ export function toDeploymentEvent(row: DeploymentEventRow) {
     message: row.message,
     attempt: row.attempt,
     timestamp: row.occurred_at,
+    observed_at: row.observed_at,
   };
 }
 

@@ -276,7 +276,7 @@ export class DeploymentStore {
    * An agent's report about one deployment (§5.9). A repeated report changes nothing; one the core
    * rules do not allow is refused with 409 and changes nothing.
    */
-  async report(id: string, report: AgentReport, actor: Actor): Promise<ReportResult> {
+  async report(id: string, report: AgentReport, actor: Actor, observedAt?: string): Promise<ReportResult> {
     return this.onDeployment(id, async (tx, row) => {
       const outcome = applyAgentReport(
         { state: stateOf(row), error_message: row.error_message, attempts: row.attempts },
@@ -300,10 +300,35 @@ export class DeploymentStore {
       await this.recordEvents(
         tx,
         row.device_id,
-        [{ id, from: stateOf(row), to, message: report.message ?? null, attempt: report.attempts ?? null }],
+        [
+          {
+            id,
+            from: stateOf(row),
+            to,
+            message: report.message ?? null,
+            attempt: report.attempts ?? null,
+            observed_at: observedAt ?? null,
+          },
+        ],
         actor,
       );
       return { deployment: updated, changed: true };
+    });
+  }
+
+  /**
+   * Records something the agent noticed that changes no status (files edited or deleted on the
+   * robot, and whether it restored them) as an event in the deployment's history.
+   */
+  async recordNotice(id: string, message: string, actor: Actor, observedAt?: string): Promise<void> {
+    await this.onDeployment(id, async (tx, row) => {
+      const state = stateOf(row);
+      await this.recordEvents(
+        tx,
+        row.device_id,
+        [{ id, from: state, to: state, message, observed_at: observedAt ?? null }],
+        actor,
+      );
     });
   }
 
@@ -427,6 +452,7 @@ export class DeploymentStore {
       to: DeploymentState;
       message: string | null;
       attempt?: number | null;
+      observed_at?: string | null;
     }[],
     actor: Actor,
     effects: StatusChange[] = [],
@@ -446,6 +472,7 @@ export class DeploymentStore {
       message: change.message,
       attempt: change.attempt ?? null,
       occurred_at: nowIso(),
+      observed_at: change.observed_at ?? null,
     });
     const rows = [...own.map((c) => row(c, actor)), ...effects.map((c) => row(c, { type: 'system' }))];
     await tx.insertInto('deployment_events').values(rows).execute();
