@@ -188,6 +188,11 @@ describe.each(BROKERS)('%s broker', (broker) => {
       await waitFor('drift logged', async () =>
         a.log.includes('Drift on the device: /srv/bosun/configs/navigation.json was changed; restored'),
       );
+      // The server's history of the deployment names the file, and no status moved.
+      await waitFor('drift event on the server', async () => {
+        const history = await server.api('GET', `deployments/${d2}/events?limit=100`);
+        return history.data.some((e: any) => e.message?.includes('/srv/bosun/configs/navigation.json'));
+      });
       expect((await deployment(d2)).status).toBe('deployed');
     });
 

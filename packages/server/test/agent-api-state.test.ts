@@ -57,8 +57,17 @@ describe('GET /agent/v1/state', () => {
       deployments: [
         {
           id: deployment.id,
+          description: deployment.description,
+          created_at: deployment.created_at,
           release_id: release.releaseId,
           release_version: release.version,
+          release: {
+            id: release.releaseId,
+            version: release.version,
+            git_commit_id: null,
+            created_at: expect.stringMatching(/^\d{4}-/),
+          },
+          git_commit: null,
           target_status: 'deployed',
           activity_status: 'queued',
           error_status: 'none',
@@ -110,6 +119,56 @@ describe('GET /agent/v1/state', () => {
     });
     expect(archived.status).toBe(200);
     expect((await d.api('GET', '/state')).body.deployments.map((x: any) => x.id)).toEqual([newer.id]);
+  });
+});
+
+describe('GET /agent/v1/deployments/{id}', () => {
+  it("answers any of the device's own deployments with release and commit metadata, 404 for others", async () => {
+    const { d, deployment } = await deviceWithDeployment();
+    const sha = 'ab'.repeat(20);
+    const commit = await t.api('POST', 'git_commits', {
+      body: { sha, message: 'Tune the planner', origin: 'git@github.com:acme/robot-configs.git' },
+    });
+    const withCommit = await t.api('POST', 'releases', {
+      body: {
+        version: `v9.${Date.now() % 100000}.0`,
+        config_schema_ids: [release.schemaId],
+        git_commit_ref: { sha },
+      },
+    });
+    expect(withCommit.status).toBe(200);
+    const own = await d.api('GET', `/deployments/${deployment.id}`);
+    expect(own.status).toBe(200);
+    expect(own.body).toMatchObject({
+      id: deployment.id,
+      description: deployment.description,
+      git_commit: null,
+    });
+    const other = await deviceWithDeployment();
+    const foreign = await d.api('GET', `/deployments/${other.deployment.id}`);
+    expect(foreign.status).toBe(404);
+    // A deployment of a release with a commit carries the commit for the robot's apps.
+    const dd = await provisionDevice(t);
+    const inst = await createInstance(t, release);
+    const dep = await t.api('POST', 'deployments', {
+      body: {
+        device_id: dd.id,
+        release_id: withCommit.body.id,
+        config_instance_ids: [inst.id],
+        target_status: 'deployed',
+        description: 'with commit',
+      },
+    });
+    expect(dep.status).toBe(200);
+    const got = await dd.api('GET', `/deployments/${dep.body.id}`);
+    expect(got.body.git_commit).toEqual({
+      id: commit.body.id,
+      sha,
+      message: 'Tune the planner',
+      commit_url: commit.body.commit_url,
+      created_at: commit.body.created_at,
+    });
+    expect(got.body.release).toMatchObject({ id: withCommit.body.id, git_commit_id: commit.body.id });
   });
 });
 

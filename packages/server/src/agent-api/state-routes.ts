@@ -8,8 +8,26 @@ import type { DeploymentStore } from '../storage/deployments.ts';
 
 const AgentDeployment = Type.Object({
   id: Type.String(),
+  description: Type.String(),
+  created_at: Type.String(),
   release_id: Type.String(),
   release_version: Type.String(),
+  release: Type.Object({
+    id: Type.String(),
+    version: Type.String(),
+    git_commit_id: Type.Union([Type.String(), Type.Null()]),
+    created_at: Type.String(),
+  }),
+  git_commit: Type.Union([
+    Type.Object({
+      id: Type.String(),
+      sha: Type.String(),
+      message: Type.String(),
+      commit_url: Type.String(),
+      created_at: Type.String(),
+    }),
+    Type.Null(),
+  ]),
   target_status: Type.String(),
   activity_status: Type.String(),
   error_status: Type.String(),
@@ -84,6 +102,23 @@ export const stateRoutes: FastifyPluginAsyncTypebox<{
         .header('digest', `sha-256=${sha}`)
         .header('cache-control', 'private, max-age=31536000, immutable')
         .send(content.data);
+    },
+  );
+
+  app.get(
+    '/deployments/:deployment_id',
+    {
+      schema: {
+        params: IdParam('deployment_id', 'dpl_...'),
+        response: { 200: AgentDeployment, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const id = request.params.deployment_id as string;
+      // Any of this device's deployments, whatever its state (the local Device API's cache miss).
+      const found = await agentState.deployment(request.agent!.device_id, id);
+      if (!found) throw notFound('deployment', id);
+      return found;
     },
   );
 

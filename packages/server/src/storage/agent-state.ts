@@ -13,10 +13,30 @@ export interface AgentConfigInstance {
   config_schema_id: string;
 }
 
+/** Release and commit metadata the agent serves to on-robot apps (Device API) without a round trip. */
+export interface AgentRelease {
+  id: string;
+  version: string;
+  git_commit_id: string | null;
+  created_at: string;
+}
+
+export interface AgentGitCommit {
+  id: string;
+  sha: string;
+  message: string;
+  commit_url: string;
+  created_at: string;
+}
+
 export interface AgentDeployment {
   id: string;
+  description: string;
+  created_at: string;
   release_id: string;
   release_version: string;
+  release: AgentRelease;
+  git_commit: AgentGitCommit | null;
   target_status: DeploymentRow['target_status'];
   activity_status: DeploymentRow['activity_status'];
   error_status: DeploymentRow['error_status'];
@@ -34,19 +54,7 @@ export class AgentStateStore {
 
   /** The deployments the agent must act on or keep, oldest first, with their config instances. */
   async deployments(deviceId: string): Promise<AgentDeployment[]> {
-    const rows = await this.db
-      .selectFrom('deployments as d')
-      .innerJoin('releases as r', 'r.id', 'd.release_id')
-      .select([
-        'd.id',
-        'd.release_id',
-        'r.version as release_version',
-        'd.target_status',
-        'd.activity_status',
-        'd.error_status',
-        'd.attempts',
-        'd.created_at',
-      ])
+    const rows = await this.selectDeployments()
       .where('d.device_id', '=', deviceId)
       .where('d.activity_status', 'in', ['queued', 'deployed'])
       .where('d.error_status', '!=', 'failed')
@@ -55,38 +63,42 @@ export class AgentStateStore {
       .execute();
     const visible = rows.filter((r) => onAgentAgenda(stateOf(r)));
     const instances = await this.instances(visible.map((r) => r.id));
-    return visible.map((r) => ({
-      id: r.id,
-      release_id: r.release_id,
-      release_version: r.release_version,
-      target_status: r.target_status,
-      activity_status: r.activity_status,
-      error_status: r.error_status,
-      attempts: Number(r.attempts),
-      config_instances: instances.get(r.id) ?? [],
-    }));
+    return visible.map((r) => toAgentDeployment(r, instances.get(r.id) ?? []));
   }
 
   /** One deployment of this device in the agent's shape (whatever its state), or undefined. */
   async deployment(deviceId: string, deploymentId: string): Promise<AgentDeployment | undefined> {
-    const r = await this.db
-      .selectFrom('deployments as d')
-      .innerJoin('releases as r', 'r.id', 'd.release_id')
-      .select([
-        'd.id',
-        'd.release_id',
-        'r.version as release_version',
-        'd.target_status',
-        'd.activity_status',
-        'd.error_status',
-        'd.attempts',
-      ])
+    const r = await this.selectDeployments()
       .where('d.device_id', '=', deviceId)
       .where('d.id', '=', deploymentId)
       .executeTakeFirst();
     if (!r) return undefined;
     const instances = await this.instances([r.id]);
-    return { ...r, attempts: Number(r.attempts), config_instances: instances.get(r.id) ?? [] };
+    return toAgentDeployment(r, instances.get(r.id) ?? []);
+  }
+
+  private selectDeployments() {
+    return this.db
+      .selectFrom('deployments as d')
+      .innerJoin('releases as r', 'r.id', 'd.release_id')
+      .leftJoin('git_commits as g', 'g.id', 'r.git_commit_id')
+      .select([
+        'd.id',
+        'd.description',
+        'd.created_at',
+        'd.release_id',
+        'r.version as release_version',
+        'r.git_commit_id',
+        'r.created_at as release_created_at',
+        'g.sha as git_sha',
+        'g.message as git_message',
+        'g.commit_url as git_commit_url',
+        'g.created_at as git_created_at',
+        'd.target_status',
+        'd.activity_status',
+        'd.error_status',
+        'd.attempts',
+      ]);
   }
 
   /** The bytes of a config instance, only when one of this device's deployments references it. */
@@ -168,4 +180,53 @@ export class AgentStateStore {
     }
     return out;
   }
+}
+
+type DeploymentSelection = {
+  id: string;
+  description: string;
+  created_at: string;
+  release_id: string;
+  release_version: string;
+  git_commit_id: string | null;
+  release_created_at: string;
+  git_sha: string | null;
+  git_message: string | null;
+  git_commit_url: string | null;
+  git_created_at: string | null;
+  target_status: DeploymentRow['target_status'];
+  activity_status: DeploymentRow['activity_status'];
+  error_status: DeploymentRow['error_status'];
+  attempts: number | string;
+};
+
+function toAgentDeployment(r: DeploymentSelection, configInstances: AgentConfigInstance[]): AgentDeployment {
+  return {
+    id: r.id,
+    description: r.description,
+    created_at: r.created_at,
+    release_id: r.release_id,
+    release_version: r.release_version,
+    release: {
+      id: r.release_id,
+      version: r.release_version,
+      git_commit_id: r.git_commit_id,
+      created_at: r.release_created_at,
+    },
+    git_commit:
+      r.git_commit_id && r.git_sha
+        ? {
+            id: r.git_commit_id,
+            sha: r.git_sha,
+            message: r.git_message ?? '',
+            commit_url: r.git_commit_url ?? '',
+            created_at: r.git_created_at ?? r.release_created_at,
+          }
+        : null,
+    target_status: r.target_status,
+    activity_status: r.activity_status,
+    error_status: r.error_status,
+    attempts: Number(r.attempts),
+    config_instances: configInstances,
+  };
 }
