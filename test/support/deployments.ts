@@ -63,7 +63,7 @@ export async function createInstance(
 export async function createDeployment(
   t: TestServer,
   input: { deviceId: string; release: TestRelease; instanceId: string; target?: 'deployed' | 'staged' },
-): Promise<{ id: string }> {
+): Promise<{ id: string; description: string; created_at: string }> {
   return t.server.app.repos.deployments.create(
     {
       target_status: input.target ?? 'deployed',

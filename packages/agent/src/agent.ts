@@ -13,7 +13,9 @@ import {
 } from '@bosun/core';
 import pino, { type Logger } from 'pino';
 import { ApplyError, FileApplier, type FileWrite, type Ledger } from './applier.ts';
+import { DeploymentCatalog } from './catalog.ts';
 import {
+  AGENT_VERSION,
   AgentClient,
   type AgentDeployment,
   type DesiredState,
@@ -23,8 +25,11 @@ import {
 } from './client.ts';
 import { fileDigest, replaceFileAtomically, sha256Digest } from './fsutil.ts';
 import { type Identity, loadIdentity } from './identity.ts';
+import { AgentDeviceApiSource } from './local-api/agent-source.ts';
+import { EventLog, type EventLogOptions } from './local-api/event-log.ts';
+import { LocalApi } from './local-api/server.ts';
 import { PushChannel } from './push.ts';
-import { AgentStore } from './store.ts';
+import { AgentStore, type RetryState } from './store.ts';
 
 export interface AgentOptions {
   stateDir: string;
@@ -43,6 +48,10 @@ export interface AgentOptions {
   push?: boolean;
   /** Overrides the broker URL returned at activation. */
   mqttUrl?: string;
+  /** Serve the on-robot Device API on this Unix socket (the daemon's default is /run/bosun/bosun.sock). */
+  socketPath?: string;
+  /** Retention of the local event log (default: keep 2000, compact to 1600). */
+  eventLog?: EventLogOptions;
 }
 
 export interface AgentEvents {
@@ -65,6 +74,10 @@ export class Agent extends EventEmitter<AgentEvents> {
   private readonly policy: RetryPolicy;
   private readonly applier: FileApplier;
   private readonly store: AgentStore;
+  /** Every deployment the server described, kept for the local Device API (works offline). */
+  readonly catalog: DeploymentCatalog;
+  private events: EventLog | undefined;
+  private localApi: LocalApi | undefined;
   private identity!: Identity;
   private client!: AgentClient;
   private push: PushChannel | undefined;
@@ -91,6 +104,7 @@ export class Agent extends EventEmitter<AgentEvents> {
     if (problem) throw new Error(problem);
     this.applier = new FileApplier(this.stateDir, this.fsRoot);
     this.store = new AgentStore(this.stateDir);
+    this.catalog = new DeploymentCatalog(this.stateDir);
   }
 
   get deviceId(): string {
@@ -104,6 +118,9 @@ export class Agent extends EventEmitter<AgentEvents> {
     this.client = new AgentClient(serverUrl, this.identity);
     for (const r of await this.applier.recover()) this.logger.warn(r, 'recovered an interrupted apply');
     await this.store.load();
+    await this.catalog.load();
+    // Outside the identity: event ids survive re-provisioning, so an app's cursor never goes back.
+    this.events = new EventLog(join(this.stateDir, 'events'), this.opts.eventLog);
     this.stopped = false;
     const log = this.logger;
     log.info({ device_id: this.deviceId, server: serverUrl, fs_root: this.fsRoot }, 'agent starting');
@@ -128,6 +145,7 @@ export class Agent extends EventEmitter<AgentEvents> {
       });
       await this.push.start();
     }
+    if (this.opts.socketPath) await this.serveLocalApi(this.opts.socketPath);
     this.trigger('start');
   }
 
@@ -137,12 +155,17 @@ export class Agent extends EventEmitter<AgentEvents> {
     this.stopped = true;
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
+    // First, so no app's event stream holds the shutdown up.
+    await this.localApi?.close().catch(() => {});
+    this.localApi = undefined;
     if (this.retryTimer) clearTimeout(this.retryTimer);
     // An apply interrupted by the deadline is safe: the journal rolls it back on the next start.
     const bounded = (p: Promise<unknown> | undefined, ms: number) =>
       Promise.race([p?.catch(() => {}), new Promise((r) => setTimeout(r, ms).unref())]);
     await bounded(this.running, 3_000);
     await bounded(this.push?.stop(), 1_000);
+    this.events?.close();
+    this.events = undefined;
     this.logger.info('agent stopped');
   }
 
@@ -170,6 +193,75 @@ export class Agent extends EventEmitter<AgentEvents> {
   /** Which deployment put which digest at which path (what is on disk, per the journal). */
   deployedFiles() {
     return this.applier.ledger();
+  }
+
+  /** What the local Device API reports about the device and its link to the server. */
+  localInfo() {
+    return {
+      deviceId: this.deviceId,
+      name: this.desired?.device.name ?? this.identity.device.name,
+      pushConnected: this.push?.connected ?? false,
+      lastConnectedAt: this.push?.lastConnectedAt ?? null,
+      lastDisconnectedAt: this.push?.lastDisconnectedAt ?? null,
+      lastSyncedAt: this.lastSyncedAt,
+      lastAttemptedSyncAt: this.lastAttemptedSyncAt,
+    };
+  }
+
+  retryOf(deploymentId: string): RetryState | undefined {
+    return this.store.retries[deploymentId];
+  }
+
+  /** One of this device's deployments from the server (a local miss), or undefined when unknown/offline. */
+  async fetchDeployment(id: string): Promise<AgentDeployment | undefined> {
+    try {
+      const d = await this.client.deployment(id);
+      if (d) await this.catalog.remember([d], new Set(Object.keys(await this.applier.ledger())));
+      return d;
+    } catch (err) {
+      if (err instanceof NetworkError) return undefined;
+      throw err;
+    }
+  }
+
+  private async serveLocalApi(socketPath: string): Promise<void> {
+    const api = new LocalApi({
+      socketPath,
+      source: new AgentDeviceApiSource(this),
+      events: this.events!,
+      agentVersion: AGENT_VERSION,
+    });
+    try {
+      await api.listen();
+      this.localApi = api;
+      this.logger.info({ socket: socketPath }, 'device API listening');
+    } catch (err) {
+      // Configs must keep flowing even when the socket cannot be served (path taken, no permission).
+      this.logger.error({ socket: socketPath, err: errorMessage(err) }, 'device API unavailable');
+    }
+  }
+
+  /**
+   * Appends a Device API event once per deployment and type (the event log is the memory of what
+   * was announced, so a replay after a crash does not repeat it).
+   */
+  private announce(type: 'deployment.deployed' | 'deployment.removed', deploymentId: string): void {
+    const log = this.events;
+    if (!log) return;
+    if (log.since(0, [type]).some((e) => e.data.deployment_id === deploymentId)) return;
+    const d = this.desired?.deployments.find((x) => x.id === deploymentId) ?? this.catalog.get(deploymentId);
+    const deployed = type === 'deployment.deployed';
+    const now = new Date().toISOString();
+    const activity = deployed ? 'deployed' : 'archived';
+    log.append(type, {
+      deployment_id: deploymentId,
+      release_id: d?.release_id ?? null,
+      status: activity,
+      activity_status: activity,
+      error_status: 'none',
+      target_status: deployed ? 'deployed' : 'archived',
+      ...(deployed ? { deployed_at: now } : { archived_at: now }),
+    });
   }
 
   private trigger(reason: string): Promise<void> {
@@ -210,6 +302,8 @@ export class Agent extends EventEmitter<AgentEvents> {
       if (answer !== 'not_modified') {
         this.desired = answer.state;
         this.etag = answer.etag ?? undefined;
+        const onDisk = new Set(Object.keys(await this.applier.ledger()));
+        await this.catalog.remember(answer.state.deployments, onDisk);
       }
       fresh = true;
       this.lastSyncedAt = new Date().toISOString();
@@ -261,6 +355,7 @@ export class Agent extends EventEmitter<AgentEvents> {
       try {
         await this.applier.apply({ writes: [], deletes: paths, ledger: { remove: [id] } });
         this.logger.info({ deployment_id: id, removed: paths }, 'deployment archived');
+        this.announce('deployment.removed', id);
       } catch (err) {
         this.logger.error({ deployment_id: id, err: errorMessage(err) }, 'removing files failed');
         continue;
@@ -280,6 +375,8 @@ export class Agent extends EventEmitter<AgentEvents> {
     const want = Object.fromEntries(d.config_instances.map((i) => [i.filepath, i.content_digest]));
     const have = ledger[d.id];
     if (have && sameFiles(have, want)) {
+      // Also covers a crash between the apply's commit and its event: announced once, here.
+      this.announce('deployment.deployed', d.id);
       if (d.activity_status !== 'deployed' && !this.store.pending(d.id, 'deployed'))
         await this.report(d.id, { activity_status: 'deployed' });
       return;
@@ -305,6 +402,8 @@ export class Agent extends EventEmitter<AgentEvents> {
         },
         'deployment applied',
       );
+      for (const id of removing) this.announce('deployment.removed', id);
+      this.announce('deployment.deployed', d.id);
       if (retry) {
         delete this.store.retries[d.id];
         await this.store.save();

@@ -21,8 +21,12 @@ export class HttpError extends Error {
 
 export interface AgentDeployment {
   id: string;
+  description: string;
+  created_at: string;
   release_id: string;
   release_version: string;
+  release: { id: string; version: string; git_commit_id: string | null; created_at: string };
+  git_commit: { id: string; sha: string; message: string; commit_url: string; created_at: string } | null;
   target_status: 'staged' | 'deployed' | 'archived';
   activity_status: 'drifted' | 'staged' | 'queued' | 'deployed' | 'archived';
   error_status: 'none' | 'retrying' | 'failed';
@@ -154,6 +158,17 @@ export class AgentClient {
     if (res.status === 304) return 'not_modified';
     if (!res.ok) throw await failure(res);
     return { state: (await res.json()) as DesiredState, etag: res.headers.get('etag') };
+  }
+
+  /** One of this device's deployments, or undefined when the server knows none by that id. */
+  async deployment(id: string): Promise<AgentDeployment | undefined> {
+    const res = await this.call(`/deployments/${encodeURIComponent(id)}`);
+    if (res.status === 404) {
+      await res.arrayBuffer().catch(() => {});
+      return undefined;
+    }
+    if (!res.ok) throw await failure(res);
+    return (await res.json()) as AgentDeployment;
   }
 
   async content(configInstanceId: string): Promise<Uint8Array> {

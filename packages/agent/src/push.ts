@@ -20,6 +20,12 @@ export interface PushOptions {
 export class PushChannel {
   private client: MqttClient | undefined;
   private readonly prefix: string;
+  lastConnectedAt: string | null = null;
+  lastDisconnectedAt: string | null = null;
+
+  get connected(): boolean {
+    return this.client?.connected ?? false;
+  }
 
   constructor(private readonly opts: PushOptions) {
     this.prefix = opts.topicPrefix.endsWith('/') ? opts.topicPrefix : `${opts.topicPrefix}/`;
@@ -42,6 +48,7 @@ export class PushChannel {
     });
     this.client = client;
     client.on('connect', () => {
+      this.lastConnectedAt = new Date().toISOString();
       opts.logger.info({ broker: opts.url }, 'push channel connected');
       // Subscribing on every connect (not only the first) keeps commands flowing after a reconnect.
       client.subscribe({ [`${prefix}sync`]: { qos: 1 }, [`${prefix}ping`]: { qos: 1 } }, (err) => {
@@ -71,7 +78,11 @@ export class PushChannel {
       if (refused) this.refreshPassword(true);
     });
     // Before each automatic reconnect, make sure the password is a token that is still valid.
-    client.on('close', () => this.refreshPassword(false));
+    client.on('close', () => {
+      if (this.lastConnectedAt && (this.lastDisconnectedAt ?? '') < this.lastConnectedAt)
+        this.lastDisconnectedAt = new Date().toISOString();
+      this.refreshPassword(false);
+    });
   }
 
   private refreshPassword(fresh: boolean): void {

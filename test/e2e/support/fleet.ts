@@ -112,6 +112,8 @@ export function runCli(args: string[], env: Record<string, string> = {}): Promis
 export class AgentProcess {
   readonly stateDir = mkdtempSync(join(tmpdir(), 'bosun-e2e-state-'));
   readonly fsRoot = mkdtempSync(join(tmpdir(), 'bosun-e2e-root-'));
+  /** The agent's Device API socket, inside its own state dir so agents never share one. */
+  readonly socketPath = join(this.stateDir, 'bosun.sock');
   proc: ChildProcess | undefined;
   log = '';
 
@@ -132,6 +134,8 @@ export class AgentProcess {
         '1',
         '--drift-interval',
         '1',
+        '--socket',
+        this.socketPath,
         ...this.extraArgs,
       ],
       { env: { ...process.env, BOSUN_LOG_LEVEL: 'debug' }, stdio: ['ignore', 'pipe', 'pipe'] },

@@ -47,6 +47,12 @@ export function registerAgentCommands(program: Command): void {
     .option('--mqtt-url <url>', 'override the broker URL returned at activation')
     .option('--no-push', 'do not connect to the push channel (poll only)')
     .option(
+      '--socket <path>',
+      'serve the on-robot Device API on this Unix socket (env BOSUN_AGENT_SOCKET)',
+      process.env.BOSUN_AGENT_SOCKET ?? '/run/bosun/bosun.sock',
+    )
+    .option('--no-socket', 'do not serve the Device API')
+    .option(
       '--poll-interval <seconds>',
       'poll the desired state this often',
       positiveInt('--poll-interval'),
@@ -73,6 +79,7 @@ export function registerAgentCommands(program: Command): void {
         ...(opts.server ? { server: opts.server } : {}),
         ...(opts.mqttUrl ? { mqttUrl: opts.mqttUrl } : {}),
         push: opts.push !== false,
+        ...(opts.socket ? { socketPath: opts.socket } : {}),
         pollIntervalMs: opts.pollInterval * 1000,
         driftIntervalMs: opts.driftInterval * 1000,
         driftMode: opts.driftMode,

@@ -1,0 +1,106 @@
+import { deriveStatus } from '@bosun/core';
+import type { Agent } from '../agent.ts';
+import type { AgentDeployment } from '../client.ts';
+import type {
+  DeviceApiSource,
+  LocalDeployment,
+  LocalDevice,
+  LocalGitCommit,
+  LocalRelease,
+  SyncOutcome,
+} from './source.ts';
+
+const NEVER = new Date(0).toISOString();
+/** The Device API's "online": connected to the push channel, or heard from the server within 60 s. */
+const ONLINE_WINDOW_MS = 60_000;
+
+/**
+ * The agent's local state seen through the Device API: what is on disk (the ledger) wins over what
+ * the server last said, because apps care about the files they can read right now. A deployment the
+ * agent has never heard of is asked from the server when it is reachable.
+ */
+export class AgentDeviceApiSource implements DeviceApiSource {
+  constructor(private readonly agent: Agent) {}
+
+  async device(): Promise<LocalDevice> {
+    const info = this.agent.localInfo();
+    const recent =
+      info.lastSyncedAt !== null && Date.now() - Date.parse(info.lastSyncedAt) < ONLINE_WINDOW_MS;
+    return {
+      object: 'device',
+      id: info.deviceId,
+      name: info.name,
+      status: info.pushConnected || recent ? 'online' : 'offline',
+      last_synced_at: info.lastSyncedAt ?? NEVER,
+      last_connected_at: info.lastConnectedAt ?? NEVER,
+      last_disconnected_at: info.lastDisconnectedAt ?? NEVER,
+    };
+  }
+
+  async currentDeployment(): Promise<LocalDeployment | undefined> {
+    const onDisk = await this.agent.deployedFiles();
+    const candidates = Object.keys(onDisk)
+      .map((id) => this.agent.catalog.get(id))
+      .filter((d): d is AgentDeployment => d !== undefined);
+    // During a replacement only the new deployment targets `deployed`; prefer it, then the newest.
+    candidates.sort(
+      (a, b) =>
+        Number(b.target_status === 'deployed') - Number(a.target_status === 'deployed') ||
+        b.created_at.localeCompare(a.created_at),
+    );
+    const current = candidates[0];
+    return current ? this.view(current, true) : undefined;
+  }
+
+  async deployment(id: string): Promise<LocalDeployment | undefined> {
+    const onDisk = await this.agent.deployedFiles();
+    const known = this.agent.catalog.get(id) ?? (await this.agent.fetchDeployment(id));
+    return known ? this.view(known, id in onDisk) : undefined;
+  }
+
+  async release(id: string): Promise<LocalRelease | undefined> {
+    const d = this.agent.catalog.all().find((x) => x.release.id === id);
+    return d ? { object: 'release', ...d.release } : undefined;
+  }
+
+  async gitCommit(id: string): Promise<LocalGitCommit | undefined> {
+    const d = this.agent.catalog.all().find((x) => x.git_commit?.id === id);
+    return d?.git_commit ? { object: 'git_commit', ...d.git_commit } : undefined;
+  }
+
+  async sync(): Promise<SyncOutcome> {
+    const before = this.agent.localInfo().lastSyncedAt;
+    await this.agent.sync();
+    const info = this.agent.localInfo();
+    const reached = info.lastSyncedAt !== null && info.lastSyncedAt !== before;
+    return {
+      code: reached ? 'success' : 'network_connection_error',
+      message: reached
+        ? 'Synced with the server.'
+        : 'The server could not be reached; the device keeps its current configs.',
+      last_synced_at: info.lastSyncedAt ?? NEVER,
+      last_attempted_sync_at: info.lastAttemptedSyncAt ?? NEVER,
+      // Syncs on demand are serialised with the reconcile loop rather than refused, so never cooling down.
+      in_cooldown: false,
+      cooldown_ends_at: info.lastAttemptedSyncAt ?? NEVER,
+    };
+  }
+
+  private view(d: AgentDeployment, filesOnDisk: boolean): LocalDeployment {
+    const retry = this.agent.retryOf(d.id);
+    const activity = filesOnDisk ? 'deployed' : d.activity_status;
+    const error = retry?.error ?? (filesOnDisk ? 'none' : d.error_status);
+    return {
+      object: 'deployment',
+      id: d.id,
+      description: d.description,
+      status: deriveStatus({ activity, error }),
+      activity_status: activity,
+      error_status: error,
+      target_status: d.target_status,
+      device_id: this.agent.deviceId,
+      release_id: d.release_id,
+      created_at: d.created_at,
+    };
+  }
+}
