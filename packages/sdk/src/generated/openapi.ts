@@ -575,7 +575,12 @@ export interface components {
             object: "event";
             /**
              * Format: date-time
-             * @description When the change happened.
+             * @description When the agent observed it (agent reports; null otherwise). Later than timestamp never.
+             */
+            observed_at: string | null;
+            /**
+             * Format: date-time
+             * @description When the server recorded the change.
              */
             timestamp: string;
             to: {
