@@ -62,7 +62,18 @@ export function run<A extends unknown[]>(fn: (...args: A) => Promise<void>): (..
 
 export function describeApiError(err: BosunApiError): string {
   const lines = [`error: ${err.message} (${err.code}, HTTP ${err.status})`];
-  for (const [key, value] of Object.entries(err.params)) lines.push(`  ${key}: ${cell(value)}`);
+  for (const [key, value] of Object.entries(err.params)) {
+    // Lists (e.g. schema violations) get a line each, so every path is readable in a CI log.
+    if (Array.isArray(value) && value.some((v) => v && typeof v === 'object')) {
+      lines.push(`  ${key}:`);
+      for (const item of value) {
+        const v = item as { path?: unknown; message?: unknown };
+        lines.push(
+          `    - ${v.path !== undefined && v.message !== undefined ? `${v.path}: ${v.message}` : cell(item)}`,
+        );
+      }
+    } else lines.push(`  ${key}: ${cell(value)}`);
+  }
   return `${lines.join('\n')}\n`;
 }
 

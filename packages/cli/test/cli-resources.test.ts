@@ -164,6 +164,8 @@ describe('bosun resource commands (table and --json)', { timeout: 600_000 }, () 
     expect(json).toMatchObject({ object: 'config_instance', config_schema_id: schema2 });
     expect(invalid.code).toBe(1);
     expect(invalid.stderr).toMatch(/^error: .*HTTP 422\)$/m);
+    // Each violation on its own line, by path.
+    expect(invalid.stderr).toMatch(/^ {4}- \/max_linear_speed_mps: /m);
     expect(invalid.stdout).toBe('');
     expect(invalidJson.code).toBe(1);
     expect(JSON.parse(invalidJson.stderr).error.code).toBeTruthy();
