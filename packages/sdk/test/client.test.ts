@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from 'vitest';
 import { startTestServer, type TestServer } from '../../../test/support/server.ts';
 import { API_VERSION, BosunApiError, BosunClient, BosunNetworkError, collect } from '../src/index.ts';
 import { closedPort, startProxy } from './support/proxy.ts';
@@ -20,6 +20,19 @@ afterAll(async () => {
 });
 
 describe('BosunClient against a real server', () => {
+  it('takes its request and response types from the generated OpenAPI document', () => {
+    expectTypeOf<Parameters<BosunClient['devices']['create']>[0]>().toEqualTypeOf<{ name: string }>();
+    type Status = Awaited<ReturnType<BosunClient['deployments']['get']>>['status'];
+    expectTypeOf<Status>().toEqualTypeOf<
+      'drifted' | 'staged' | 'queued' | 'deployed' | 'archived' | 'failed' | 'retrying'
+    >();
+    type Item = Awaited<ReturnType<BosunClient['releases']['listAll']>>[number];
+    expectTypeOf<Item['version']>().toEqualTypeOf<string>();
+    // @ts-expect-error a device name is a string
+    const wrong = () => client.devices.create({ name: 1 });
+    expect(typeof wrong).toBe('function');
+  });
+
   it('sends Miru-Version and the key on every request, and accepts a base URL with or without /beta', async () => {
     const proxy = await startProxy(t.url);
     try {
