@@ -457,6 +457,7 @@ export class DeploymentStore {
     actor: Actor,
     effects: StatusChange[] = [],
   ): Promise<void> {
+    const occurredAt = await nextEventTime(tx, deviceId);
     const row = (change: (typeof own)[number], by: Actor) => ({
       id: newId('event'),
       deployment_id: change.id,
@@ -471,10 +472,28 @@ export class DeploymentStore {
       actor_id: by.type === 'system' ? null : by.id,
       message: change.message,
       attempt: change.attempt ?? null,
-      occurred_at: nowIso(),
+      occurred_at: occurredAt,
       observed_at: change.observed_at ?? null,
     });
     const rows = [...own.map((c) => row(c, actor)), ...effects.map((c) => row(c, { type: 'system' }))];
     await tx.insertInto('deployment_events').values(rows).execute();
   }
+}
+
+/**
+ * Event times strictly increase per device, even across server processes or replicas whose clocks
+ * tie or drift: every change of a device runs under its lock, so "after the device's last event" is
+ * well defined, and ordering a device's history by time is its true order.
+ */
+async function nextEventTime(tx: Tx, deviceId: string): Promise<string> {
+  const now = nowIso();
+  const last = await tx
+    .selectFrom('deployment_events')
+    .select('occurred_at')
+    .where('device_id', '=', deviceId)
+    .orderBy('occurred_at', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  if (!last || now > last.occurred_at) return now;
+  return new Date(Date.parse(last.occurred_at) + 1).toISOString();
 }
