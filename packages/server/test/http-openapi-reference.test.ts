@@ -26,9 +26,7 @@ const MUST_EXIST_NOW = [
  * Differences we know of and have reported; each names its operation and what is missing. Remove
  * an entry when it is fixed (the test fails while a listed gap no longer exists, to keep this true).
  */
-const KNOWN_GAPS: Record<string, string> = {
-  getConfigInstanceContent: 'no 200 response documented (raw content, application/octet-stream)',
-};
+const KNOWN_GAPS: Record<string, string> = {};
 
 let t: TestServer;
 let doc: any;

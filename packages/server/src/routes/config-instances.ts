@@ -177,7 +177,14 @@ export const configInstanceRoutes: FastifyPluginAsyncTypebox<{ repos: Repositori
             Type.Union([Type.Literal('inline'), Type.Literal('attachment')], { default: 'inline' }),
           ),
         }),
-        response: errorResponses,
+        response: {
+          // Documents the raw download; the handler sends a Buffer, which no serializer touches.
+          200: {
+            description: 'The config instance content, byte for byte as created.',
+            content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } },
+          },
+          ...errorResponses,
+        },
       },
     },
     async (request, reply) => {
