@@ -50,7 +50,7 @@ const LAST_USED_RESOLUTION_MS = 60_000;
 /** Best effort and off the request path: a failed bookkeeping write must never fail the request. */
 function recordUse(keys: ApiKeyStore, key: ApiKeyRecord): void {
   if (key.last_used_at && Date.now() - Date.parse(key.last_used_at) < LAST_USED_RESOLUTION_MS) return;
-  keys.touch(key.id, new Date().toISOString()).catch(() => {});
+  keys.touch(key.id).catch(() => {});
 }
 
 /** 403 unless the caller holds one of `anyOf` (directly or through `<resource>:manage`). */

@@ -102,7 +102,8 @@ export class ApiKeyStore {
     await this.db.deleteFrom('api_keys').where('id', '=', id).execute();
   }
 
-  async touch(id: string, at: string): Promise<void> {
-    await this.db.updateTable('api_keys').set({ last_used_at: at }).where('id', '=', id).execute();
+  /** Records that the key was just used (the storage clock, like every other timestamp). */
+  async touch(id: string): Promise<void> {
+    await this.db.updateTable('api_keys').set({ last_used_at: nowIso() }).where('id', '=', id).execute();
   }
 }
