@@ -1,17 +1,15 @@
 import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import formatsPlugin from 'ajv-formats';
 import { parse } from 'yaml';
-import { toJsonSchema } from './reference-spec.ts';
+import { toJsonSchema, VENDORED_SPECS_DIR } from './reference-spec.ts';
 
 /**
  * Validates Device API answers against the component schemas of the reference Device API v0.2.1
- * spec, read at test time from `../shared/reference/` (never copied in). Reuses the OpenAPI → JSON
+ * spec, vendored as test data in `test/vendor/miru-openapi/`. Reuses the OpenAPI → JSON
  * Schema conversion of reference-spec.ts; only the `$ref` base differs.
  */
-const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const PLATFORM_ID = 'urn:bosun:reference-platform-api';
 const DEVICE_ID = 'urn:bosun:reference-device-api';
 
@@ -19,9 +17,7 @@ let ajv: Ajv2020 | undefined;
 
 function load(): Ajv2020 {
   if (ajv) return ajv;
-  const spec = parse(
-    readFileSync(join(repoRoot, '..', 'shared', 'reference', 'device-api-v0.2.1.yaml'), 'utf8'),
-  );
+  const spec = parse(readFileSync(join(VENDORED_SPECS_DIR, 'device-api-v0.2.1.yaml'), 'utf8'));
   const rebase = (s: unknown) => JSON.parse(JSON.stringify(s).replaceAll(PLATFORM_ID, DEVICE_ID));
   const defs: Record<string, unknown> = {};
   for (const [name, s] of Object.entries(spec.components.schemas))

@@ -8,7 +8,7 @@ import { parse } from 'yaml';
 /**
  * Wire-compatibility checks against the reference Platform API spec (Miru 2026-03-09.tetons).
  *
- * The spec is read at test time from `../shared/reference/` beside the repository (never copied in).
+ * The spec is the upstream document vendored as test data in `test/vendor/miru-openapi/` (MIT).
  * Its OpenAPI 3.0 schemas become JSON Schema 2020-12 for Ajv: `nullable` → a `null` alternative,
  * `#/components/schemas/X` refs → `$defs`, and annotations (`example`, `x-*`, `discriminator`, ...)
  * dropped. Usage, after any call that returns 200:
@@ -23,13 +23,9 @@ import { parse } from 'yaml';
  */
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const REFERENCE_SPEC_PATH = join(
-  repoRoot,
-  '..',
-  'shared',
-  'reference',
-  'platform-api-2026-03-09.tetons.yaml',
-);
+/** Where the vendored upstream OpenAPI documents live (test data; see its README for their source). */
+export const VENDORED_SPECS_DIR = join(repoRoot, 'test', 'vendor', 'miru-openapi');
+export const REFERENCE_SPEC_PATH = join(VENDORED_SPECS_DIR, 'platform-api-2026-03-09.tetons.yaml');
 
 const SPEC_ID = 'urn:bosun:reference-platform-api';
 const HTTP_METHODS = ['get', 'put', 'post', 'patch', 'delete', 'head', 'options'] as const;
