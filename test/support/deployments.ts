@@ -1,13 +1,11 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { example, exampleSchemaSource } from './robot-configs.ts';
 import type { TestServer } from './server.ts';
 
 /**
  * A release with one schema and valid instances, built through the platform API, and deployments
  * created through the deployment storage (the lifecycle rules of core run exactly as for the API).
  */
-const FIXTURES = join(import.meta.dirname, '..', '..', '..', 'shared', 'fixtures', 'robot-configs');
-export const MOBILITY = readFileSync(join(FIXTURES, 'instances', 'mobility.valid-default.json'), 'utf8');
+export const MOBILITY = example('instances/mobility.valid-tugger.json');
 
 export interface TestRelease {
   releaseId: string;
@@ -28,14 +26,7 @@ export async function createRelease(t: TestServer): Promise<TestRelease> {
   const type = await ok(t, 'POST', 'config_types', { name: n, slug: n });
   const schema = await ok(t, 'POST', 'config_schemas', {
     config_type_ref: { id: type.id },
-    language: 'jsonschema',
-    format: 'json',
-    documents: [
-      {
-        name: 'mobility.schema.json',
-        data: readFileSync(join(FIXTURES, 'schemas', 'mobility.schema.json'), 'utf8'),
-      },
-    ],
+    ...exampleSchemaSource('mobility'),
   });
   const version = `v1.${Math.floor(Math.random() * 1e6)}.${Math.floor(Math.random() * 1e6)}`;
   const release = await ok(t, 'POST', 'releases', { version, config_schema_ids: [schema.id] });
@@ -48,7 +39,7 @@ export async function createRelease(t: TestServer): Promise<TestRelease> {
   };
 }
 
-/** A config instance of the release's schema; `data` defaults to the valid mobility fixture. */
+/** A config instance of the release's schema; `data` defaults to the valid mobility example. */
 export async function createInstance(
   t: TestServer,
   r: TestRelease,

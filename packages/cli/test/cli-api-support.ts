@@ -2,10 +2,12 @@ import { execFileSync, spawn } from 'node:child_process';
 import { cpSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { EXAMPLES } from '../../../test/support/robot-configs.ts';
 import { startTestServer, type TestServer } from '../../../test/support/server.ts';
 import { BIN, type CliResult, repoRoot, runCli } from './cli-process.ts';
 
-export const FIXTURES = join(repoRoot, '..', 'shared', 'fixtures', 'robot-configs');
+/** The example robot configs of the repository (examples/robot-configs). */
+export { EXAMPLES as FIXTURES } from '../../../test/support/robot-configs.ts';
 
 /** A real server plus the real `bosun` binary logged in to it through its own config directory. */
 export interface CliWorld {
@@ -77,11 +79,11 @@ export function git(cwd: string, ...args: string[]): string {
   });
 }
 
-/** A temporary git repository holding the fixture schemas, committed, with a GitHub origin. */
+/** A temporary git repository holding the example schemas and instances, committed, with a GitHub origin. */
 export function fixtureRepo(origin = 'git@github.com:acme/robot-configs.git'): string {
   const dir = mkdtempSync(join(tmpdir(), 'bosun-robot-configs-'));
-  cpSync(join(FIXTURES, 'schemas'), join(dir, 'schemas'), { recursive: true });
-  cpSync(join(FIXTURES, 'instances'), join(dir, 'instances'), { recursive: true });
+  cpSync(join(EXAMPLES, 'schemas'), join(dir, 'schemas'), { recursive: true });
+  cpSync(join(EXAMPLES, 'instances'), join(dir, 'instances'), { recursive: true });
   git(dir, 'init', '-q', '-b', 'main');
   git(dir, 'remote', 'add', 'origin', origin);
   git(dir, 'add', '.');

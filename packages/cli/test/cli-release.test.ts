@@ -69,7 +69,7 @@ describe('bosun release create', { timeout: 600_000 }, () => {
       instance_filepath: '/srv/bosun/configs/safety.json',
     });
     // The CUE package is one schema of two documents, the annotated file first.
-    expect(safety.documents.map((d: any) => d.name)).toEqual(['limits.cue', 'zones.cue']);
+    expect(safety.documents.map((d: any) => d.name)).toEqual(['safety.cue', 'estop.cue', 'zones.cue']);
     expect((await sdk.configTypes.listAll()).map((t) => t.slug).sort()).toEqual([
       'mobility',
       'perception',
@@ -118,7 +118,7 @@ describe('bosun release create', { timeout: 600_000 }, () => {
   it('a changed schema in a new commit is a new schema; the same version with other content is refused', async () => {
     const file = join(repo, 'schemas', 'mobility.schema.json');
     const doc = JSON.parse((await import('node:fs')).readFileSync(file, 'utf8'));
-    doc.properties.max_linear_speed_mps.maximum = 4.0;
+    doc.properties.limits.properties.max_speed_mps.maximum = 2.0;
     writeFileSync(file, JSON.stringify(doc, null, 2));
     git(repo, 'commit', '-qam', 'Slower robots');
     const res = await w.bosun(['release', 'create', '--version', 'v1.2.0', '--schemas', 'schemas'], {

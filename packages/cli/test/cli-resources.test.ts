@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BosunClient } from '@bosun/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expectedIssues } from '../../../test/support/robot-configs.ts';
 import { type CliWorld, FIXTURES, startCliWorld } from './cli-api-support.ts';
 
 let w: CliWorld;
@@ -122,7 +123,7 @@ describe('bosun resource commands (table and --json)', { timeout: 600_000 }, () 
   });
 
   it('instances create (valid, invalid), list, get, content', async () => {
-    const content = readFileSync(fixture('instances/mobility.valid-default.json'), 'utf8');
+    const content = readFileSync(fixture('instances/mobility.valid-tugger.json'), 'utf8');
     const [table, json, invalid, invalidJson] = await Promise.all([
       w.bosun([
         'instances',
@@ -130,7 +131,7 @@ describe('bosun resource commands (table and --json)', { timeout: 600_000 }, () 
         '--schema',
         schema1,
         '--file',
-        fixture('instances/mobility.valid-default.json'),
+        fixture('instances/mobility.valid-tugger.json'),
       ]),
       w.json([
         'instances',
@@ -138,7 +139,7 @@ describe('bosun resource commands (table and --json)', { timeout: 600_000 }, () 
         '--schema',
         schema2,
         '--file',
-        fixture('instances/mobility.valid-default.json'),
+        fixture('instances/mobility.valid-tugger.json'),
       ]),
       w.bosun([
         'instances',
@@ -146,7 +147,7 @@ describe('bosun resource commands (table and --json)', { timeout: 600_000 }, () 
         '--schema',
         schema1,
         '--file',
-        fixture('instances/mobility.invalid-limits.json'),
+        fixture('instances/mobility.invalid-overspeed.json'),
       ]),
       w.bosun([
         'instances',
@@ -154,7 +155,7 @@ describe('bosun resource commands (table and --json)', { timeout: 600_000 }, () 
         '--schema',
         schema1,
         '--file',
-        fixture('instances/mobility.invalid-limits.json'),
+        fixture('instances/mobility.invalid-overspeed.json'),
         '--json',
       ]),
     ]);
@@ -165,7 +166,10 @@ describe('bosun resource commands (table and --json)', { timeout: 600_000 }, () 
     expect(invalid.code).toBe(1);
     expect(invalid.stderr).toMatch(/^error: .*HTTP 422\)$/m);
     // Each violation on its own line, by path.
-    expect(invalid.stderr).toMatch(/^ {4}- \/max_linear_speed_mps: /m);
+    for (const { path } of expectedIssues('mobility.invalid-overspeed.json'))
+      expect(invalid.stderr.split('\n')).toContainEqual(
+        expect.stringMatching(new RegExp(`^ {4}- ${path}: `)),
+      );
     expect(invalid.stdout).toBe('');
     expect(invalidJson.code).toBe(1);
     expect(JSON.parse(invalidJson.stderr).error.code).toBeTruthy();
@@ -250,7 +254,7 @@ describe('bosun resource commands (table and --json)', { timeout: 600_000 }, () 
 
   it('deployments create, list, get, drifts, restage, deploy, archive, events', async () => {
     const device = await sdk.devices.create({ name: 'amr-deploy' });
-    const content = readFileSync(fixture('instances/mobility.valid-default.json'), 'utf8');
+    const content = readFileSync(fixture('instances/mobility.valid-tugger.json'), 'utf8');
     const i1 = await sdk.configInstances.create({
       config_schema_id: schema1,
       content: { format: 'json', data: content },

@@ -46,19 +46,21 @@ describe('schema annotations', () => {
     expect(() => cueAnnotations('@miru(config_type=nav)', 'f')).toThrow(/key="value"/);
   });
 
-  it('groups the fixture CUE package into one schema, annotated file first', () => {
+  it('groups the example CUE package into one schema, annotated file first', () => {
     const units = loadSchemaUnits(collectSchemaFiles([], [join(FIXTURES, 'schemas')]));
     expect(
       units.map((u) => [u.annotations.configType, u.language, u.format, u.documents.map((d) => d.name)]),
     ).toEqual([
       ['mobility', 'jsonschema', 'json', ['mobility.schema.json']],
       ['perception', 'jsonschema', 'yaml', ['perception.schema.yaml']],
-      ['safety', 'cue', 'cue', ['limits.cue', 'zones.cue']],
+      ['safety', 'cue', 'cue', ['safety.cue', 'estop.cue', 'zones.cue']],
     ]);
     expect(units[0]!.title).toBe('Mobility');
     // One file of a package named with --schema brings its siblings.
     const one = loadSchemaUnits(collectSchemaFiles([join(FIXTURES, 'schemas/safety/zones.cue')], []));
-    expect(one.map((u) => u.documents.map((d) => d.name))).toEqual([['limits.cue', 'zones.cue']]);
+    expect(one.map((u) => u.documents.map((d) => d.name))).toEqual([
+      ['safety.cue', 'zones.cue', 'estop.cue'],
+    ]);
   });
 
   it('keeps packages of different directories apart and refuses a package with no annotated file', () => {

@@ -1,12 +1,8 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from 'vitest';
+import { example as fixture } from '../../../test/support/robot-configs.ts';
 import { startTestServer, type TestServer } from '../../../test/support/server.ts';
 import { API_VERSION, BosunApiError, BosunClient, BosunNetworkError, collect } from '../src/index.ts';
 import { closedPort, startProxy } from './support/proxy.ts';
-
-const fixtures = join(import.meta.dirname, '..', '..', '..', '..', 'shared', 'fixtures', 'robot-configs');
-const fixture = (path: string) => readFileSync(join(fixtures, path), 'utf8');
 
 let t: TestServer;
 let client: BosunClient;
@@ -198,7 +194,7 @@ describe('BosunClient against a real server', () => {
       [schema1.id, schema2.id].sort(),
     );
 
-    const content = fixture('instances/mobility.valid-default.json');
+    const content = fixture('instances/mobility.valid-tugger.json');
     const i1 = await client.configInstances.create({
       config_schema_id: schema1.id,
       content: { format: 'json', data: content },
@@ -215,7 +211,7 @@ describe('BosunClient against a real server', () => {
     const invalid = await client.configInstances
       .create({
         config_schema_id: schema1.id,
-        content: { format: 'json', data: fixture('instances/mobility.invalid-limits.json') },
+        content: { format: 'json', data: fixture('instances/mobility.invalid-overspeed.json') },
       })
       .catch((e) => e);
     expect(invalid).toBeInstanceOf(BosunApiError);

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { byPath, expectedIssues } from '../../../test/support/robot-configs.ts';
 import { startTestServer, type TestServer } from '../../../test/support/server.ts';
 import {
   createSchema,
@@ -8,6 +9,8 @@ import {
   perceptionSchemaBody,
   safetySchemaBody,
 } from './support-configs.ts';
+
+type ValidationError = { path: string; rule: string; message: string; schema_location: string };
 
 let t: TestServer;
 let mobility: { id: string; config_type_id: string; instance_filepath: string };
@@ -40,10 +43,11 @@ const create = (schemaId: string, data: string, query = '') =>
 
 describe('POST /config_instances: valid content', () => {
   it.each([
-    ['mobility', 'mobility.valid-default.json'],
-    ['perception', 'perception.valid-two-cameras.json'],
-    ['safety', 'safety.valid-warehouse.json'],
-  ])('accepts the %s fixture, with filepath and type from the schema', async (name, file) => {
+    ['mobility', 'mobility.valid-tugger.json'],
+    ['mobility', 'mobility.valid-night-shift.json'],
+    ['perception', 'perception.valid-front-rear.json'],
+    ['safety', 'safety.valid-dock.json'],
+  ])('accepts the %s example %s, with filepath and type from the schema', async (name, file) => {
     const schema = { mobility, perception, safety }[name]!;
     const res = await create(schema.id, fixture(`instances/${file}`), '?expand=content');
     expect(res.status, res.text).toBe(200);
@@ -60,7 +64,7 @@ describe('POST /config_instances: valid content', () => {
 
   it('stores and serves content verbatim: key order, trailing .0, whitespace', async () => {
     const data =
-      '{\n  "telemetry": {"heartbeat_interval_sec": 10, "upload_interval_sec": 60},\n\t"navigation_mode":   "balanced",\n  "obstacle_avoidance_enabled": true,\n  "max_angular_speed_radps": 1.0,\n  "max_linear_speed_mps": 2.50\n}\n\n';
+      '{\n  "telemetry": {"interval_s": 30, "endpoint": "https://t.example.com/in"},\n\t"footprint_m":   [[0.5, 0.3], [0.5, -0.3], [-0.5, 0.0]],\n  "controller": {"goal_tolerance_m": 0.10, "algorithm": "dwb"},\n  "limits": {"max_yaw_rate_radps": 1.0, "max_accel_mps2": 0.5, "max_speed_mps": 2.50},\n  "robot_model": "tugger-t2"\n}\n\n';
     const res = await create(mobility.id, data);
     expect(res.status, res.text).toBe(200);
     const got = await t.api('GET', `config_instances/${res.body.id}?expand=content`);
@@ -82,80 +86,55 @@ describe('POST /config_instances: valid content', () => {
   });
 
   it('applies CUE defaults: an instance may omit a defaulted field', async () => {
-    const res = await create(safety.id, '{"max_payload_kg": 10, "zones": []}');
+    const res = await create(safety.id, '{"max_payload_kg": 10, "zones": []}'); // estop: all defaults
     expect(res.status, res.text).toBe(200);
   });
 });
 
 describe('POST /config_instances: invalid content', () => {
-  it('mobility.invalid-limits.json: one entry per violation with path, message and rule', async () => {
-    const res = await create(mobility.id, fixture('instances/mobility.invalid-limits.json'));
+  // The expected violations are those of examples/robot-configs/expected.json (mirrored by its README).
+  it('mobility.invalid-overspeed.json: one entry per violation with path, message, rule and location', async () => {
+    const res = await create(mobility.id, fixture('instances/mobility.invalid-overspeed.json'));
     expect(res.status).toBe(422);
     expect(res.body.error.code).toBe('schema_violation');
     expect(res.body.error.params.config_schema_id).toBe(mobility.id);
-    const errors = res.body.error.params.errors as {
-      path: string;
-      rule: string;
-      message: string;
-      schema_location: string;
-    }[];
-    expect(errors.map((e) => [e.path, e.rule]).sort()).toEqual(
-      [
-        ['/max_linear_speed_mps', 'maximum'],
-        ['/obstacle_avoidance_enabled', 'type'],
-        ['/navigation_mode', 'enum'],
-        ['/telemetry/upload_interval_sec', 'minimum'],
-        ['/telemetry/heartbeat_interval_sec', 'required'],
-      ].sort(),
-    );
+    const errors = res.body.error.params.errors as ValidationError[];
+    expect(errors).toHaveLength(6);
+    expect(byPath(errors)).toEqual(byPath(expectedIssues('mobility.invalid-overspeed.json')));
     expect(errors.find((e) => e.rule === 'enum')).toMatchObject({
-      message: 'must be one of "conservative", "balanced", "aggressive"',
-      schema_location: '#/properties/navigation_mode/enum',
+      message: 'must be one of "dwb", "mppi", "regulated_pure_pursuit"',
+      schema_location: '#/properties/controller/properties/algorithm/enum',
     });
-    expect(res.body.error.message).toContain('/max_linear_speed_mps must be <= 5');
+    expect(res.body.error.message).toContain('/limits/max_speed_mps must be <= 2.5');
   });
 
-  it('perception.invalid-camera.json (YAML schema): one entry per violation', async () => {
-    const res = await create(perception.id, fixture('instances/perception.invalid-camera.json'));
+  it('perception.invalid-sensors.json (YAML schema, $ref into $defs): one entry per violation', async () => {
+    const res = await create(perception.id, fixture('instances/perception.invalid-sensors.json'));
     expect(res.status).toBe(422);
-    expect(
-      res.body.error.params.errors.map((e: { path: string; rule: string }) => [e.path, e.rule]).sort(),
-    ).toEqual(
-      [
-        ['/cameras/0/name', 'pattern'],
-        ['/cameras/0/resolution', 'enum'],
-        ['/cameras/0/fps', 'maximum'],
-        ['/detector/model', 'required'],
-        ['/detector/confidence_threshold', 'maximum'],
-      ].sort(),
-    );
+    const errors = res.body.error.params.errors as ValidationError[];
+    expect(errors).toHaveLength(6);
+    expect(byPath(errors)).toEqual(byPath(expectedIssues('perception.invalid-sensors.json')));
   });
 
-  it('safety.invalid-zone.json (CUE package): one entry per violation', async () => {
-    const res = await create(safety.id, fixture('instances/safety.invalid-zone.json'));
+  it('safety.invalid-zones.json (CUE package): one entry per violation', async () => {
+    const res = await create(safety.id, fixture('instances/safety.invalid-zones.json'));
     expect(res.status).toBe(422);
-    const errors = res.body.error.params.errors as {
-      path: string;
-      rule: string;
-      message: string;
-      schema_location: string;
-    }[];
-    expect(errors.map((e) => e.path).sort()).toEqual(
-      ['/estop_deceleration_mps2', '/zones/0/kind', '/zones/0/name', '/zones/0/speed_limit_mps'].sort(),
-    );
-    expect(errors.find((e) => e.path === '/zones/0/speed_limit_mps')).toMatchObject({
-      message: 'invalid value 3 (out of bound <=2.0)',
-      rule: '<=2.0',
-      schema_location: 'zones.cue:5:33',
+    const errors = res.body.error.params.errors as ValidationError[];
+    expect(errors).toHaveLength(4);
+    expect(byPath(errors)).toEqual(byPath(expectedIssues('safety.invalid-zones.json')));
+    expect(errors.find((e) => e.path === '/zones/1/max_speed_mps')).toMatchObject({
+      message: 'invalid value 2.2 (out of bound <=1.5)',
+      rule: '<=1.5',
+      schema_location: 'zones.cue:7:32',
     });
-    expect(errors.find((e) => e.path === '/zones/0/kind')?.message).toBe(
-      '"parking" is not one of "loading" | "pedestrian" | "restricted"',
+    expect(errors.find((e) => e.path === '/zones/1/kind')?.message).toBe(
+      '"corridor" is not one of "aisle" | "crossing" | "dock" | "keep_out"',
     );
   });
 
   it('JSON Schema formats and closed objects are enforced (ajv-formats, additionalProperties)', async () => {
-    const instance = JSON.parse(fixture('instances/mobility.valid-default.json'));
-    instance.telemetry.endpoints = ['not a uri'];
+    const instance = JSON.parse(fixture('instances/mobility.valid-tugger.json'));
+    instance.telemetry.endpoint = 'not a uri';
     instance.turbo = true;
     const res = await create(mobility.id, JSON.stringify(instance));
     expect(res.status).toBe(422);
@@ -163,7 +142,7 @@ describe('POST /config_instances: invalid content', () => {
       res.body.error.params.errors.map((e: { path: string; rule: string }) => [e.path, e.rule]).sort(),
     ).toEqual(
       [
-        ['/telemetry/endpoints/0', 'format'],
+        ['/telemetry/endpoint', 'format'],
         ['/turbo', 'additionalProperties'],
       ].sort(),
     );
@@ -176,7 +155,7 @@ describe('POST /config_instances: invalid content', () => {
   });
 
   it('content that does not parse is 422 invalid_content; other formats are 400; unknown schema is 404', async () => {
-    const bad = await create(mobility.id, '{"max_linear_speed_mps": 1.2,');
+    const bad = await create(mobility.id, '{"robot_model": "tugger-t2",');
     expect(bad.status).toBe(422);
     expect(bad.body.error).toMatchObject({ code: 'invalid_content', params: { field: 'content.data' } });
     const yaml = await t.api('POST', 'config_instances', {
@@ -192,7 +171,7 @@ describe('POST /config_instances: invalid content', () => {
     const before = (
       await t.api('GET', `config_instances?config_schema_id=${perception.id}&expand=total_count`)
     ).body.total_count;
-    await create(perception.id, fixture('instances/perception.invalid-camera.json'));
+    await create(perception.id, fixture('instances/perception.invalid-sensors.json'));
     const after = (
       await t.api('GET', `config_instances?config_schema_id=${perception.id}&expand=total_count`)
     ).body.total_count;
@@ -202,7 +181,7 @@ describe('POST /config_instances: invalid content', () => {
 
 describe('GET /config_instances', () => {
   it('get: expansions omitted unless asked, nested config_schema expansion, live type name', async () => {
-    const inst = (await create(mobility.id, fixture('instances/mobility.valid-default.json'))).body;
+    const inst = (await create(mobility.id, fixture('instances/mobility.valid-tugger.json'))).body;
     const plain = await t.api('GET', `config_instances/${inst.id}`);
     expect(plain.status).toBe(200);
     for (const f of ['content', 'config_schema', 'config_type']) expect(plain.body).not.toHaveProperty(f);
@@ -227,14 +206,14 @@ describe('GET /config_instances', () => {
   });
 
   it('lists with id, config_schema_id and config_type_id filters and expand=content', async () => {
-    const a = (await create(perception.id, fixture('instances/perception.valid-two-cameras.json'))).body;
-    const b = (await create(safety.id, fixture('instances/safety.valid-warehouse.json'))).body;
+    const a = (await create(perception.id, fixture('instances/perception.valid-front-rear.json'))).body;
+    const b = (await create(safety.id, fixture('instances/safety.valid-dock.json'))).body;
     const bySchema = await t.api('GET', `config_instances?config_schema_id=${perception.id}&expand=content`);
     expect(
       bySchema.body.data.every((i: { config_schema_id: string }) => i.config_schema_id === perception.id),
     ).toBe(true);
     expect(bySchema.body.data.find((i: { id: string }) => i.id === a.id).content.data).toBe(
-      fixture('instances/perception.valid-two-cameras.json'),
+      fixture('instances/perception.valid-front-rear.json'),
     );
     const byType = await t.api('GET', `config_instances?config_type_id=${safety.config_type_id}`);
     expect(byType.body.data.map((i: { id: string }) => i.id)).toContain(b.id);
@@ -255,17 +234,17 @@ describe('GET /config_instances', () => {
 describe('validator cache', () => {
   it('validating instances of a schema does not recompile it', async () => {
     const { validatorCache } = await import('../src/schema-languages/index.ts');
-    await create(mobility.id, fixture('instances/mobility.valid-default.json'));
+    await create(mobility.id, fixture('instances/mobility.valid-tugger.json'));
     const before = validatorCache.compilations;
-    for (let i = 0; i < 3; i++) await create(mobility.id, fixture('instances/mobility.valid-default.json'));
-    await create(mobility.id, fixture('instances/mobility.invalid-limits.json'));
+    for (let i = 0; i < 3; i++) await create(mobility.id, fixture('instances/mobility.valid-tugger.json'));
+    await create(mobility.id, fixture('instances/mobility.invalid-overspeed.json'));
     expect(validatorCache.compilations).toBe(before);
   });
 });
 
 describe('scopes', () => {
   it('create needs config_instances:write; get, list and content need config_instances:read', async () => {
-    const inst = (await create(mobility.id, fixture('instances/mobility.valid-default.json'))).body;
+    const inst = (await create(mobility.id, fixture('instances/mobility.valid-tugger.json'))).body;
     const read = await t.keyWith('config_instances:read');
     const write = await t.keyWith('config_instances:write');
     const body = { config_schema_id: mobility.id, content: { format: 'json', data: '{}' } };

@@ -45,14 +45,18 @@ describe('POST /config_schemas', () => {
     expect(res.body.created_at).toBe(res.body.updated_at);
   });
 
-  it('creates a YAML JSON Schema and a two-file CUE package', async () => {
+  it('creates a YAML JSON Schema and a three-file CUE package', async () => {
     const perception = await createSchema(t, perceptionSchemaBody((await createType(t)).id));
     expect(perception).toMatchObject({ format: 'yaml', language: 'jsonschema' });
     const safety = await createSchema(t, safetySchemaBody((await createType(t)).id));
     expect(safety).toMatchObject({ format: 'cue', language: 'cue' });
     const got = await t.api('GET', `config_schemas/${safety.id}?expand=documents`);
-    expect(got.body.documents.map((d: { name: string }) => d.name)).toEqual(['limits.cue', 'zones.cue']);
-    expect(got.body.documents[1].data).toBe(fixture('schemas/safety/zones.cue'));
+    expect(got.body.documents.map((d: { name: string }) => d.name)).toEqual([
+      'estop.cue',
+      'safety.cue',
+      'zones.cue',
+    ]);
+    expect(got.body.documents[2].data).toBe(fixture('schemas/safety/zones.cue'));
   });
 
   it('resolves config_type_ref by slug, id winning over slug; unknown → 404', async () => {
@@ -149,7 +153,7 @@ describe('POST /config_schemas', () => {
     const cueAgain = await t.api('POST', 'config_schemas', { body: respaced });
     expect(cueAgain.body.id).toBe(cue.id);
     const changed = safetySchemaBody(cueType.id);
-    changed.documents[0] = { name: 'limits.cue', data: changed.documents[0]!.data.replace('<=250', '<=300') };
+    changed.documents[1] = { name: 'safety.cue', data: changed.documents[1]!.data.replace('<=300', '<=400') };
     expect((await createSchema(t, changed)).digest).not.toBe(cue.digest);
   });
 
@@ -300,7 +304,11 @@ describe('POST /config_schemas', () => {
         instance_filepath: '/srv/bosun/configs/safety.json',
         git_commit: {
           commit_ref: { sha: 'a'.repeat(40) },
-          schema_filepaths: ['schemas/safety/limits.cue', 'schemas/safety/zones.cue'],
+          schema_filepaths: [
+            'schemas/safety/estop.cue',
+            'schemas/safety/safety.cue',
+            'schemas/safety/zones.cue',
+          ],
         },
       }),
     });

