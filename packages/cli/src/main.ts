@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { registerAgentCommands } from './commands/agent.ts';
 import { registerCompletionCommand } from './commands/completion.ts';
 import { registerConfigTypeCommands } from './commands/config-types.ts';
+import { registerDemoCommand } from './commands/demo.ts';
 import { registerDeploymentCommands } from './commands/deployments.ts';
 import { registerDeviceCommands } from './commands/devices.ts';
 import { registerInstanceCommands } from './commands/instances.ts';
@@ -33,6 +34,7 @@ export async function main(argv: string[]): Promise<void> {
   registerConfigTypeCommands(program);
   registerSchemaCommands(program);
   registerInstanceCommands(program);
+  registerDemoCommand(program);
   registerCompletionCommand(program);
   try {
     await program.parseAsync(argv);

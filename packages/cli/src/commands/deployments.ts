@@ -36,7 +36,7 @@ const TARGETS = ['staged', 'deployed', 'archived'];
 const ACTIVITIES = ['drifted', 'staged', 'queued', 'deployed', 'archived'];
 const ERRORS = ['none', 'failed', 'retrying'];
 
-interface WaitOptions extends JsonOption {
+export interface WaitOptions extends JsonOption {
   wait?: boolean;
   timeout: number;
   interval: number;
@@ -190,7 +190,7 @@ export function registerDeploymentCommands(program: Command): void {
 }
 
 /** Prints the deployment, or with --wait follows it until it is deployed (exit 0) or failed (exit 1). */
-async function showOrWait(client: BosunClient, d: any, opts: WaitOptions): Promise<void> {
+export async function showOrWait(client: BosunClient, d: any, opts: WaitOptions): Promise<void> {
   if (!opts.wait) return printOne(opts, d, details);
   const progress = createProgress({ quiet: opts.json });
   const seen: { status: string; at: string }[] = [{ status: d.status, at: new Date().toISOString() }];

@@ -70,28 +70,36 @@ Example:
     );
 }
 
-interface GitInfo {
+export interface GitInfo {
   root: string;
   sha: string;
   message: string;
   origin: string;
 }
 
-/** The release flow of product-spec §10.2, each step reporting whether it created or found its object. */
-async function createRelease(
+/**
+ * The release flow (docs/decisions.md, "Publishing a release"), each step reporting whether it created
+ * or found its object. `git` is null only for `bosun demo`, whose examples need not sit in a git
+ * repository with an origin: the release then records no git commit.
+ */
+export async function createRelease(
   client: BosunClient,
   progress: Progress,
   version: string,
   units: SchemaUnit[],
-  git: GitInfo,
+  git: GitInfo | null,
 ) {
-  progress.start(`Pushing git commit ${git.sha.slice(0, 7)}`);
-  // The create is idempotent (same sha, same repository); whether it existed is told by looking first.
-  const before = new Set((await client.gitCommits.listAll({ sha: git.sha })).map((c) => c.id));
-  const commit = await client.gitCommits.create({ sha: git.sha, message: git.message, origin: git.origin });
-  const commitExisted = before.has(commit.id);
-  progress.succeed(`Pushed git commit (${commitExisted ? 'existed' : 'new'})`);
-  progress.info(`${commit.sha.slice(0, 7)} · ${commit.repository_owner}/${commit.repository_name}`);
+  let commit: Awaited<ReturnType<BosunClient['gitCommits']['create']>> | null = null;
+  let commitExisted = false;
+  if (git) {
+    progress.start(`Pushing git commit ${git.sha.slice(0, 7)}`);
+    // The create is idempotent (same sha, same repository); whether it existed is told by looking first.
+    const before = new Set((await client.gitCommits.listAll({ sha: git.sha })).map((c) => c.id));
+    commit = await client.gitCommits.create({ sha: git.sha, message: git.message, origin: git.origin });
+    commitExisted = before.has(commit.id);
+    progress.succeed(`Pushed git commit (${commitExisted ? 'existed' : 'new'})`);
+    progress.info(`${commit.sha.slice(0, 7)} · ${commit.repository_owner}/${commit.repository_name}`);
+  }
 
   const createdTypes: ConfigType[] = [];
   const schemas: { existed: boolean; schema: any }[] = [];
@@ -116,10 +124,14 @@ async function createRelease(
       format: unit.format,
       documents: unit.documents,
       ...(unit.annotations.instanceFilepath ? { instance_filepath: unit.annotations.instanceFilepath } : {}),
-      git_commit: {
-        commit_ref: { id: commit.id },
-        schema_filepaths: unit.files.map((f) => repoPath(git.root, f)),
-      },
+      ...(commit && git
+        ? {
+            git_commit: {
+              commit_ref: { id: commit.id },
+              schema_filepaths: unit.files.map((f) => repoPath(git.root, f)),
+            },
+          }
+        : {}),
     } as any);
     const existed = knownSchemaIds.has(schema.id);
     schemas.push({ existed, schema });
@@ -131,28 +143,28 @@ async function createRelease(
   let release = await findRelease(client, version);
   let releaseExisted = false;
   if (release) {
-    checkIdentical(release, version, schemaIds, commit.id);
+    checkIdentical(release, version, schemaIds, commit?.id ?? null);
     releaseExisted = true;
   } else {
     try {
       release = await client.releases.create({
         version,
         config_schema_ids: schemaIds,
-        git_commit_ref: { id: commit.id },
+        ...(commit ? { git_commit_ref: { id: commit.id } } : {}),
       } as any);
     } catch (err) {
       // Another run created it between our look and our create: identical is still success.
       const raced =
         err instanceof BosunApiError && err.status === 409 ? await findRelease(client, version) : null;
       if (!raced) throw err;
-      checkIdentical(raced, version, schemaIds, commit.id);
+      checkIdentical(raced, version, schemaIds, commit?.id ?? null);
       release = raced;
       releaseExisted = true;
     }
   }
   progress.succeed(releaseExisted ? `Release ${version} existed (identical)` : `Created release ${version}`);
   return {
-    git_commit: { ...commit, existed: commitExisted },
+    git_commit: commit ? { ...commit, existed: commitExisted } : null,
     config_types_created: createdTypes,
     config_schemas: schemas.map((s) => ({ ...s.schema, existed: s.existed })),
     release: { ...release, existed: releaseExisted },
@@ -179,14 +191,14 @@ async function findRelease(client: BosunClient, version: string): Promise<Releas
   return client.releases.get(found.id, { expand: ['config_schemas'] } as any);
 }
 
-function checkIdentical(release: any, version: string, schemaIds: string[], commitId: string): void {
+function checkIdentical(release: any, version: string, schemaIds: string[], commitId: string | null): void {
   const theirs = ((release.config_schemas ?? []) as { id: string }[]).map((s) => s.id).sort();
   const ours = [...schemaIds].sort();
   const sameSchemas = theirs.length === ours.length && theirs.every((id, i) => id === ours[i]);
-  if (sameSchemas && release.git_commit_id === commitId) return;
+  if (sameSchemas && (release.git_commit_id ?? null) === commitId) return;
   const why = !sameSchemas
     ? `its schemas are ${theirs.join(', ') || 'none'}, these are ${ours.join(', ')}`
-    : `it was made from git commit ${release.git_commit_id}, this is ${commitId}`;
+    : `it was made from git commit ${release.git_commit_id ?? 'none'}, this is ${commitId ?? 'none'}`;
   throw new Error(
     `release ${version} already exists (${release.id}) and differs: ${why}. Use a new version.`,
   );
