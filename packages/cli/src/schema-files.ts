@@ -24,7 +24,7 @@ export interface SchemaUnit {
   documents: { name: string; data: string }[];
 }
 
-/** Language and format follow the extension (product-spec §6.2). */
+/** Language and format follow the extension (docs/decisions.md #34). */
 export function formatOf(file: string): { language: SchemaLanguage; format: SchemaFormat } | null {
   switch (extname(file).toLowerCase()) {
     case '.json':

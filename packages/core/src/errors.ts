@@ -1,7 +1,7 @@
 /**
  * The one error type every layer throws for a rule broken by the caller. The HTTP shell turns it into
  * the envelope `{"error": {code, message, params}}` with `status`; core stays free of HTTP otherwise,
- * but the status is part of each rule's contract (DESIGN.md, decision 1), so it lives with the rule.
+ * but the status is part of each rule's contract (docs/decisions.md #1), so it lives with the rule.
  */
 export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 410 | 415 | 422 | 429 | 503;
 

@@ -31,7 +31,7 @@ export function checkFilepath(field: string, path: string): string {
   return path;
 }
 
-/** Where instances of a schema go when the schema names no path (product-spec §6.2, [rec]). */
+/** Where instances of a schema go when the schema names no path (docs/decisions.md #34). */
 export function defaultInstanceFilepath(configTypeSlug: string): string {
   return `/srv/bosun/configs/${configTypeSlug}.json`;
 }

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 
-/** Id prefixes of the tetons reference (product-spec §2.10, canonical forms). */
+/** Id prefixes of the tetons reference (docs/decisions.md #39). */
 export const ID_PREFIX = {
   apiKey: 'api_key_',
   configType: 'cfg_typ_',

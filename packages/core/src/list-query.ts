@@ -1,7 +1,7 @@
 import { BosunError } from './errors.ts';
 
 /**
- * List conventions shared by every list endpoint (product-spec §2.6–2.9, DESIGN.md decision 3).
+ * List conventions shared by every list endpoint (docs/decisions.md #3).
  * Pure: the HTTP layer hands over raw query values, these functions answer what to fetch.
  */
 

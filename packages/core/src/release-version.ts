@@ -1,7 +1,7 @@
 import { BosunError } from './errors.ts';
 
 /**
- * Release version grammar (product-spec §7): 1–3 dot-separated non-negative integers without leading
+ * Release version grammar (docs/decisions.md #29): 1–3 dot-separated non-negative integers without leading
  * zeros, an optional leading `v`, an optional pre-release `-…` and an optional build `+…`.
  */
 const VERSION =
@@ -41,7 +41,7 @@ export interface ReleaseSchemaRef {
 }
 
 /**
- * The schema set of a release (product-spec §7): at least one schema, no schema twice, at most one
+ * The schema set of a release (docs/decisions.md #29): at least one schema, no schema twice, at most one
  * schema per config type and no two schemas writing the same file. A 422 lists every clash.
  */
 export function checkReleaseSchemaSet(schemas: ReleaseSchemaRef[]): void {

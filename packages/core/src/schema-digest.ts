@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 
 /**
- * Canonical forms and digests of config schemas (product-spec §6.3, DESIGN.md decision 10). The digest
+ * Canonical forms and digests of config schemas (docs/decisions.md #10, #33). The digest
  * ignores formatting: a JSON or YAML schema is hashed as its parsed value re-serialised with sorted
  * keys, a CUE package as its files sorted by name with whitespace normalised. Raw documents are still
  * stored byte for byte; only equality and dedup go through these functions.
@@ -105,7 +105,7 @@ export function schemaIdentityKey(input: {
     .digest('hex');
 }
 
-/** Which file formats each schema language accepts (product-spec §3.2). */
+/** Which file formats each schema language accepts (docs/decisions.md #34). */
 export const SCHEMA_FORMATS: Record<SchemaLanguage, readonly SchemaFormat[]> = {
   jsonschema: ['json', 'yaml'],
   cue: ['cue'],

@@ -1,5 +1,5 @@
 /**
- * Authorisation scopes of the platform API (product-spec §2.4): `resource:action`, where `manage`
+ * Authorisation scopes of the platform API (docs/decisions.md #14): `resource:action`, where `manage`
  * grants every action of its resource and no other action implies another (`write` does not imply
  * `read`).
  */

@@ -164,7 +164,7 @@ describe('report details', () => {
   });
 });
 
-describe('agent decision table (§5.9)', () => {
+describe('agent decision table (docs/decisions.md #28)', () => {
   const TABLE = {
     staged: {
       staged: 'nothing',

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { type BosunError, checkInstanceSet, instanceSetProblems } from '../src/index.ts';
 
-// Worked example of product-spec §5.11: v1 {S_mob, S_nav}, v2 {S_mob2, S_nav}; I1(S_mob) I2(S_nav) I3(S_mob2) I4(S_mob).
+// The reference scenario of docs/decisions.md #30: v1 {S_mob, S_nav}, v2 {S_mob2, S_nav}; I1(S_mob) I2(S_nav) I3(S_mob2) I4(S_mob).
 const instances = [
   { id: 'I1', config_schema_id: 'S_mob' },
   { id: 'I2', config_schema_id: 'S_nav' },

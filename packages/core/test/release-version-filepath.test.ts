@@ -7,7 +7,7 @@ import {
   releaseVersionKey,
 } from '../src/release-version.ts';
 
-describe('release version grammar (product-spec §7)', () => {
+describe('release version grammar (docs/decisions.md #29)', () => {
   it.each([
     'v1',
     '1',

@@ -123,7 +123,7 @@ export class Deployments extends ListResource<'listDeployments'> {
   archive(id: string, query: ExpandOnly = {}): Promise<ResponseOf<'archiveDeployment'>> {
     return this.http.request('POST', `/deployments/${seg(id)}/archive`, { query });
   }
-  /** Extension beyond tetons (DESIGN.md decision 7): drifted → staged. */
+  /** Extension beyond tetons (docs/decisions.md #7): drifted → staged. */
   restage(id: string, query: ExpandOnly = {}): Promise<ResponseOf<'restageDeployment'>> {
     return this.http.request('POST', `/deployments/${seg(id)}/restage`, { query });
   }

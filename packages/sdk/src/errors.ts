@@ -1,4 +1,4 @@
-/** The error envelope every non-200 answer of the platform API carries (DESIGN.md decision 1). */
+/** The error envelope every non-200 answer of the platform API carries (docs/decisions.md #1). */
 export interface ErrorEnvelope {
   error: { code: string; message: string; params: Record<string, unknown> };
 }

@@ -3,7 +3,7 @@ import { expectReferenceResponse } from '../../../test/support/reference-spec.ts
 import { startTestServer, type TestServer } from '../../../test/support/server.ts';
 
 /**
- * product-spec §5.11, step by step, entirely through the platform API (config types, schemas,
+ * docs/decisions.md #30, step by step, entirely through the platform API (config types, schemas,
  * instances, releases, device, deployments). The agent's reports go through the storage operation
  * the agent API calls, with the agent as actor.
  */
@@ -45,7 +45,7 @@ const get = async (id: string) => show(await ok('GET', `deployments/${id}`));
 const agent = (id: string, report: object) =>
   t.server.app.repos.deployments.report(id, report, { type: 'agent', id: 'agent' });
 
-describe('worked example of product-spec §5.11', () => {
+describe('the reference scenario of docs/decisions.md #30', () => {
   it('replays every step with the observable statuses', async () => {
     // Device D (online), releases v1 {S_mob, S_nav} and v2 {S_mob2, S_nav}; instances I1(S_mob), I2(S_nav), I3(S_mob2), I4(S_mob).
     await ok('POST', 'config_types', { name: 'Mobility', slug: 'mobility' });

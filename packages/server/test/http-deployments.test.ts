@@ -148,7 +148,7 @@ describe('POST /deployments', () => {
     }
   });
 
-  it('accepts the lineage under both names, parent_id and the seed’s patch_source_id', async () => {
+  it('accepts the lineage under both names, parent_id and its older name patch_source_id', async () => {
     const w = await world({ devices: 2 });
     const A = (await t.api('POST', 'deployments', { body: body(w, w.v2, [w.I3, w.I2], 'staged') })).body;
     const B = await t.api('POST', 'deployments', {

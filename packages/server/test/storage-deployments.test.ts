@@ -54,7 +54,7 @@ describe.each(storageEngines())('deployment storage on %s', (engine) => {
     );
   const reload = async (id: string) => state((await deployments.get(id))!);
 
-  it('walks the worked example of product-spec §5.11 and records every change as an event', async () => {
+  it('walks the reference scenario of docs/decisions.md #30 and records every change as an event', async () => {
     const w = await seedDeploymentWorld(store.db);
     const A = await create(w, w.v1, [w.I1, w.I2], 'deployed');
     expect(state(A)).toBe('deployed/queued/none');

@@ -6,7 +6,7 @@ import { nowIso } from '../src/db/time.ts';
 
 /**
  * Rows for deployment tests, inserted directly (the storage suite does not depend on the config
- * schema / instance / release routes): the world of product-spec §5.11 — releases v1 {S_mob, S_nav}
+ * schema / instance / release routes): the world of docs/decisions.md #30 — releases v1 {S_mob, S_nav}
  * and v2 {S_mob2, S_nav}, instances I1(S_mob), I2(S_nav), I3(S_mob2), I4(S_mob) — plus extra
  * releases v3… {S_mob2, S_nav} for tests that need many, and one device.
  */

@@ -9,7 +9,7 @@ import {
 } from './status.ts';
 
 /**
- * The agent-driven half of the lifecycle (product-spec §5.9–§5.10): which reports the server accepts
+ * The agent-driven half of the lifecycle (docs/decisions.md #25, #28): which reports the server accepts
  * from which state, and what the agent should do with a deployment it sees.
  */
 
@@ -109,8 +109,8 @@ function refuse(from: DeploymentState, to: DeploymentState): string | null {
 export type AgentAction = 'deploy' | 'remove' | 'archive' | 'nothing';
 
 /**
- * What the agent does with a deployment it sees (§5.9 decision table, from the upstream agent's
- * state machine). A failed deployment is left alone.
+ * What the agent does with a deployment it sees (the decision table of docs/decisions.md #28, as the
+ * upstream agent's state machine does it). A failed deployment is left alone.
  */
 export const AGENT_DECISIONS: Record<
   DeploymentTargetStatus,

@@ -1,7 +1,7 @@
 import { unprocessable } from '../errors.ts';
 
 /**
- * The instance-set rule (product-spec §5.4.3): a deployment holds exactly one config instance for
+ * The instance-set rule (docs/decisions.md #26): a deployment holds exactly one config instance for
  * each config schema of its release — every id exists, no schema is missing, none appears twice,
  * and no instance belongs to a schema outside the release.
  */

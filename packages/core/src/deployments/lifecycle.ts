@@ -2,8 +2,8 @@ import { conflict, unprocessable } from '../errors.ts';
 import { type DeploymentState, describeState } from './status.ts';
 
 /**
- * The user- and system-driven half of the lifecycle (product-spec §5.4–§5.8, DESIGN.md decisions
- * 4–7): preconditions of create, deploy, archive and restage, and the changes they cause to the
+ * The user- and system-driven half of the lifecycle (docs/decisions.md #4–#7 and #27):
+ * preconditions of create, deploy, archive and restage, and the changes they cause to the
  * device's other deployments. Broken preconditions are 409s that name the rule and the current state.
  */
 
@@ -23,7 +23,7 @@ export interface StatusChange {
 
 export type CreateTarget = 'staged' | 'deployed';
 
-/** The state a deployment starts in (§5.4.7–8). */
+/** The state a deployment starts in (docs/decisions.md #27). */
 export function initialState(target: CreateTarget): DeploymentState {
   return target === 'staged'
     ? { target: 'staged', activity: 'staged', error: 'none' }
@@ -31,7 +31,7 @@ export function initialState(target: CreateTarget): DeploymentState {
 }
 
 /**
- * The device's current deployment: the one whose target is `deployed` (§5.3). A failed deployment
+ * The device's current deployment: the one whose target is `deployed` (docs/decisions.md #27). A failed deployment
  * has target `archived` (see `applyAgentReport`), so it is never current; the database's partial
  * unique index guarantees there is at most one.
  */
@@ -40,7 +40,7 @@ export function currentDeployment<T extends DeviceDeployment>(deployments: reado
 }
 
 /**
- * §5.4.4 with decision 4: `staged` only for a release other than the device's current release;
+ * docs/decisions.md #4: `staged` only for a release other than the device's current release;
  * `deployed` only for the current release, or any release when the device has none.
  */
 export function checkCreateTarget(target: CreateTarget, releaseId: string, currentReleaseId: string | null) {
@@ -67,7 +67,7 @@ const stateParams = (d: DeviceDeployment) => ({
   error_status: d.state.error,
 });
 
-/** §5.5: only a deployment in the staging area (target staged, activity staged) can be deployed. */
+/** docs/decisions.md #27: only a deployment in the staging area (target staged, activity staged) can be deployed. */
 export function checkDeploy(d: DeviceDeployment): DeploymentState {
   const { target, activity } = d.state;
   if (target === 'staged' && activity === 'staged')
@@ -86,7 +86,7 @@ export function checkDeploy(d: DeviceDeployment): DeploymentState {
   );
 }
 
-/** §5.7: only a staged or drifted deployment (still in the staging area) can be archived. */
+/** docs/decisions.md #27: only a staged or drifted deployment (still in the staging area) can be archived. */
 export function checkArchive(d: DeviceDeployment): DeploymentState {
   const { target, activity, error } = d.state;
   if (target === 'staged' && (activity === 'staged' || activity === 'drifted'))
@@ -110,7 +110,7 @@ export function checkRestage(d: DeviceDeployment): DeploymentState {
 }
 
 /**
- * §5.6 with decision 6: when `currentId` becomes the device's current deployment, the previous
+ * docs/decisions.md #6 and #27: when `currentId` becomes the device's current deployment, the previous
  * current one gets target `archived` (the agent then removes it and reports `archived`), and every
  * other staged deployment of the device drifts. Drifted, archived and failed ones are left alone.
  */

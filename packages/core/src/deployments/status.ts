@@ -1,5 +1,5 @@
 /**
- * The three status fields of a deployment (product-spec §5.1) and the derived `status` (§5.2).
+ * The three status fields of a deployment and the derived `status` (docs/decisions.md #25).
  * Every layer that shows a status calls `deriveStatus`; nothing else merges the fields.
  */
 
@@ -51,7 +51,7 @@ const ACTIVITY_RANK: Record<DeploymentActivityStatus, number> = {
 
 /**
  * True when `to` is reachable from `from` without any field moving backwards: the invariant
- * "statuses only move forward" (§5.10). A failed deployment never changes again; `retrying` may
+ * "statuses only move forward" (docs/decisions.md #25). A failed deployment never changes again; `retrying` may
  * return to `none` (success after retries) but nothing leaves `failed`.
  */
 export function isForward(from: DeploymentState, to: DeploymentState): boolean {

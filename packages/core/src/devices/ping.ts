@@ -1,6 +1,6 @@
 import { badRequest } from '../errors.ts';
 
-/** The longest a ping waits for the agent (DESIGN.md decision 13). */
+/** The longest a ping waits for the agent (docs/decisions.md #13). */
 export const MAX_PING_TIMEOUT_NANOS = 10_000_000_000;
 
 /** `timeout_nanos` ≤ 0 is refused; above 10 s it is clamped to 10 s. Returns milliseconds to wait. */

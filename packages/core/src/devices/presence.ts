@@ -1,5 +1,5 @@
 /**
- * A device's shown `status` (product-spec §8), derived in this one place from what the server
+ * A device's shown `status` (docs/decisions.md #24), derived in this one place from what the server
  * recorded: the activation phase, the MQTT connection events and the last agent contact.
  */
 

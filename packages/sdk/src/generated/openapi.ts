@@ -411,7 +411,7 @@ export interface paths {
         put?: never;
         /**
          * Create
-         * @description Version grammar of §7, unique (v1.2.0 = 1.2.0: 409). At least one schema, at most one per config type, distinct instance paths (422). The schema set never changes.
+         * @description Version: 1–3 numbers with optional v, -prerelease and +build; unique (v1.2.0 = 1.2.0: 409). At least one schema, at most one per config type, distinct instance paths (422). The schema set never changes.
          */
         post: operations["createRelease"];
         delete?: never;

@@ -43,7 +43,7 @@ const AgentDeployment = Type.Object({
   ),
 });
 
-/** `If-None-Match` may list several tags or `*`; weak prefixes compare equal (RFC 9110 §13.1.2). */
+/** `If-None-Match` may list several tags or `*`; weak prefixes compare equal (RFC 9110, section 13.1.2). */
 function matches(header: string | undefined, etag: string): boolean {
   if (!header) return false;
   if (header.trim() === '*') return true;

@@ -1,6 +1,6 @@
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
 
-/** The error envelope of DESIGN.md decision 1, shared by every non-200 answer. */
+/** The error envelope of docs/decisions.md #1, shared by every non-200 answer. */
 export const ErrorEnvelope = Type.Object(
   {
     error: Type.Object({

@@ -60,7 +60,7 @@ const StatusSnapshot = Type.Object({
   status: literals(DEPLOYMENT_STATUSES),
 });
 
-/** Extension: one status change of a deployment (DESIGN.md decision 15). */
+/** Extension: one status change of a deployment (docs/decisions.md #15). */
 export const DeploymentEvent = Type.Object(
   {
     object: Type.Literal('event'),
@@ -361,7 +361,7 @@ export const deploymentRoutes: FastifyPluginAsyncTypebox<{ repos: Repositories }
     'deployments:archive',
     (id, request) => repos.deployments.archive(id, actorOf(request)),
   );
-  // Extension (DESIGN.md decision 7): accept a drifted deployment as is after review.
+  // Extension (docs/decisions.md #7): accept a drifted deployment as is after review.
   action(
     '/deployments/:deployment_id/restage',
     'restageDeployment',

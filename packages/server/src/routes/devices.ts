@@ -50,7 +50,7 @@ export const deviceRoutes: FastifyPluginAsyncTypebox<{ repos: Repositories }> = 
   app.post(
     '/devices',
     {
-      // DESIGN.md decision 14: the endpoint table says write, the authz page says provision; accept either.
+      // docs/decisions.md #14: the endpoint table says write, the authz page says provision; accept either.
       config: { scopes: ['devices:write', 'devices:provision'] },
       schema: {
         tags,

@@ -6,7 +6,7 @@ export const principalRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/principal',
     {
-      // Any valid key may ask who it is (DESIGN.md decision 14).
+      // Any valid key may ask who it is (docs/decisions.md #14).
       config: { scopes: [] },
       schema: {
         tags: ['Principals'],

@@ -44,7 +44,7 @@ export const releaseRoutes: FastifyPluginAsyncTypebox<{ repos: Repositories }> =
         operationId: 'createRelease',
         summary: 'Create',
         description:
-          'Version grammar of §7, unique (v1.2.0 = 1.2.0: 409). At least one schema, at most one per config type, distinct instance paths (422). The schema set never changes.',
+          'Version: 1–3 numbers with optional v, -prerelease and +build; unique (v1.2.0 = 1.2.0: 409). At least one schema, at most one per config type, distinct instance paths (422). The schema set never changes.',
         querystring: ExpandQuery(EXPAND),
         body: Type.Object({
           version: Type.String(),

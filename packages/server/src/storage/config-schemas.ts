@@ -74,7 +74,7 @@ export class ConfigSchemaStore {
 
   /**
    * Creates the schema, or returns the existing one with the same identity key (same canonical content,
-   * type, language, format and path: DESIGN.md decision 10). A concurrent identical create that wins
+   * type, language, format and path: docs/decisions.md #10). A concurrent identical create that wins
    * the race is found by the unique index and returned too.
    */
   async create(input: NewConfigSchema): Promise<{ row: ConfigSchemaRow; created: boolean }> {

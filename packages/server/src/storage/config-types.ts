@@ -90,7 +90,7 @@ async function assertUnique(
 
 /**
  * A slug is how schemas and the CLI name a type; once schemas hang off it, renaming it would
- * silently re-point annotations in every repository (DESIGN.md decision 11).
+ * silently re-point annotations in every repository (docs/decisions.md #11).
  */
 async function assertSlugMutable(db: Kysely<Database>, id: string) {
   const r = await db

@@ -226,7 +226,7 @@ export class DeploymentStore {
     });
   }
 
-  /** §5.5: staged → deployed/queued; the deployment becomes current, with the §5.6 effects. */
+  /** staged → deployed/queued; the deployment becomes current, with its effects (docs/decisions.md #27). */
   async deploy(id: string, actor: Actor): Promise<DeploymentRow> {
     return this.onDeployment(id, async (tx, row) => {
       const to = checkDeploy(asDevice(row));
@@ -245,7 +245,7 @@ export class DeploymentStore {
     });
   }
 
-  /** §5.7: a staged or drifted deployment leaves the staging area for good. */
+  /** A staged or drifted deployment leaves the staging area for good (docs/decisions.md #27). */
   async archive(id: string, actor: Actor): Promise<DeploymentRow> {
     return this.onDeployment(id, async (tx, row) => {
       const to = checkArchive(asDevice(row));
@@ -273,7 +273,7 @@ export class DeploymentStore {
   }
 
   /**
-   * An agent's report about one deployment (§5.9). A repeated report changes nothing; one the core
+   * An agent's report about one deployment (docs/decisions.md #28). A repeated report changes nothing; one the core
    * rules do not allow is refused with 409 and changes nothing.
    */
   async report(id: string, report: AgentReport, actor: Actor, observedAt?: string): Promise<ReportResult> {

@@ -43,7 +43,7 @@ export class GitCommitStore {
 
   /**
    * Registers a commit; the same sha in the same repository returns the existing record
-   * (DESIGN.md decision 10), so CI can push the same commit on every run.
+   * (docs/decisions.md #10), so CI can push the same commit on every run.
    */
   async create(input: {
     sha: string;
