@@ -7,9 +7,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Agent, provision } from '@bosun/agent';
 import pino from 'pino';
-import { Agent } from '../packages/agent/src/agent.ts';
-import { provision } from '../packages/agent/src/provision.ts';
 import { startTestServer, type TestServer } from '../test/support/server.ts';
 import type { Bench, BenchResult } from './run.ts';
 

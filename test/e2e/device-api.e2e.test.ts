@@ -1,6 +1,6 @@
 import { request } from 'node:http';
+import { type ConfigChange, onConfigChange } from '@bosun/agent/local-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ConfigChange, onConfigChange } from '../../packages/agent/src/local-api/client.ts';
 import { expectDeviceSchema } from '../support/device-spec.ts';
 import { AgentProcess, freePort, RestartableServer, runCli, waitFor } from './support/fleet.ts';
 

@@ -28,7 +28,7 @@ afterAll(async () => {
 function spawnAgent(stateDir: string, fsRoot: string): Promise<ChildProcess> {
   const proc = spawn(
     process.execPath,
-    ['--import', 'tsx', join(here, 'support', 'agent-child.ts'), stateDir, fsRoot],
+    ['--conditions=source', '--import', 'tsx', join(here, 'support', 'agent-child.ts'), stateDir, fsRoot],
     {
       stdio: ['ignore', 'pipe', 'inherit'],
     },

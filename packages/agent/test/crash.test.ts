@@ -23,7 +23,7 @@ function start(
   fsRoot: string,
   crashAt: number,
 ): { proc: ChildProcess; ready: Promise<void> } {
-  const proc = spawn(process.execPath, ['--import', 'tsx', child, stateDir, fsRoot], {
+  const proc = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', child, stateDir, fsRoot], {
     env: { ...process.env, CRASH_AT_STEP: String(crashAt) },
     stdio: ['ignore', 'pipe', 'inherit'],
   });

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// Runs the TypeScript sources directly (tsx), so `npm install` is the whole build.
-import { register } from 'tsx/esm/api';
+// Runs the compiled CLI (`npm run build`, which `npm install` runs through `prepare`).
+import module from 'node:module';
 
-register();
-const { main } = await import('../src/main.ts');
+// Node ≥ 22.1 keeps compiled bytecode between runs: a noticeably faster start for a short-lived command.
+module.enableCompileCache?.();
+const { main } = await import('../dist/main.js');
 await main(process.argv);

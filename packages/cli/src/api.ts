@@ -1,8 +1,8 @@
 import { BosunApiError, BosunClient, BosunNetworkError } from '@bosun/sdk';
-import { BOSUN_VERSION } from '@bosun/server/version';
 import { type Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { resolveConnection } from './credentials.ts';
 import { cell, printFields, printJson, printTable } from './output.ts';
+import { CLI_VERSION } from './version.ts';
 
 /** A wrong invocation the parser cannot see (exit code 2, like commander's own usage errors). */
 export class UsageError extends Error {}
@@ -19,7 +19,7 @@ export function connect(): BosunClient {
   return new BosunClient({
     baseUrl: conn.server,
     apiKey: conn.apiKey,
-    userAgent: `bosun-cli/${BOSUN_VERSION}`,
+    userAgent: `bosun-cli/${CLI_VERSION}`,
   });
 }
 

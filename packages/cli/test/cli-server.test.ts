@@ -16,7 +16,7 @@ import {
   startCliServer,
 } from './cli-process.ts';
 
-// Every case spawns the real binary (tsx compiles on start), which is slow on a loaded machine.
+// Every case spawns the real binary (the compiled dist/ through bin/bosun.mjs), which is slow on a loaded machine.
 vi.setConfig({ testTimeout: 180_000, hookTimeout: 180_000 });
 
 const cleanups: Array<() => Promise<unknown> | unknown> = [];

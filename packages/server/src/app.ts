@@ -10,6 +10,7 @@ import { errorsPlugin } from './http/errors.ts';
 import { normaliseQuery } from './http/query.ts';
 import { requestLogPlugin } from './http/request-log.ts';
 import { ErrorEnvelope } from './http/schemas.ts';
+import { lazySerializerFactory } from './http/serialization.ts';
 import { validatorCompiler } from './http/validation.ts';
 import {
   createNotifier,
@@ -59,6 +60,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     ajv: {
       customOptions: { coerceTypes: 'array', removeAdditional: true, useDefaults: true, allErrors: false },
     },
+    schemaController: { compilersFactory: { buildSerializer: lazySerializerFactory } },
   });
   const repos = createRepositories(opts.store.db);
   app.decorate('repos', repos);

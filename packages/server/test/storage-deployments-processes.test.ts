@@ -43,6 +43,8 @@ describe('deployment storage on sqlite, several processes on one file', () => {
         run(
           process.execPath,
           [
+            // Workspace packages from their sources, like the tests in this process.
+            '--conditions=source',
             '--import',
             'tsx',
             join(here, 'support-deployments-worker.ts'),

@@ -1,4 +1,3 @@
-import { Agent, createAgentLogger, provision } from '@bosun/agent';
 import { type Command, InvalidArgumentError } from 'commander';
 
 const DEFAULT_STATE_DIR = '/var/lib/bosun-agent';
@@ -24,6 +23,8 @@ export function registerAgentCommands(program: Command): void {
       const token: string | undefined = opts.token ?? process.env.BOSUN_ACTIVATION_TOKEN;
       if (!token) cmd.error('error: an activation token is required (--token or BOSUN_ACTIVATION_TOKEN)');
       const stateDir = opts.stateDir ?? process.env.BOSUN_AGENT_STATE_DIR ?? DEFAULT_STATE_DIR;
+      // The agent library (Fastify, MQTT, pino) loads only for the commands that use it.
+      const { provision } = await import('@bosun/agent');
       const result = await provision({
         server: opts.server,
         token,
@@ -72,6 +73,7 @@ export function registerAgentCommands(program: Command): void {
     .action(async (opts, cmd: Command) => {
       if (opts.driftMode !== 'restore' && opts.driftMode !== 'report')
         cmd.error("error: --drift-mode must be 'restore' or 'report'");
+      const { Agent, createAgentLogger } = await import('@bosun/agent');
       const logger = createAgentLogger(opts.logLevel ?? process.env.BOSUN_LOG_LEVEL ?? 'info');
       const daemon = new Agent({
         stateDir: opts.stateDir ?? process.env.BOSUN_AGENT_STATE_DIR ?? DEFAULT_STATE_DIR,

@@ -1,7 +1,5 @@
 import { ALL_SCOPES, checkName, parseScopeList } from '@bosun/core';
-import { resolveServerConfig } from '@bosun/server/config';
-import { openStore } from '@bosun/server/db/database';
-import { ApiKeyStore, generateApiKeySecret } from '@bosun/server/storage/api-keys';
+import type { Repositories } from '@bosun/server';
 import type { Command } from 'commander';
 import { printTable } from '../output.ts';
 
@@ -28,7 +26,7 @@ export function registerKeyCommands(program: Command): void {
           `${unknown.length ? `unknown scope(s): ${unknown.join(', ')}` : 'no scopes given'}; known scopes: ${ALL_SCOPES.join(', ')}`,
         );
       }
-      await withRepos(opts.dataDir, async (repos) => {
+      await withRepos(opts.dataDir, async (repos, { generateApiKeySecret }) => {
         const secret = generateApiKeySecret();
         const key = await repos.apiKeys.create({ name, scopes, secret });
         process.stderr.write(`created ${key.id} (${key.name}) with scopes ${scopes.join(', ')}\n`);
@@ -70,12 +68,15 @@ export function registerKeyCommands(program: Command): void {
 
 async function withRepos<T>(
   dataDir: string | undefined,
-  fn: (repos: { apiKeys: ApiKeyStore }) => Promise<T>,
+  fn: (repos: Pick<Repositories, 'apiKeys'>, server: typeof import('@bosun/server')) => Promise<T>,
 ): Promise<T> {
+  // Loaded here, not at the top: the server code costs start-up time every other command must not pay.
+  const server = await import('@bosun/server');
+  const { openStore, resolveServerConfig } = server;
   const config = resolveServerConfig({ dataDir });
   const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   try {
-    return await fn({ apiKeys: new ApiKeyStore(store.db) });
+    return await fn({ apiKeys: server.createRepositories(store.db).apiKeys }, server);
   } finally {
     await store.close();
   }

@@ -1,4 +1,4 @@
-import { Ajv, type Options } from 'ajv';
+import { Ajv, type Options, type ValidateFunction } from 'ajv';
 import formatsPlugin from 'ajv-formats';
 import type { FastifySchemaCompiler } from 'fastify';
 
@@ -25,5 +25,22 @@ function makeAjv(options: Options): Ajv {
 const textParts = makeAjv({ coerceTypes: 'array' });
 const bodies = makeAjv({ coerceTypes: false });
 
+/**
+ * Compiling every route's schemas is most of the server's start-up time, so each validator compiles
+ * on the first request that needs it (every route runs in the test suites, where a bad schema still
+ * fails). Fastify reads `.errors` off the function it was given, so the wrapper carries them over.
+ */
+function lazily(compile: () => ValidateFunction): ValidateFunction {
+  let fn: ValidateFunction | undefined;
+  const validate = ((data: unknown) => {
+    fn ??= compile();
+    const ok = fn(data);
+    validate.errors = fn.errors;
+    return ok;
+  }) as ValidateFunction;
+  validate.errors = null;
+  return validate;
+}
+
 export const validatorCompiler: FastifySchemaCompiler<any> = ({ schema, httpPart }) =>
-  (httpPart === 'body' ? bodies : textParts).compile(schema as object) as any;
+  lazily(() => (httpPart === 'body' ? bodies : textParts).compile(schema as object)) as any;
