@@ -114,6 +114,21 @@ describe('Miru-Version in our OpenAPI document', () => {
   });
 });
 
+describe('/docs is branded Bosun', () => {
+  it('has a Bosun title, favicon and top-bar logo instead of the stock Swagger ones', async () => {
+    const html = await (await fetch(`${t.url}/docs/`)).text();
+    expect(html).toContain('<title>Bosun API reference</title>');
+    expect(html).not.toContain('favicon-32x32.png');
+    const icon = html.match(/href="([^"]+bosun\.svg)"/)?.[1];
+    expect(icon).toBeDefined();
+    expect((await fetch(new URL(icon!, `${t.url}/docs/`))).headers.get('content-type')).toContain('svg');
+    const init = await (await fetch(`${t.url}/docs/static/swagger-initializer.js`)).text();
+    const logo = init.match(/data:image\/svg\+xml;base64,([A-Za-z0-9+/=]+)/)?.[1];
+    expect(Buffer.from(logo ?? '', 'base64').toString()).toContain('Bosun');
+    expect(doc.info.title).toBe('Bosun Platform API');
+  });
+});
+
 describe('an empty body with Content-Type: application/json is no body', () => {
   it('every POST operation of the document: never 400 malformed_json, never a 5xx', async () => {
     const posts = operations().filter((op) => op.method === 'post');
