@@ -7,8 +7,11 @@ import { agentApi } from './agent-api/index.ts';
 import type { Store } from './db/database.ts';
 import { platformAuthPlugin } from './http/auth.ts';
 import { errorsPlugin } from './http/errors.ts';
+import { jsonBodyPlugin } from './http/json-body.ts';
+import { declareVersionHeader, docsBranding } from './http/openapi.ts';
 import { normaliseQuery } from './http/query.ts';
 import { requestLogPlugin } from './http/request-log.ts';
+import { routeTablePlugin } from './http/route-table.ts';
 import { ErrorEnvelope } from './http/schemas.ts';
 import { lazySerializerFactory } from './http/serialization.ts';
 import { validatorCompiler } from './http/validation.ts';
@@ -62,6 +65,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     },
     schemaController: { compilersFactory: { buildSerializer: lazySerializerFactory } },
   });
+  await app.register(routeTablePlugin);
   const repos = createRepositories(opts.store.db);
   app.decorate('repos', repos);
   app.decorate('store', opts.store);
@@ -72,6 +76,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   app.addHook('preClose', async () => push.close());
   // The API speaks JSON only: a text/plain body is a 415, not a string that fails validation.
   app.removeContentTypeParser('text/plain');
+  await app.register(jsonBodyPlugin);
 
   await app.register(errorsPlugin);
   await app.register(requestLogPlugin);
@@ -106,6 +111,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     refResolver: { buildLocalReference: (json, _base, _frag, i) => String(json.$id ?? `def-${i}`) },
     transform: ({ schema, url }) => ({ schema, url: url.replace(/^\/beta/, '') }),
     hideUntagged: true,
+    transformObject: declareVersionHeader,
   });
 
   app.get('/healthz', { config: { public: true } }, async (_request, reply) => {
@@ -143,6 +149,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(swaggerUi, {
     routePrefix: '/docs',
     uiConfig: { docExpansion: 'list', deepLinking: true },
+    ...docsBranding,
   });
   return app;
 }

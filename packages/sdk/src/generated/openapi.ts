@@ -4,7 +4,10 @@ export interface paths {
     "/config_instances": {
         parameters: {
             query?: never;
-            header?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -25,7 +28,10 @@ export interface paths {
     "/config_instances/{config_instance_id}": {
         parameters: {
             query?: never;
-            header?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -42,7 +48,10 @@ export interface paths {
     "/config_instances/{config_instance_id}/content": {
         parameters: {
             query?: never;
-            header?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -62,7 +71,10 @@ export interface paths {
     "/config_schemas": {
         parameters: {
             query?: never;
-            header?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -83,7 +95,10 @@ export interface paths {
     "/config_schemas/{config_schema_id}": {
         parameters: {
             query?: never;
-            header?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -100,7 +115,10 @@ export interface paths {
     "/config_types": {
         parameters: {
             query?: never;
-            header?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -118,7 +136,10 @@ export interface paths {
     "/config_types/{config_type_id}": {
         parameters: {
             query?: never;
-            header?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -136,7 +157,10 @@ export interface paths {
     "/deployments": {
         parameters: {
             query?: never;
-            header?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -160,7 +184,10 @@ export interface paths {
     "/deployments/{deployment_id}": {
         parameters: {
             query?: never;
-            header?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -180,7 +207,10 @@ export interface paths {
     "/deployments/{deployment_id}/archive": {
         parameters: {
             query?: never;
-            header?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -197,7 +227,10 @@ export interface paths {
     "/deployments/{deployment_id}/deploy": {
         parameters: {
             query?: never;
-            header?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -214,7 +247,10 @@ export interface paths {
     "/deployments/{deployment_id}/drifts": {
         parameters: {
             query?: never;
-            header?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -234,7 +270,10 @@ export interface paths {
     "/deployments/{deployment_id}/events": {
         parameters: {
             query?: never;
-            header?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -254,7 +293,10 @@ export interface paths {
     "/deployments/{deployment_id}/restage": {
         parameters: {
             query?: never;
-            header?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -271,7 +313,10 @@ export interface paths {
     "/devices": {
         parameters: {
             query?: never;
-            header?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -289,7 +334,10 @@ export interface paths {
     "/devices/{device_id}": {
         parameters: {
             query?: never;
-            header?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -307,7 +355,10 @@ export interface paths {
     "/devices/{device_id}/activation_token": {
         parameters: {
             query?: never;
-            header?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -327,7 +378,10 @@ export interface paths {
     "/devices/{device_id}/ping": {
         parameters: {
             query?: never;
-            header?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -347,7 +401,10 @@ export interface paths {
     "/git_commits": {
         parameters: {
             query?: never;
-            header?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -368,7 +425,10 @@ export interface paths {
     "/git_commits/{git_commit_id}": {
         parameters: {
             query?: never;
-            header?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -385,7 +445,10 @@ export interface paths {
     "/principal": {
         parameters: {
             query?: never;
-            header?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -402,7 +465,10 @@ export interface paths {
     "/releases": {
         parameters: {
             query?: never;
-            header?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -423,7 +489,10 @@ export interface paths {
     "/releases/{release_id}": {
         parameters: {
             query?: never;
-            header?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -699,7 +768,10 @@ export interface components {
         };
     };
     responses: never;
-    parameters: never;
+    parameters: {
+        /** @description The API version the client was built against: any date of the tetons train. */
+        MiruVersion: string;
+    };
     requestBodies: never;
     headers: never;
     pathItems: never;
@@ -726,7 +798,10 @@ export interface operations {
                 /** @description Sort keys: id:asc, id:desc, created_at:asc, created_at:desc (id:asc is appended as tie-breaker). Repeat the parameter or join values with ',' or '|'. */
                 order_by?: string[];
             };
-            header?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -769,7 +844,10 @@ export interface operations {
                 /** @description Legacy name of expand. Repeat the parameter or join values with ',' or '|'. */
                 "expand[]"?: string[];
             };
-            header?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -818,7 +896,10 @@ export interface operations {
                 /** @description Legacy name of expand. Repeat the parameter or join values with ',' or '|'. */
                 "expand[]"?: string[];
             };
-            header?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
             path: {
                 /** @description The unique identifier (cfg_inst_...). */
                 config_instance_id: string;
@@ -852,7 +933,10 @@ export interface operations {
             query?: {
                 disposition?: "inline" | "attachment";
             };
-            header?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
             path: {
                 /** @description The unique identifier (cfg_inst_...). */
                 config_instance_id: string;
@@ -899,7 +983,10 @@ export interface operations {
                 /** @description Sort keys: id:asc, id:desc, created_at:asc, created_at:desc (id:asc is appended as tie-breaker). Repeat the parameter or join values with ',' or '|'. */
                 order_by?: string[];
             };
-            header?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -942,7 +1029,10 @@ export interface operations {
                 /** @description Legacy name of expand. Repeat the parameter or join values with ',' or '|'. */
                 "expand[]"?: string[];
             };
-            header?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -1004,7 +1094,10 @@ export interface operations {
                 /** @description Legacy name of expand. Repeat the parameter or join values with ',' or '|'. */
                 "expand[]"?: string[];
             };
-            header?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
             path: {
                 /** @description The unique identifier (cfg_sch_...). */
                 config_schema_id: string;
@@ -1053,7 +1146,10 @@ export interface operations {
                 /** @description Slugs. Repeat the parameter or join values with ',' or '|'. */
                 slug?: string[];
             };
-            header?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -1091,7 +1187,10 @@ export interface operations {
     createConfigType: {
         parameters: {
             query?: never;
-            header?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -1129,7 +1228,10 @@ export interface operations {
     getConfigType: {
         parameters: {
             query?: never;
-            header?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
             path: {
                 /** @description The unique identifier (cfg_typ_...). */
                 config_type_id: string;
@@ -1161,7 +1263,10 @@ export interface operations {
     updateConfigType: {
         parameters: {
             query?: never;
-            header?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
             path: {
                 /** @description The unique identifier (cfg_typ_...). */
                 config_type_id: string;
@@ -1224,7 +1329,10 @@ export interface operations {
                 /** @description Target statuses. Repeat the parameter or join values with ',' or '|'. */
                 target_status?: ("staged" | "deployed" | "archived")[];
             };
-            header?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -1267,7 +1375,10 @@ export interface operations {
                 /** @description Legacy name of expand. Repeat the parameter or join values with ',' or '|'. */
                 "expand[]"?: string[];
             };
-            header?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -1320,7 +1431,10 @@ export interface operations {
                 /** @description Legacy name of expand. Repeat the parameter or join values with ',' or '|'. */
                 "expand[]"?: string[];
             };
-            header?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
             path: {
                 /** @description The unique identifier (dpl_...). */
                 deployment_id: string;
@@ -1357,7 +1471,10 @@ export interface operations {
                 /** @description Legacy name of expand. Repeat the parameter or join values with ',' or '|'. */
                 "expand[]"?: string[];
             };
-            header?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
             path: {
                 /** @description The unique identifier (dpl_...). */
                 deployment_id: string;
@@ -1394,7 +1511,10 @@ export interface operations {
                 /** @description Legacy name of expand. Repeat the parameter or join values with ',' or '|'. */
                 "expand[]"?: string[];
             };
-            header?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
             path: {
                 /** @description The unique identifier (dpl_...). */
                 deployment_id: string;
@@ -1435,7 +1555,10 @@ export interface operations {
                 /** @description Items to skip. */
                 offset?: number;
             };
-            header?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
             path: {
                 /** @description The unique identifier (dpl_...). */
                 deployment_id: string;
@@ -1481,7 +1604,10 @@ export interface operations {
                 /** @description Items to skip. */
                 offset?: number;
             };
-            header?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
             path: {
                 /** @description The unique identifier (dpl_...). */
                 deployment_id: string;
@@ -1527,7 +1653,10 @@ export interface operations {
                 /** @description Legacy name of expand. Repeat the parameter or join values with ',' or '|'. */
                 "expand[]"?: string[];
             };
-            header?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
             path: {
                 /** @description The unique identifier (dpl_...). */
                 deployment_id: string;
@@ -1576,7 +1705,10 @@ export interface operations {
                 /** @description Sort keys: id:asc, id:desc, created_at:asc, created_at:desc (id:asc is appended as tie-breaker). Repeat the parameter or join values with ',' or '|'. */
                 order_by?: string[];
             };
-            header?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -1614,7 +1746,10 @@ export interface operations {
     createDevice: {
         parameters: {
             query?: never;
-            header?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -1650,7 +1785,10 @@ export interface operations {
     getDevice: {
         parameters: {
             query?: never;
-            header?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
             path: {
                 /** @description The unique identifier (dvc_...). */
                 device_id: string;
@@ -1682,7 +1820,10 @@ export interface operations {
     updateDevice: {
         parameters: {
             query?: never;
-            header?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
             path: {
                 /** @description The unique identifier (dvc_...). */
                 device_id: string;
@@ -1721,7 +1862,10 @@ export interface operations {
     createDeviceActivationToken: {
         parameters: {
             query?: never;
-            header?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
             path: {
                 /** @description The unique identifier (dvc_...). */
                 device_id: string;
@@ -1763,7 +1907,10 @@ export interface operations {
     pingDevice: {
         parameters: {
             query?: never;
-            header?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
             path: {
                 /** @description The unique identifier (dvc_...). */
                 device_id: string;
@@ -1820,7 +1967,10 @@ export interface operations {
                 /** @description Commit hashes. Repeat the parameter or join values with ',' or '|'. */
                 sha?: string[];
             };
-            header?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -1858,7 +2008,10 @@ export interface operations {
     createGitCommit: {
         parameters: {
             query?: never;
-            header?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -1897,7 +2050,10 @@ export interface operations {
     getGitCommit: {
         parameters: {
             query?: never;
-            header?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
             path: {
                 /** @description The unique identifier (git_cmt_...). */
                 git_commit_id: string;
@@ -1929,7 +2085,10 @@ export interface operations {
     getSelf: {
         parameters: {
             query?: never;
-            header?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -1978,7 +2137,10 @@ export interface operations {
                 /** @description Versions (v1.2.0 and 1.2.0 match the same release). Repeat the parameter or join values with ',' or '|'. */
                 version?: string[];
             };
-            header?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -2021,7 +2183,10 @@ export interface operations {
                 /** @description Legacy name of expand. Repeat the parameter or join values with ',' or '|'. */
                 "expand[]"?: string[];
             };
-            header?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -2067,7 +2232,10 @@ export interface operations {
                 /** @description Legacy name of expand. Repeat the parameter or join values with ',' or '|'. */
                 "expand[]"?: string[];
             };
-            header?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
             path: {
                 /** @description The unique identifier (rls_...). */
                 release_id: string;

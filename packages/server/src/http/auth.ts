@@ -21,6 +21,14 @@ declare module 'fastify' {
  * body (create deployment) call `requireScopes` themselves.
  */
 export const platformAuthPlugin = fp(async (app: FastifyInstance, opts: { apiKeys: ApiKeyStore }) => {
+  // Fail closed (docs/decisions-wire.md, "Scopes fail closed"): a route that forgot its scopes would
+  // be open to any valid key, so it stops the server from starting instead.
+  app.addHook('onRoute', (route) => {
+    if (route.config?.public === true || Array.isArray(route.config?.scopes)) return;
+    throw new Error(
+      `Route ${[route.method].flat().join(',')} ${route.url} declares no scopes: set config.scopes (use [] for "any valid key") or config.public: true.`,
+    );
+  });
   app.addHook('onRequest', async (request) => {
     const config = request.routeOptions.config;
     if (config.public || !request.routeOptions.url) return;
@@ -40,7 +48,9 @@ export const platformAuthPlugin = fp(async (app: FastifyInstance, opts: { apiKey
     }
     request.principal = key;
     recordUse(opts.apiKeys, key);
-    requireScopes(request, config.scopes ?? []);
+    // onRoute guarantees a list here; an absent one still refuses rather than grants.
+    if (!config.scopes) throw new BosunError(403, 'missing_scope', 'This route grants no scope.');
+    requireScopes(request, config.scopes);
   });
 });
 
