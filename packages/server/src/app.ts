@@ -1,4 +1,4 @@
-import { randomBase62 } from '@bosun/core';
+import { type GitHostMap, randomBase62 } from '@bosun/core';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify';
@@ -36,6 +36,8 @@ export interface AppOptions {
   loggerInstance?: FastifyServerOptions['loggerInstance'] | undefined;
   /** Push channel: external broker URL, or the embedded broker's optional TCP port. */
   mqtt?: MqttOptions | undefined;
+  /** Forge of each self-hosted git server (`BOSUN_GIT_HOSTS`). */
+  gitHosts?: GitHostMap | undefined;
 }
 
 declare module 'fastify' {
@@ -60,7 +62,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       customOptions: { coerceTypes: 'array', removeAdditional: true, useDefaults: true, allErrors: false },
     },
   });
-  const repos = createRepositories(opts.store.db);
+  const repos = createRepositories(opts.store.db, { gitHosts: opts.gitHosts ?? {} });
   app.decorate('repos', repos);
   app.decorate('store', opts.store);
   app.setValidatorCompiler(validatorCompiler);
