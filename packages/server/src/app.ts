@@ -7,6 +7,7 @@ import { agentApi } from './agent-api/index.ts';
 import type { Store } from './db/database.ts';
 import { platformAuthPlugin } from './http/auth.ts';
 import { errorsPlugin } from './http/errors.ts';
+import { documentIdempotencyKey, idempotencyPlugin } from './http/idempotency.ts';
 import { normaliseQuery } from './http/query.ts';
 import { requestLogPlugin } from './http/request-log.ts';
 import { ErrorEnvelope } from './http/schemas.ts';
@@ -105,6 +106,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     },
     refResolver: { buildLocalReference: (json, _base, _frag, i) => String(json.$id ?? `def-${i}`) },
     transform: ({ schema, url }) => ({ schema, url: url.replace(/^\/beta/, '') }),
+    transformObject: (doc) =>
+      'openapiObject' in doc ? documentIdempotencyKey(doc.openapiObject) : doc.swaggerObject,
     hideUntagged: true,
   });
 
@@ -122,6 +125,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       beta.addHook('preValidation', normaliseQuery);
       beta.get('/openapi.json', { config: { public: true } }, async () => app.swagger());
       await beta.register(platformAuthPlugin, { apiKeys: repos.apiKeys });
+      await beta.register(idempotencyPlugin, { store: repos.idempotencyKeys });
       for (const routes of [
         configTypeRoutes,
         configSchemaRoutes,

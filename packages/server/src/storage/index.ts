@@ -10,6 +10,7 @@ import { DeploymentStore } from './deployments.ts';
 import { DeviceIdentityStore } from './device-identity.ts';
 import { DeviceStore } from './devices.ts';
 import { GitCommitStore } from './git-commits.ts';
+import { IdempotencyStore } from './idempotency.ts';
 import { ReleaseStore } from './releases.ts';
 
 /** Every repository over one database handle; routes reach storage only through this. */
@@ -24,6 +25,7 @@ export function createRepositories(db: Kysely<Database>, opts: { gitHosts?: GitH
     devices: new DeviceStore(db),
     deviceIdentity: new DeviceIdentityStore(db),
     gitCommits: new GitCommitStore(db, opts.gitHosts),
+    idempotencyKeys: new IdempotencyStore(db),
     releases: new ReleaseStore(db),
   };
 }
