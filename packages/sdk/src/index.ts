@@ -11,6 +11,6 @@ export {
 } from './client.ts';
 export { BosunApiError, BosunNetworkError, type ErrorEnvelope } from './errors.ts';
 export type { components, operations, paths } from './generated/openapi.ts';
-export { API_VERSION, type HttpOptions, HttpTransport, queryString } from './http.ts';
+export { API_VERSION, type HttpOptions, HttpTransport, type PostOptions, queryString } from './http.ts';
 export { collect, iteratePages, MAX_PAGE_SIZE } from './pagination.ts';
 export type * from './types.ts';
