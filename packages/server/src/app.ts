@@ -19,6 +19,7 @@ import {
   type PushChannel,
   startPushChannel,
 } from './mqtt/index.ts';
+import { ApiKey, apiKeyRoutes, CreatedApiKey } from './routes/api-keys.ts';
 import { ConfigInstance, configInstanceRoutes } from './routes/config-instances.ts';
 import { ConfigSchema, configSchemaRoutes } from './routes/config-schemas.ts';
 import { ConfigType, configTypeRoutes } from './routes/config-types.ts';
@@ -86,6 +87,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     GitCommit,
     TokenResponse,
     PingDeviceResponse,
+    ApiKey,
+    CreatedApiKey,
   ])
     app.addSchema(schema);
   for (const schema of deploymentSchemas) app.addSchema(schema);
@@ -134,6 +137,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
         deploymentRoutes,
         deviceRoutes,
         gitCommitRoutes,
+        apiKeyRoutes,
       ])
         await beta.register(routes, { repos });
       await beta.register(principalRoutes);
