@@ -191,6 +191,26 @@ export class Releases extends ListResource<'listReleases'> {
   }
 }
 
+/** Extension (DESIGN.md decision 19): API keys, scope `api_keys:manage`. */
+export class ApiKeys extends ListResource<'listApiKeys'> {
+  constructor(http: HttpTransport) {
+    super(http, '/api_keys');
+  }
+  get(id: string): Promise<ResponseOf<'getApiKey'>> {
+    return this.http.request('GET', `/api_keys/${seg(id)}`);
+  }
+  /** The response carries the key's `secret`, the only time it is ever shown. */
+  create(body: BodyOf<'createApiKey'>, opts: PostOptions = {}): Promise<ResponseOf<'createApiKey'>> {
+    return this.http.request('POST', '/api_keys', { body, ...opts });
+  }
+  update(id: string, body: BodyOf<'updateApiKey'>): Promise<ResponseOf<'updateApiKey'>> {
+    return this.http.request('PATCH', `/api_keys/${seg(id)}`, { body });
+  }
+  revoke(id: string, opts: PostOptions = {}): Promise<ResponseOf<'revokeApiKey'>> {
+    return this.http.request('POST', `/api_keys/${seg(id)}/revoke`, { ...opts });
+  }
+}
+
 /**
  * Typed client of the Bosun platform API. Every request sends `Miru-Version` and the API key, every
  * POST a generated `Idempotency-Key`; it retries 429/5xx/network failures with backoff (a POST
@@ -205,6 +225,7 @@ export class BosunClient {
   readonly deployments: Deployments;
   readonly gitCommits: GitCommits;
   readonly releases: Releases;
+  readonly apiKeys: ApiKeys;
 
   constructor(options: ClientOptions) {
     this.http = new HttpTransport(options);
@@ -215,6 +236,7 @@ export class BosunClient {
     this.deployments = new Deployments(this.http);
     this.gitCommits = new GitCommits(this.http);
     this.releases = new Releases(this.http);
+    this.apiKeys = new ApiKeys(this.http);
   }
 
   /** Who the API key belongs to (`GET /principal`, needs no scope). */

@@ -1,4 +1,5 @@
 export {
+  ApiKeys,
   BosunClient,
   type ClientOptions,
   ConfigInstances,

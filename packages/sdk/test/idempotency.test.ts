@@ -24,9 +24,8 @@ describe('a create whose response is lost on the way back', () => {
     const instance = await createInstance(t, release);
     const device = await client.devices.create({ name: `lost-${Date.now()}` });
     // The first POST reaches the server and commits; its answer never reaches the client.
-    let dropped = false;
     const proxy = await startProxy(t.url, () => null, {
-      dropResponse: (req) => isDeploymentCreate(req) && !dropped && (dropped = true),
+      dropResponse: (req, index) => index === 0 && isDeploymentCreate(req),
     });
     try {
       const viaProxy = new BosunClient({ baseUrl: proxy.url, apiKey: t.adminKey, retryBaseMs: 1 });
@@ -51,9 +50,8 @@ describe('a create whose response is lost on the way back', () => {
   });
 
   it('without a key (opted out) the POST is not retried: the caller gets the network error', async () => {
-    let dropped = false;
     const proxy = await startProxy(t.url, () => null, {
-      dropResponse: (req) => req.method === 'POST' && !dropped && (dropped = true),
+      dropResponse: (req, index) => index === 0 && req.method === 'POST',
     });
     try {
       const noKeys = new BosunClient({
