@@ -63,7 +63,8 @@ describe('bosun server: first start', () => {
     const asAdmin = { BOSUN_SERVER: s.url, BOSUN_API_KEY: key! };
     const list = await runCli(['keys', 'list', '--json'], { env: asAdmin });
     expect(list.code, list.stderr).toBe(0);
-    expect(JSON.parse(list.stdout).data[0].scopes).toEqual([
+    const admin = JSON.parse(list.stdout).data.find((k: { name: string }) => k.name === 'admin');
+    expect(admin.scopes).toEqual([
       'api_keys:manage',
       'config_instances:manage',
       'config_schemas:manage',
@@ -95,7 +96,11 @@ describe('bosun server: first start', () => {
     const relisted = await runCli(['keys', 'list', '--json'], {
       env: { ...asAdmin, BOSUN_SERVER: again.url },
     });
-    expect(JSON.parse(relisted.stdout).data.map((k: { name: string }) => k.name)).toEqual(['admin', 'ci']);
+    expect(
+      JSON.parse(relisted.stdout)
+        .data.map((k: { name: string }) => k.name)
+        .sort(),
+    ).toEqual(['admin', 'ci']);
   });
 
   it('listens on 127.0.0.1 unless --host is given; GET /healthz needs no key or version', async () => {
