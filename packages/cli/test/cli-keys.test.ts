@@ -1,8 +1,13 @@
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   type CliDatabase,
   type CliServer,
   createCliDatabase,
+  repoRoot,
   runCli,
   startCliServer,
 } from './cli-process.ts';
@@ -10,26 +15,34 @@ import {
 // Every case spawns the real binary (tsx compiles on start), which is slow on a loaded machine.
 vi.setConfig({ testTimeout: 180_000, hookTimeout: 180_000 });
 
-/** `bosun keys ...` against the database of a server that is running meanwhile. */
+/** `bosun keys ...` talks to a running server through the SDK, like every other command. */
 let db: CliDatabase;
 let server: CliServer;
+let asAdmin: Record<string, string>;
 const ADMIN = 'keys-suite-admin-key-0123456789';
+const temps: string[] = [];
 beforeAll(async () => {
   db = await createCliDatabase();
   server = await startCliServer({ env: { ...db.env, BOSUN_BOOTSTRAP_API_KEY: ADMIN } });
+  asAdmin = { BOSUN_SERVER: server.url, BOSUN_API_KEY: ADMIN };
 });
 afterAll(async () => {
   await server?.stop();
   await db?.destroy();
+  for (const dir of temps) rmSync(dir, { recursive: true, force: true });
 });
 
-const keys = (args: string[], env: Record<string, string> = {}) =>
-  runCli(['keys', ...args], { env: { ...db.env, ...env } });
+const tempDir = () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bosun-keys-'));
+  temps.push(dir);
+  return dir;
+};
+const keys = (args: string[], env: Record<string, string> = asAdmin) => runCli(['keys', ...args], { env });
 
 async function listJson(): Promise<any[]> {
-  const res = await keys(['list', '--json']);
+  const res = await keys(['list', '--all', '--json']);
   expect(res.code, res.stderr).toBe(0);
-  return JSON.parse(res.stdout);
+  return JSON.parse(res.stdout).data;
 }
 
 describe('bosun keys create', () => {
@@ -56,20 +69,20 @@ describe('bosun keys create', () => {
     expect((await server.api('POST', 'devices', { key: secret, body: { name: 'cli-made' } })).status).toBe(
       200,
     );
-    expect((await server.api('GET', 'devices', { key: secret })).status).toBe(200);
     expect((await server.api('GET', 'config_types', { key: secret })).status).toBe(403);
     expect((await server.api('GET', 'git_commits', { key: secret })).status).toBe(403);
   });
 
-  it('unknown scopes are refused (exit ≠ 0, nothing on stdout, no key created)', async () => {
-    const before = await listJson();
+  it('unknown scopes are refused (usage error, nothing on stdout, no key created)', async () => {
+    const ids = async () => (await listJson()).map((k) => k.id);
+    const before = await ids();
     for (const scopes of ['devices:read,devices:fly', ' , ']) {
       const res = await keys(['create', '--name', 'bad', '--scopes', scopes]);
-      expect(res.code, scopes).not.toBe(0);
+      expect(res.code, scopes).toBe(2);
       expect(res.stdout).toBe('');
       expect(res.stderr).toMatch(/unknown scope|no scopes/);
     }
-    expect(await listJson()).toEqual(before);
+    expect(await ids()).toEqual(before);
   });
 
   it('missing --name or --scopes is a usage error', async () => {
@@ -85,48 +98,32 @@ describe('bosun keys create', () => {
     expect(noName.stdout + noScopes.stdout + emptyName.stdout).not.toMatch(/bsn_/);
   });
 
-  it.skipIf(process.env.BOSUN_TEST_ENGINE === 'postgres')(
-    '--data-dir on the command line selects the database',
-    async () => {
-      const res = await runCli([
-        'keys',
-        'create',
-        '--name',
-        'by flag',
-        '--scopes',
-        'releases:read',
-        '--data-dir',
-        db.dataDir,
-      ]);
-      expect(res.code, res.stderr).toBe(0);
-      expect((await server.api('GET', 'principal', { key: res.stdout.trim() })).body.name).toBe('by flag');
-    },
-  );
+  it('a key cannot mint a key with more than it holds (the server refuses; exit 1)', async () => {
+    const narrow = await keys(['create', '--name', 'key admin', '--scopes', 'api_keys:manage,devices:read']);
+    const res = await keys(['create', '--name', 'escalate', '--scopes', 'devices:manage'], {
+      BOSUN_SERVER: server.url,
+      BOSUN_API_KEY: narrow.stdout.trim(),
+    });
+    expect(res.code).toBe(1);
+    expect(res.stdout).toBe('');
+    expect(res.stderr).toContain('scope_not_held');
+  });
 });
 
-describe('bosun keys list', () => {
+describe('bosun keys list / get / rename', () => {
   it('shows ids, names and scopes, never a secret or a hash', async () => {
     const made = await keys(['create', '--name', 'listed', '--scopes', 'releases:write,git_commits:read']);
     const secret = made.stdout.trim();
-    const table = await keys(['list']);
+    const table = await keys(['list', '--all']);
     expect(table.code).toBe(0);
-    expect(table.stdout.split('\n')[0]).toMatch(/^ID\s+NAME\s+SCOPES\s+CREATED\s+REVOKED$/);
+    expect(table.stdout.split('\n')[0]).toMatch(/^ID\s+NAME\s+SCOPES\s+CREATED\s+LAST USED\s+REVOKED$/);
     expect(table.stdout).toMatch(/api_key_\S+\s+listed\s+releases:write,git_commits:read/);
-    const json = await keys(['list', '--json']);
-    const all = JSON.parse(json.stdout);
+    const json = await keys(['list', '--all', '--json']);
+    const all = JSON.parse(json.stdout).data;
     expect(all.find((k: any) => k.name === 'listed')).toMatchObject({
+      object: 'api_key',
       scopes: ['releases:write', 'git_commits:read'],
     });
-    for (const k of all)
-      expect(Object.keys(k).sort()).toEqual([
-        'created_at',
-        'id',
-        'last_used_at',
-        'name',
-        'revoked_at',
-        'scopes',
-      ]);
-    const { createHash } = await import('node:crypto');
     for (const s of [secret, ADMIN]) {
       const hash = createHash('sha256').update(s).digest('hex');
       for (const out of [table.stdout, table.stderr, json.stdout, json.stderr]) {
@@ -134,6 +131,19 @@ describe('bosun keys list', () => {
         expect(out).not.toContain(hash);
       }
     }
+  });
+
+  it('get shows one key; rename changes its name and nothing else', async () => {
+    await keys(['create', '--name', 'before', '--scopes', 'devices:read']);
+    const id = (await listJson()).find((k) => k.name === 'before').id;
+    const got = await keys(['get', id, '--json']);
+    expect(JSON.parse(got.stdout)).toMatchObject({ id, name: 'before', scopes: ['devices:read'] });
+    const renamed = await keys(['rename', id, 'after', '--json']);
+    expect(renamed.code, renamed.stderr).toBe(0);
+    expect(JSON.parse(renamed.stdout)).toMatchObject({ id, name: 'after', scopes: ['devices:read'] });
+    const missing = await keys(['get', 'api_key_missing']);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('HTTP 404');
   });
 });
 
@@ -150,18 +160,89 @@ describe('bosun keys revoke', () => {
     expect(after.status).toBe(401);
     expect(after.body.error.code).toBe('invalid_api_key');
     expect((await listJson()).find((k) => k.id === id).revoked_at).toMatch(/^\d{4}-\d{2}-\d{2}T/);
-    // The other keys are untouched.
     expect((await server.api('GET', 'principal', { key: ADMIN })).status).toBe(200);
   });
 
-  it('an unknown or already revoked id → exit ≠ 0 with a clear error', async () => {
+  it('an unknown or already revoked id → exit 1 with a clear error', async () => {
     const unknown = await keys(['revoke', 'api_key_doesnotexist']);
-    expect(unknown.code).not.toBe(0);
-    expect(unknown.stderr).toContain('no active API key with id api_key_doesnotexist');
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('HTTP 404');
     const made = await keys(['create', '--name', 'twice', '--scopes', 'devices:read']);
     expect(made.code).toBe(0);
     const id = (await listJson()).find((k) => k.name === 'twice').id;
     expect((await keys(['revoke', id])).code).toBe(0);
-    expect((await keys(['revoke', id])).code).not.toBe(0);
+    const again = await keys(['revoke', id]);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain('api_key_revoked');
+  });
+});
+
+describe('without a server', () => {
+  it('`bosun keys list` with no server configured fails clearly and creates no ./.bosun database', async () => {
+    const cwd = tempDir();
+    const res = await runCli(['keys', 'list'], {
+      cwd,
+      env: { HOME: cwd, XDG_CONFIG_HOME: join(cwd, 'cfg') },
+    });
+    expect(res.code).toBe(1);
+    expect(res.stdout).toBe('');
+    expect(res.stderr).toMatch(/Not logged in and no API key: run `bosun login --server URL`/);
+    expect(existsSync(join(cwd, '.bosun'))).toBe(false);
+  });
+
+  it.skipIf(process.env.BOSUN_TEST_ENGINE === 'postgres')(
+    'recovery: `keys create --data-dir DIR` writes into that database; the running server accepts the key',
+    async () => {
+      const res = await runCli([
+        'keys',
+        'create',
+        '--name',
+        'recovered',
+        '--scopes',
+        'api_keys:manage,releases:read',
+        '--data-dir',
+        db.dataDir,
+      ]);
+      expect(res.code, res.stderr).toBe(0);
+      expect((await server.api('GET', 'principal', { key: res.stdout.trim() })).body.name).toBe('recovered');
+    },
+  );
+
+  it('recovery refuses a directory with no database, and creates none', async () => {
+    const empty = tempDir();
+    const res = await runCli([
+      'keys',
+      'create',
+      '--name',
+      'x',
+      '--scopes',
+      'devices:read',
+      '--data-dir',
+      empty,
+    ]);
+    expect(res.code).toBe(1);
+    expect(res.stdout).toBe('');
+    expect(res.stderr).toContain(`no Bosun database in ${empty}`);
+    expect(existsSync(join(empty, 'bosun.db'))).toBe(false);
+    const missing = join(empty, 'nope');
+    const res2 = await runCli([
+      'keys',
+      'create',
+      '--name',
+      'x',
+      '--scopes',
+      'devices:read',
+      '--data-dir',
+      missing,
+    ]);
+    expect(res2.code).toBe(1);
+    expect(existsSync(missing)).toBe(false);
+  });
+
+  it('the offline path loads the server through its public entry point only', () => {
+    const source = readFileSync(join(repoRoot, 'packages', 'cli', 'src', 'commands', 'keys.ts'), 'utf8');
+    expect(source).not.toMatch(/@bosun\/server\//);
+    expect(source).not.toMatch(/^import[^\n]*'@bosun\/server'/m);
+    expect(source).toContain("await import('@bosun/server')");
   });
 });

@@ -60,8 +60,12 @@ describe('bosun server: first start', () => {
       expect((await s.api('GET', path, { key })).status).toBe(200);
     }
     expect((await s.api('POST', 'devices', { key, body: { name: 'first' } })).status).toBe(200);
-    const list = await runCli(['keys', 'list', '--json'], { env: db.env });
-    expect(JSON.parse(list.stdout)[0].scopes).toEqual([
+    const asAdmin = { BOSUN_SERVER: s.url, BOSUN_API_KEY: key! };
+    const list = await runCli(['keys', 'list', '--json'], { env: asAdmin });
+    expect(list.code, list.stderr).toBe(0);
+    const admin = JSON.parse(list.stdout).data.find((k: { name: string }) => k.name === 'admin');
+    expect(admin.scopes).toEqual([
+      'api_keys:manage',
       'config_instances:manage',
       'config_schemas:manage',
       'config_types:manage',
@@ -71,13 +75,32 @@ describe('bosun server: first start', () => {
       'releases:manage',
     ]);
 
+    // The banner's "more keys" line works exactly as printed, from a shell in a clone.
+    const more = s
+      .stdout()
+      .split('\n')
+      .find((l) => l.includes('keys create'))!
+      .trim();
+    expect(more).toContain(`BOSUN_SERVER=${s.url}`);
+    const made = await runCli([], { command: ['sh', '-c', more] });
+    expect(made.code, made.stderr).toBe(0);
+    expect(made.stdout).toMatch(/^bsn_[A-Za-z0-9]{32}\n$/);
+    expect((await s.api('GET', 'principal', { key: made.stdout.trim() })).body.name).toBe('ci');
+
     // A second start over the same database prints no new key.
     await s.stop();
     const again = await serve(db);
     expect((await again.api('GET', 'principal', { key })).status).toBe(200);
     expect(bannerKey(again.stdout())).toBeUndefined();
     expect(again.stdout()).not.toContain('Bosun created an admin API key');
-    expect(JSON.parse((await runCli(['keys', 'list', '--json'], { env: db.env })).stdout)).toHaveLength(1);
+    const relisted = await runCli(['keys', 'list', '--json'], {
+      env: { ...asAdmin, BOSUN_SERVER: again.url },
+    });
+    expect(
+      JSON.parse(relisted.stdout)
+        .data.map((k: { name: string }) => k.name)
+        .sort(),
+    ).toEqual(['admin', 'ci']);
   });
 
   it('listens on 127.0.0.1 unless --host is given; GET /healthz needs no key or version', async () => {
@@ -123,8 +146,14 @@ describe('bosun server: BOSUN_BOOTSTRAP_API_KEY', () => {
     const again = await serve(db, { BOSUN_BOOTSTRAP_API_KEY: other });
     expect((await again.api('GET', 'principal', { key: other })).status).toBe(401);
     expect((await again.api('GET', 'principal', { key: provided })).status).toBe(200);
-    const keys = JSON.parse((await runCli(['keys', 'list', '--json'], { env: db.env })).stdout);
-    expect(keys).toHaveLength(1);
+    const keys = JSON.parse(
+      (
+        await runCli(['keys', 'list', '--json'], {
+          env: { BOSUN_SERVER: again.url, BOSUN_API_KEY: provided },
+        })
+      ).stdout,
+    );
+    expect(keys.data).toHaveLength(1);
   });
 
   it('a key shorter than 20 characters is refused with a clear error and nothing listens', async () => {
@@ -150,9 +179,11 @@ describe('bosun server: logs', () => {
     await s.waitFor(/Try it:[\s\S]*curl[^\n]*\n/);
     const admin = bannerKey(s.stdout())!;
     const bannerEnd = s.stdout().length;
-    const created = await runCli(['keys', 'create', '--name', 'logger', '--scopes', 'devices:manage'], {
-      env: db.env,
-    });
+    // The offline recovery path: no request reaches the server, so the log count below stays exact.
+    const created = await runCli(
+      ['keys', 'create', '--name', 'logger', '--scopes', 'devices:manage', '--data-dir', db.dataDir],
+      { env: db.env },
+    );
     const key = created.stdout.trim();
     const wrong = 'bsn_WrongKeyThatMustNotBeLogged0000';
     const device = await s.api('POST', 'devices', { key, body: { name: 'log-me' } });
@@ -255,8 +286,11 @@ describe('bosun server: SIGTERM', () => {
         sqlite.close();
       }
     } else {
-      const list = await runCli(['keys', 'list', '--json'], { env: db.env });
-      expect(list.code).toBe(0);
+      const opened = await runCli(
+        ['keys', 'create', '--name', 'after-stop', '--scopes', 'devices:read', '--data-dir', db.dataDir],
+        { env: db.env },
+      );
+      expect(opened.code, opened.stderr).toBe(0);
     }
   });
 });

@@ -5,6 +5,7 @@ export * from './devices/index.ts';
 export * from './errors.ts';
 export * from './filepath.ts';
 export * from './git-remote.ts';
+export * from './idempotency.ts';
 export * from './ids.ts';
 export * from './list-query.ts';
 export * from './names.ts';

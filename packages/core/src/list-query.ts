@@ -103,7 +103,8 @@ export type ResourceName =
   | 'release'
   | 'deployment'
   | 'device'
-  | 'git_commit';
+  | 'git_commit'
+  | 'api_key';
 
 /** What each resource can expand, and into which resource (null = a leaf field such as `content`). */
 export const EXPANSIONS: Record<ResourceName, Record<string, ResourceName | null>> = {
@@ -114,6 +115,7 @@ export const EXPANSIONS: Record<ResourceName, Record<string, ResourceName | null
   deployment: { device: 'device', release: 'release', config_instances: 'config_instance' },
   device: {},
   git_commit: {},
+  api_key: {},
 };
 
 /** A tree of requested expansions: `{release: {config_schemas: {}}}` for `expand=release.config_schemas`. */

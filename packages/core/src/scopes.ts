@@ -4,6 +4,8 @@
  * `read`).
  */
 export const SCOPE_ACTIONS = {
+  /** Extension (`/api_keys`): only `api_keys:manage`, since reading keys is already power over them. */
+  api_keys: [],
   config_instances: ['read', 'write'],
   config_schemas: ['read', 'write'],
   config_types: ['read', 'write'],
@@ -39,6 +41,14 @@ export function grants(granted: readonly string[], required: string): boolean {
 /** True when `granted` satisfies at least one of `anyOf` (an empty list needs no scope). */
 export function grantsAny(granted: readonly string[], anyOf: readonly string[]): boolean {
   return anyOf.length === 0 || anyOf.some((s) => grants(granted, s));
+}
+
+/**
+ * The requested scopes `granted` does not cover: a key may only hand out what it holds itself, so
+ * `devices:manage` can mint `devices:read` but `devices:read` cannot mint `devices:manage`.
+ */
+export function scopesNotHeld(granted: readonly string[], requested: readonly string[]): string[] {
+  return requested.filter((s) => !grants(granted, s));
 }
 
 /** Parses a comma-separated scope list (CLI input); unknown scopes are returned separately. */

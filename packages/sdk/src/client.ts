@@ -1,4 +1,4 @@
-import { type HttpOptions, HttpTransport, type QueryValue } from './http.ts';
+import { type HttpOptions, HttpTransport, type PostOptions, type QueryValue } from './http.ts';
 import { collect, iteratePages } from './pagination.ts';
 import type { BodyOf, ItemOf, Page, QueryOf, ResponseOf } from './types.ts';
 
@@ -41,8 +41,8 @@ export class ConfigTypes extends ListResource<'listConfigTypes'> {
   get(id: string): Promise<ResponseOf<'getConfigType'>> {
     return this.http.request('GET', `/config_types/${seg(id)}`);
   }
-  create(body: BodyOf<'createConfigType'>): Promise<ResponseOf<'createConfigType'>> {
-    return this.http.request('POST', '/config_types', { body });
+  create(body: BodyOf<'createConfigType'>, opts: PostOptions = {}): Promise<ResponseOf<'createConfigType'>> {
+    return this.http.request('POST', '/config_types', { body, ...opts });
   }
   update(id: string, body: BodyOf<'updateConfigType'>): Promise<ResponseOf<'updateConfigType'>> {
     return this.http.request('PATCH', `/config_types/${seg(id)}`, { body });
@@ -59,8 +59,9 @@ export class ConfigSchemas extends ListResource<'listConfigSchemas'> {
   create(
     body: BodyOf<'createConfigSchema'>,
     query: ExpandOnly = {},
+    opts: PostOptions = {},
   ): Promise<ResponseOf<'createConfigSchema'>> {
-    return this.http.request('POST', '/config_schemas', { body, query });
+    return this.http.request('POST', '/config_schemas', { body, query, ...opts });
   }
 }
 
@@ -74,8 +75,9 @@ export class ConfigInstances extends ListResource<'listConfigInstances'> {
   create(
     body: BodyOf<'createConfigInstance'>,
     query: ExpandOnly = {},
+    opts: PostOptions = {},
   ): Promise<ResponseOf<'createConfigInstance'>> {
-    return this.http.request('POST', '/config_instances', { body, query });
+    return this.http.request('POST', '/config_instances', { body, query, ...opts });
   }
   /** The instance's file exactly as stored (byte for byte), as text. */
   content(id: string): Promise<string> {
@@ -90,8 +92,8 @@ export class Devices extends ListResource<'listDevices'> {
   get(id: string): Promise<ResponseOf<'getDevice'>> {
     return this.http.request('GET', `/devices/${seg(id)}`);
   }
-  create(body: BodyOf<'createDevice'>): Promise<ResponseOf<'createDevice'>> {
-    return this.http.request('POST', '/devices', { body });
+  create(body: BodyOf<'createDevice'>, opts: PostOptions = {}): Promise<ResponseOf<'createDevice'>> {
+    return this.http.request('POST', '/devices', { body, ...opts });
   }
   update(id: string, body: BodyOf<'updateDevice'>): Promise<ResponseOf<'updateDevice'>> {
     return this.http.request('PATCH', `/devices/${seg(id)}`, { body });
@@ -99,11 +101,12 @@ export class Devices extends ListResource<'listDevices'> {
   createActivationToken(
     id: string,
     body: BodyOf<'createDeviceActivationToken'> = {} as any,
+    opts: PostOptions = {},
   ): Promise<ResponseOf<'createDeviceActivationToken'>> {
-    return this.http.request('POST', `/devices/${seg(id)}/activation_token`, { body });
+    return this.http.request('POST', `/devices/${seg(id)}/activation_token`, { body, ...opts });
   }
-  ping(id: string, body: BodyOf<'pingDevice'>): Promise<ResponseOf<'pingDevice'>> {
-    return this.http.request('POST', `/devices/${seg(id)}/ping`, { body });
+  ping(id: string, body: BodyOf<'pingDevice'>, opts: PostOptions = {}): Promise<ResponseOf<'pingDevice'>> {
+    return this.http.request('POST', `/devices/${seg(id)}/ping`, { body, ...opts });
   }
 }
 
@@ -114,18 +117,34 @@ export class Deployments extends ListResource<'listDeployments'> {
   get(id: string, query: QueryOf<'getDeployment'> = {} as any): Promise<ResponseOf<'getDeployment'>> {
     return this.http.request('GET', `/deployments/${seg(id)}`, { query: query as Q });
   }
-  create(body: BodyOf<'createDeployment'>, query: ExpandOnly = {}): Promise<ResponseOf<'createDeployment'>> {
-    return this.http.request('POST', '/deployments', { body, query });
+  create(
+    body: BodyOf<'createDeployment'>,
+    query: ExpandOnly = {},
+    opts: PostOptions = {},
+  ): Promise<ResponseOf<'createDeployment'>> {
+    return this.http.request('POST', '/deployments', { body, query, ...opts });
   }
-  deploy(id: string, query: ExpandOnly = {}): Promise<ResponseOf<'deployDeployment'>> {
-    return this.http.request('POST', `/deployments/${seg(id)}/deploy`, { query });
+  deploy(
+    id: string,
+    query: ExpandOnly = {},
+    opts: PostOptions = {},
+  ): Promise<ResponseOf<'deployDeployment'>> {
+    return this.http.request('POST', `/deployments/${seg(id)}/deploy`, { query, ...opts });
   }
-  archive(id: string, query: ExpandOnly = {}): Promise<ResponseOf<'archiveDeployment'>> {
-    return this.http.request('POST', `/deployments/${seg(id)}/archive`, { query });
+  archive(
+    id: string,
+    query: ExpandOnly = {},
+    opts: PostOptions = {},
+  ): Promise<ResponseOf<'archiveDeployment'>> {
+    return this.http.request('POST', `/deployments/${seg(id)}/archive`, { query, ...opts });
   }
   /** Extension beyond tetons (docs/decisions.md #7): drifted → staged. */
-  restage(id: string, query: ExpandOnly = {}): Promise<ResponseOf<'restageDeployment'>> {
-    return this.http.request('POST', `/deployments/${seg(id)}/restage`, { query });
+  restage(
+    id: string,
+    query: ExpandOnly = {},
+    opts: PostOptions = {},
+  ): Promise<ResponseOf<'restageDeployment'>> {
+    return this.http.request('POST', `/deployments/${seg(id)}/restage`, { query, ...opts });
   }
   drifts(id: string, query: ExpandOnly = {}): Promise<ResponseOf<'getDeploymentDrifts'>> {
     return this.http.request('GET', `/deployments/${seg(id)}/drifts`, { query });
@@ -151,8 +170,8 @@ export class GitCommits extends ListResource<'listGitCommits'> {
     return this.http.request('GET', `/git_commits/${seg(id)}`);
   }
   /** Idempotent: the same sha in the same repository returns the existing commit. */
-  create(body: BodyOf<'createGitCommit'>): Promise<ResponseOf<'createGitCommit'>> {
-    return this.http.request('POST', '/git_commits', { body });
+  create(body: BodyOf<'createGitCommit'>, opts: PostOptions = {}): Promise<ResponseOf<'createGitCommit'>> {
+    return this.http.request('POST', '/git_commits', { body, ...opts });
   }
 }
 
@@ -163,14 +182,39 @@ export class Releases extends ListResource<'listReleases'> {
   get(id: string, query: QueryOf<'getRelease'> = {} as any): Promise<ResponseOf<'getRelease'>> {
     return this.http.request('GET', `/releases/${seg(id)}`, { query: query as Q });
   }
-  create(body: BodyOf<'createRelease'>, query: ExpandOnly = {}): Promise<ResponseOf<'createRelease'>> {
-    return this.http.request('POST', '/releases', { body, query });
+  create(
+    body: BodyOf<'createRelease'>,
+    query: ExpandOnly = {},
+    opts: PostOptions = {},
+  ): Promise<ResponseOf<'createRelease'>> {
+    return this.http.request('POST', '/releases', { body, query, ...opts });
+  }
+}
+
+/** Extension (DESIGN.md decision 19): API keys, scope `api_keys:manage`. */
+export class ApiKeys extends ListResource<'listApiKeys'> {
+  constructor(http: HttpTransport) {
+    super(http, '/api_keys');
+  }
+  get(id: string): Promise<ResponseOf<'getApiKey'>> {
+    return this.http.request('GET', `/api_keys/${seg(id)}`);
+  }
+  /** The response carries the key's `secret`, the only time it is ever shown. */
+  create(body: BodyOf<'createApiKey'>, opts: PostOptions = {}): Promise<ResponseOf<'createApiKey'>> {
+    return this.http.request('POST', '/api_keys', { body, ...opts });
+  }
+  update(id: string, body: BodyOf<'updateApiKey'>): Promise<ResponseOf<'updateApiKey'>> {
+    return this.http.request('PATCH', `/api_keys/${seg(id)}`, { body });
+  }
+  revoke(id: string, opts: PostOptions = {}): Promise<ResponseOf<'revokeApiKey'>> {
+    return this.http.request('POST', `/api_keys/${seg(id)}/revoke`, { ...opts });
   }
 }
 
 /**
- * Typed client of the Bosun platform API. Every request sends `Miru-Version` and the API key, retries
- * 429/5xx/network failures with backoff, and throws `BosunApiError` carrying the error envelope.
+ * Typed client of the Bosun platform API. Every request sends `Miru-Version` and the API key, every
+ * POST a generated `Idempotency-Key`; it retries 429/5xx/network failures with backoff (a POST
+ * without a key only a refused connection), and throws `BosunApiError` carrying the error envelope.
  */
 export class BosunClient {
   readonly http: HttpTransport;
@@ -181,6 +225,7 @@ export class BosunClient {
   readonly deployments: Deployments;
   readonly gitCommits: GitCommits;
   readonly releases: Releases;
+  readonly apiKeys: ApiKeys;
 
   constructor(options: ClientOptions) {
     this.http = new HttpTransport(options);
@@ -191,6 +236,7 @@ export class BosunClient {
     this.deployments = new Deployments(this.http);
     this.gitCommits = new GitCommits(this.http);
     this.releases = new Releases(this.http);
+    this.apiKeys = new ApiKeys(this.http);
   }
 
   /** Who the API key belongs to (`GET /principal`, needs no scope). */

@@ -16,6 +16,12 @@ export interface HttpOptions {
   timeoutMs?: number;
   fetch?: typeof fetch;
   userAgent?: string;
+  /**
+   * Send a generated `Idempotency-Key` on every POST and reuse it on each retry (default true), so a
+   * retried create never runs twice. With `false`, a POST is retried only when the connection was
+   * refused (nothing reached the server).
+   */
+  idempotencyKeys?: boolean;
 }
 
 export type QueryValue =
@@ -31,6 +37,18 @@ export interface RequestOptions {
   body?: unknown;
   /** Return the body as text instead of parsing JSON (raw content endpoints). */
   text?: boolean;
+  /** POST only: this `Idempotency-Key` instead of a generated one; `null` sends none. */
+  idempotencyKey?: string | null | undefined;
+}
+
+/** Per-call options of the POST methods. */
+export interface PostOptions {
+  /**
+   * The `Idempotency-Key` to send (reuse one to retry safely across processes); by default a new
+   * key is generated for the call. `null` sends none: the POST is then retried only on a refused
+   * connection.
+   */
+  idempotencyKey?: string | null;
 }
 
 const MAX_BACKOFF_MS = 10_000;
@@ -57,6 +75,7 @@ export class HttpTransport {
       timeoutMs: options.timeoutMs ?? 30_000,
       fetch: options.fetch ?? globalThis.fetch,
       userAgent: options.userAgent,
+      idempotencyKeys: options.idempotencyKeys ?? true,
     };
   }
 
@@ -73,6 +92,19 @@ export class HttpTransport {
       body = JSON.stringify(options.body);
       headers['content-type'] = 'application/json';
     }
+    // One key for every attempt of this call: the server replays the first attempt's answer.
+    let idempotencyKey: string | null = null;
+    if (method === 'POST') {
+      idempotencyKey =
+        options.idempotencyKey !== undefined
+          ? options.idempotencyKey
+          : this.opts.idempotencyKeys
+            ? globalThis.crypto.randomUUID()
+            : null;
+      if (idempotencyKey !== null) headers['idempotency-key'] = idempotencyKey;
+    }
+    // A POST without a key may have run even when no answer came back; retrying it could run it twice.
+    const retrySafe = method !== 'POST' || idempotencyKey !== null;
 
     for (let attempt = 0; ; attempt++) {
       const last = attempt >= this.opts.retries;
@@ -85,7 +117,7 @@ export class HttpTransport {
           signal: AbortSignal.timeout(this.opts.timeoutMs),
         });
       } catch (err) {
-        if (last) {
+        if (last || !(retrySafe || connectionRefused(err))) {
           const reason =
             err instanceof Error ? (err.cause as Error | undefined)?.message || err.message : err;
           throw new BosunNetworkError(`${method} ${url} failed: ${String(reason)}`, method, url, {
@@ -100,7 +132,7 @@ export class HttpTransport {
         if (options.text) return text as T;
         return (text ? JSON.parse(text) : undefined) as T;
       }
-      if (!last && (res.status === 429 || res.status >= 500)) {
+      if (!last && retrySafe && (res.status === 429 || res.status >= 500 || keyInUse(res.status, text))) {
         await sleep(this.backoff(attempt, res.headers.get('retry-after')));
         continue;
       }
@@ -121,6 +153,19 @@ export class HttpTransport {
     const ceiling = Math.min(this.opts.retryBaseMs * 2 ** attempt, MAX_BACKOFF_MS);
     return ceiling / 2 + Math.random() * (ceiling / 2);
   }
+}
+
+/** Nothing reached the server: the one network failure after which any request may be retried. */
+function connectionRefused(err: unknown): boolean {
+  for (let e = err as { code?: unknown; cause?: unknown } | undefined; e; e = e.cause as typeof e) {
+    if (e.code === 'ECONNREFUSED') return true;
+  }
+  return false;
+}
+
+/** The first attempt with this key is still running on the server (e.g. it outlived our timeout). */
+function keyInUse(status: number, text: string): boolean {
+  return status === 409 && toEnvelope(status, text).error.code === 'idempotency_key_in_use';
 }
 
 /** Arrays become repeated parameters (the list convention of the API); empty values are dropped. */

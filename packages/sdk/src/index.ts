@@ -1,4 +1,5 @@
 export {
+  ApiKeys,
   BosunClient,
   type ClientOptions,
   ConfigInstances,
@@ -11,6 +12,6 @@ export {
 } from './client.ts';
 export { BosunApiError, BosunNetworkError, type ErrorEnvelope } from './errors.ts';
 export type { components, operations, paths } from './generated/openapi.ts';
-export { API_VERSION, type HttpOptions, HttpTransport, queryString } from './http.ts';
+export { API_VERSION, type HttpOptions, HttpTransport, type PostOptions, queryString } from './http.ts';
 export { collect, iteratePages, MAX_PAGE_SIZE } from './pagination.ts';
 export type * from './types.ts';

@@ -1,4 +1,4 @@
-import { randomBase62 } from '@bosun/core';
+import { type GitHostMap, randomBase62 } from '@bosun/core';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify';
@@ -7,6 +7,7 @@ import { agentApi } from './agent-api/index.ts';
 import type { Store } from './db/database.ts';
 import { platformAuthPlugin } from './http/auth.ts';
 import { errorsPlugin } from './http/errors.ts';
+import { documentIdempotencyKey, idempotencyPlugin } from './http/idempotency.ts';
 import { jsonBodyPlugin } from './http/json-body.ts';
 import { declareVersionHeader, docsBranding } from './http/openapi.ts';
 import { normaliseQuery } from './http/query.ts';
@@ -22,6 +23,7 @@ import {
   type PushChannel,
   startPushChannel,
 } from './mqtt/index.ts';
+import { ApiKey, apiKeyRoutes, CreatedApiKey } from './routes/api-keys.ts';
 import { ConfigInstance, configInstanceRoutes } from './routes/config-instances.ts';
 import { ConfigSchema, configSchemaRoutes } from './routes/config-schemas.ts';
 import { ConfigType, configTypeRoutes } from './routes/config-types.ts';
@@ -40,6 +42,8 @@ export interface AppOptions {
   loggerInstance?: FastifyServerOptions['loggerInstance'] | undefined;
   /** Push channel: external broker URL, or the embedded broker's optional TCP port. */
   mqtt?: MqttOptions | undefined;
+  /** Forge of each self-hosted git server (`BOSUN_GIT_HOSTS`). */
+  gitHosts?: GitHostMap | undefined;
 }
 
 declare module 'fastify' {
@@ -66,7 +70,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     schemaController: { compilersFactory: { buildSerializer: lazySerializerFactory } },
   });
   await app.register(routeTablePlugin);
-  const repos = createRepositories(opts.store.db);
+  const repos = createRepositories(opts.store.db, { gitHosts: opts.gitHosts ?? {} });
   app.decorate('repos', repos);
   app.decorate('store', opts.store);
   app.setValidatorCompiler(validatorCompiler);
@@ -90,6 +94,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     GitCommit,
     TokenResponse,
     PingDeviceResponse,
+    ApiKey,
+    CreatedApiKey,
   ])
     app.addSchema(schema);
   for (const schema of deploymentSchemas) app.addSchema(schema);
@@ -110,8 +116,13 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     },
     refResolver: { buildLocalReference: (json, _base, _frag, i) => String(json.$id ?? `def-${i}`) },
     transform: ({ schema, url }) => ({ schema, url: url.replace(/^\/beta/, '') }),
+    // Both transforms take the whole document: the version header on every path, the idempotency
+    // key on every POST.
+    transformObject: (doc) =>
+      'openapiObject' in doc
+        ? documentIdempotencyKey(declareVersionHeader(doc) as typeof doc.openapiObject)
+        : doc.swaggerObject,
     hideUntagged: true,
-    transformObject: declareVersionHeader,
   });
 
   app.get('/healthz', { config: { public: true } }, async (_request, reply) => {
@@ -128,6 +139,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       beta.addHook('preValidation', normaliseQuery);
       beta.get('/openapi.json', { config: { public: true } }, async () => app.swagger());
       await beta.register(platformAuthPlugin, { apiKeys: repos.apiKeys });
+      await beta.register(idempotencyPlugin, { store: repos.idempotencyKeys });
       for (const routes of [
         configTypeRoutes,
         configSchemaRoutes,
@@ -136,6 +148,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
         deploymentRoutes,
         deviceRoutes,
         gitCommitRoutes,
+        apiKeyRoutes,
       ])
         await beta.register(routes, { repos });
       await beta.register(principalRoutes);

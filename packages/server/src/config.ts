@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { type GitHostMap, parseGitHostMap } from '@bosun/core';
 
 export interface ServerConfig {
   port: number;
@@ -13,6 +14,8 @@ export interface ServerConfig {
   mqttPublicUrl?: string | undefined;
   /** Plain TCP port of the embedded broker (`--mqtt-port`); WebSocket `/mqtt` is always served. */
   mqttPort?: number | undefined;
+  /** Self-hosted git servers and their forge (`BOSUN_GIT_HOSTS=git.acme.internal=gitlab,...`). */
+  gitHosts?: GitHostMap | undefined;
 }
 
 /** Flags win over environment variables, which win over the embedded defaults. */
@@ -55,5 +58,6 @@ export function resolveServerConfig(
     mqttUrl,
     mqttPublicUrl: env.BOSUN_MQTT_PUBLIC_URL || undefined,
     mqttPort,
+    gitHosts: parseGitHostMap(env.BOSUN_GIT_HOSTS),
   };
 }

@@ -32,6 +32,7 @@ export async function startServer(
     app = await buildApp({
       store,
       loggerInstance: logger,
+      gitHosts: config.gitHosts,
       mqtt: {
         url: config.mqttUrl,
         publicUrl: config.mqttPublicUrl,
@@ -87,7 +88,8 @@ function adminKeyBanner(url: string, secret: string): string {
     ' Try it:',
     `   curl -H 'X-API-Key: ${secret}' -H 'Miru-Version: 2026-03-09.tetons' ${url}/beta/principal`,
     '',
-    ` More keys: npx bosun keys create --name ci --scopes "releases:manage,config_schemas:manage"`,
+    ' More keys (run in a clone of Bosun, or drop `npx` where bosun is installed):',
+    `   BOSUN_SERVER=${url} BOSUN_API_KEY=${secret} npx bosun keys create --name ci --scopes "releases:manage,config_schemas:manage"`,
     line,
     '',
     '',

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { parseGitHostMap } from '@bosun/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectReferenceResponse } from '../../../test/support/reference-spec.ts';
 import { startTestServer, type TestServer } from '../../../test/support/server.ts';
@@ -98,8 +99,7 @@ describe('POST /git_commits (createGitCommit): repository derived from origin', 
 
   for (const origin of [
     'https://example.com/acme/robot-configs.git',
-    'git@gitea.example.org:acme/robot-configs.git',
-    'https://github.example.com/acme/robot-configs.git',
+    'git@git.acme.internal:acme/robot-configs.git',
     'https://github.com/acme',
     'https://github.com/acme/robot/extra',
     'ftp://github.com/acme/robot.git',
@@ -251,5 +251,84 @@ describe('GET /principal (getSelf)', () => {
     expect((await t.api('GET', 'principal', { key: null })).status).toBe(401);
     expect((await t.api('GET', 'principal', { key: 'bsn_wrong_wrong_wrong_wrong_wrong' })).status).toBe(401);
     expect((await t.api('GET', 'principal', { version: null })).status).toBe(400);
+  });
+});
+
+describe('self-hosted git servers (BOSUN_GIT_HOSTS)', () => {
+  let mapped: TestServer;
+  beforeAll(async () => {
+    mapped = await startTestServer({
+      config: {
+        gitHosts: parseGitHostMap('git.acme.internal=gitlab,code.acme.io=github,scm.acme.io=bitbucket-dc'),
+      },
+    });
+  });
+  afterAll(async () => {
+    await mapped?.close();
+  });
+
+  for (const c of [
+    {
+      origin: 'git@git.acme.internal:robots/arm/configs.git',
+      type: 'gitlab',
+      repo: 'https://git.acme.internal/robots/arm/configs',
+      commit: (sha: string) => `https://git.acme.internal/robots/arm/configs/-/commit/${sha}`,
+    },
+    {
+      origin: 'git@code.acme.io:fleet/configs.git',
+      type: 'github',
+      repo: 'https://code.acme.io/fleet/configs',
+      commit: (sha: string) => `https://code.acme.io/fleet/configs/commit/${sha}`,
+    },
+    {
+      origin: 'ssh://git@scm.acme.io:7999/proj/repo.git',
+      type: 'bitbucket',
+      repo: 'https://scm.acme.io/projects/PROJ/repos/repo',
+      commit: (sha: string) => `https://scm.acme.io/projects/PROJ/repos/repo/commits/${sha}`,
+    },
+    {
+      origin: 'https://gitea.lab.example/lab/configs.git',
+      type: 'github',
+      repo: 'https://gitea.lab.example/lab/configs',
+      commit: (sha: string) => `https://gitea.lab.example/lab/configs/commit/${sha}`,
+    },
+  ]) {
+    it(`${c.origin} → ${c.type}, URLs in that forge's layout`, async () => {
+      const sha = newSha();
+      const res = await mapped.api('POST', 'git_commits', { body: { sha, message: 'm', origin: c.origin } });
+      expect(res.status, res.text).toBe(200);
+      expectReferenceResponse('createGitCommit', res.body);
+      expect(res.body).toMatchObject({
+        repository_type: c.type,
+        repository_url: c.repo,
+        commit_url: c.commit(sha),
+      });
+    });
+  }
+
+  it('an unmapped host → 422 whose message names BOSUN_GIT_HOSTS; nothing created', async () => {
+    const sha = newSha();
+    const res = await mapped.api('POST', 'git_commits', {
+      body: { sha, message: 'm', origin: 'git@git.other.internal:a/b.git' },
+    });
+    expect(res.status).toBe(422);
+    expect(res.body.error).toMatchObject({
+      code: 'unsupported_origin',
+      params: { field: 'origin', setting: 'BOSUN_GIT_HOSTS', host: 'git.other.internal' },
+    });
+    expect(res.body.error.message).toContain('BOSUN_GIT_HOSTS');
+    expect((await mapped.api('GET', `git_commits?sha=${sha}`)).body.data).toEqual([]);
+  });
+});
+
+describe('server config: BOSUN_GIT_HOSTS', () => {
+  it('is read from the environment, and a malformed value stops start-up naming the setting', async () => {
+    const { resolveServerConfig } = await import('@bosun/server');
+    expect(resolveServerConfig({}, { BOSUN_GIT_HOSTS: 'git.acme.internal=gitlab' }).gitHosts).toEqual({
+      'git.acme.internal': 'gitlab',
+    });
+    expect(() => resolveServerConfig({}, { BOSUN_GIT_HOSTS: 'git.acme.internal=cvs' })).toThrow(
+      /BOSUN_GIT_HOSTS/,
+    );
   });
 });

@@ -1,82 +1,123 @@
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { ALL_SCOPES, checkName, parseScopeList } from '@bosun/core';
-import type { Repositories } from '@bosun/server';
+import type { ApiKey } from '@bosun/sdk';
 import type { Command } from 'commander';
-import { printTable } from '../output.ts';
+import {
+  addListOptions,
+  connect,
+  fetchList,
+  type JsonOption,
+  jsonOption,
+  type ListOptions,
+  printList,
+  printOne,
+  run,
+  UsageError,
+} from '../api.ts';
+
+const fields: [string, (k: ApiKey) => unknown][] = [
+  ['ID', (k) => k.id],
+  ['NAME', (k) => k.name],
+  ['SCOPES', (k) => k.scopes.join(',')],
+  ['CREATED', (k) => k.created_at],
+  ['LAST USED', (k) => k.last_used_at],
+  ['REVOKED', (k) => k.revoked_at],
+];
 
 /**
- * Key management works on the database directly (the server may be running), because API keys are
- * deliberately not manageable through the platform API.
+ * API keys through the platform API (`/beta/api_keys`, scope `api_keys:manage`), like every other
+ * command. The one offline path is `keys create --data-dir DIR`: recovery when no working key is left.
  */
 export function registerKeyCommands(program: Command): void {
-  const keys = program.command('keys').description('Manage API keys (directly in the database)');
-  const dataDirOption = ['-d, --data-dir <dir>', 'data directory (env BOSUN_DATA_DIR)'] as const;
+  const keys = program.command('keys').description('Manage API keys (needs a key with api_keys:manage)');
+  const show = (opts: JsonOption, k: ApiKey) => printOne(opts, k, fields);
 
   keys
     .command('create')
     .description('Create an API key and print its secret (only this once) on stdout')
     .requiredOption('--name <name>', 'a name that says who uses the key')
     .requiredOption('--scopes <scopes>', `comma-separated scopes, e.g. "deployments:read,devices:manage"`)
-    .option(...dataDirOption)
-    .action(async (opts) => {
-      // The name is what `keys list` and GET /principal show; an empty one names nobody.
-      const name = checkName('name', String(opts.name));
-      const { scopes, unknown } = parseScopeList(opts.scopes);
-      if (unknown.length || scopes.length === 0) {
-        throw new Error(
-          `${unknown.length ? `unknown scope(s): ${unknown.join(', ')}` : 'no scopes given'}; known scopes: ${ALL_SCOPES.join(', ')}`,
-        );
-      }
-      await withRepos(opts.dataDir, async (repos, { generateApiKeySecret }) => {
-        const secret = generateApiKeySecret();
-        const key = await repos.apiKeys.create({ name, scopes, secret });
-        process.stderr.write(`created ${key.id} (${key.name}) with scopes ${scopes.join(', ')}\n`);
-        process.stdout.write(`${secret}\n`);
-      });
-    });
+    .option(
+      '-d, --data-dir <dir>',
+      "recovery: write the key straight into this server data directory's database (no server needed)",
+    )
+    .action(
+      run(async (opts: { name: string; scopes: string; dataDir?: string }) => {
+        // The name is what `keys list` and GET /principal show; an empty one names nobody.
+        const name = checkName('name', String(opts.name));
+        const { scopes, unknown } = parseScopeList(opts.scopes);
+        if (unknown.length || scopes.length === 0) {
+          throw new UsageError(
+            `${unknown.length ? `unknown scope(s): ${unknown.join(', ')}` : 'no scopes given'}; known scopes: ${ALL_SCOPES.join(', ')}`,
+          );
+        }
+        const key =
+          opts.dataDir !== undefined
+            ? await createOffline(opts.dataDir, name, scopes)
+            : await connect().apiKeys.create({ name, scopes });
+        process.stderr.write(`created ${key.id} (${key.name}) with scopes ${key.scopes.join(', ')}\n`);
+        process.stdout.write(`${key.secret}\n`);
+      }),
+    );
+
+  addListOptions(keys.command('list').description('List API keys (never their secrets)')).action(
+    run(async (opts: ListOptions) => {
+      printList(opts, await fetchList(connect().apiKeys, opts, {}), fields);
+    }),
+  );
 
   keys
-    .command('list')
-    .description('List API keys (never their secrets)')
-    .option(...dataDirOption)
-    .option('--json', 'print JSON')
-    .action(async (opts) => {
-      await withRepos(opts.dataDir, async (repos) => {
-        const all = await repos.apiKeys.list();
-        if (opts.json) {
-          process.stdout.write(`${JSON.stringify(all, null, 2)}\n`);
-          return;
-        }
-        printTable(
-          ['ID', 'NAME', 'SCOPES', 'CREATED', 'REVOKED'],
-          all.map((k) => [k.id, k.name, k.scopes.join(','), k.created_at, k.revoked_at ?? '']),
-        );
-      });
-    });
+    .command('get')
+    .description('Show one API key')
+    .argument('<key-id>', 'api_key_...')
+    .addOption(jsonOption())
+    .action(run(async (id: string, opts: JsonOption) => show(opts, await connect().apiKeys.get(id))));
+
+  keys
+    .command('rename')
+    .description('Rename an API key (its secret and scopes stay)')
+    .argument('<key-id>', 'api_key_...')
+    .argument('<name>', 'new name, 1–48 characters')
+    .addOption(jsonOption())
+    .action(
+      run(async (id: string, name: string, opts: JsonOption) =>
+        show(opts, await connect().apiKeys.update(id, { name })),
+      ),
+    );
 
   keys
     .command('revoke')
     .description('Revoke an API key immediately and permanently')
-    .argument('<id>', 'key id (api_key_...)')
-    .option(...dataDirOption)
-    .action(async (id: string, opts) => {
-      await withRepos(opts.dataDir, async (repos) => {
-        if (!(await repos.apiKeys.revoke(id))) throw new Error(`no active API key with id ${id}`);
-        process.stderr.write(`revoked ${id}\n`);
-      });
-    });
+    .argument('<key-id>', 'api_key_...')
+    .addOption(jsonOption())
+    .action(
+      run(async (id: string, opts: JsonOption) => {
+        const key = await connect().apiKeys.revoke(id);
+        if (opts.json) show(opts, key);
+        process.stderr.write(`revoked ${key.id}\n`);
+      }),
+    );
 }
 
-async function withRepos<T>(
-  dataDir: string | undefined,
-  fn: (repos: Pick<Repositories, 'apiKeys'>, server: typeof import('@bosun/server')) => Promise<T>,
-): Promise<T> {
-  // Loaded here, not at the top: the server code costs start-up time every other command must not pay.
+/**
+ * Recovery: the key goes straight into the server's database. A directory without a database is
+ * refused (a typo must not create an empty one whose key no server knows). The server code is loaded
+ * only here, through its public entry point.
+ */
+async function createOffline(dataDir: string, name: string, scopes: string[]) {
   const server = await import('@bosun/server');
-  const { openStore, resolveServerConfig } = server;
-  const config = resolveServerConfig({ dataDir });
-  const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  const config = server.resolveServerConfig({ dataDir });
+  if (!config.databaseUrl && !existsSync(join(config.dataDir, 'bosun.db'))) {
+    throw new Error(
+      `no Bosun database in ${resolve(dataDir)} (expected bosun.db); give the data directory of an existing server`,
+    );
+  }
+  const store = await server.openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   try {
-    return await fn({ apiKeys: server.createRepositories(store.db).apiKeys }, server);
+    const secret = server.generateApiKeySecret();
+    const key = await server.createRepositories(store.db).apiKeys.create({ name, scopes, secret });
+    return { ...key, secret };
   } finally {
     await store.close();
   }

@@ -17,12 +17,20 @@ export async function startProxy(
     req: SeenRequest,
     index: number,
   ) => { status: number; body?: string; headers?: Record<string, string> } | null = () => null,
+  opts: {
+    /**
+     * Forward the request and let the server answer it completely, then cut the client's connection
+     * without passing the answer on: a response lost on the way back.
+     */
+    dropResponse?: (req: SeenRequest, index: number) => boolean;
+  } = {},
 ): Promise<{ url: string; seen: SeenRequest[]; close(): Promise<void> }> {
   const seen: SeenRequest[] = [];
   const upstream = new URL(target);
   const server: Server = createServer((req, res) => {
     const entry = { method: req.method!, url: req.url!, headers: req.headers };
     const answer = intercept(entry, seen.length);
+    const drop = opts.dropResponse?.(entry, seen.length) ?? false;
     seen.push(entry);
     if (answer) {
       req.resume();
@@ -39,6 +47,11 @@ export async function startProxy(
         headers: req.headers,
       },
       (up) => {
+        if (drop) {
+          up.resume();
+          up.on('end', () => res.socket?.destroy());
+          return;
+        }
         res.writeHead(up.statusCode!, up.headers);
         up.pipe(res);
       },

@@ -4,6 +4,7 @@ import { foundation } from './migrations/001_foundation.ts';
 import { configsReleasesDeployments } from './migrations/002_configs_releases_deployments.ts';
 import { agent } from './migrations/005_agent.ts';
 import { eventObservedAt } from './migrations/006_event_observed_at.ts';
+import { idempotencyKeys } from './migrations/007_idempotency_keys.ts';
 
 /**
  * Migrations live in code (not a folder scan) so they ship inside the package and run identically
@@ -15,6 +16,7 @@ function migrations(engine: Engine): Record<string, Migration> {
     '002_configs_releases_deployments': configsReleasesDeployments(engine),
     '005_agent': agent(engine),
     '006_event_observed_at': eventObservedAt(engine),
+    '007_idempotency_keys': idempotencyKeys(engine),
   };
 }
 

@@ -185,8 +185,22 @@ export interface AgentReportTable {
   received_at: string;
 }
 
+/** A remembered `Idempotency-Key` (migration 007); `response_status` is null while in flight. */
+export interface IdempotencyKeyTable {
+  api_key_id: string;
+  idempotency_key: string;
+  request_method: string;
+  request_path: string;
+  request_hash: string;
+  response_status: number | null;
+  response_body: string | null;
+  created_at: string;
+  expires_at: string;
+}
+
 export interface Database {
   api_keys: ApiKeyTable;
+  idempotency_keys: IdempotencyKeyTable;
   config_types: ConfigTypeTable;
   devices: DeviceTable;
   git_commits: GitCommitTable;

@@ -56,7 +56,8 @@ export const gitCommitRoutes: FastifyPluginAsyncTypebox<{ repos: Repositories }>
           sha: Type.String({ description: 'Full commit hash.' }),
           message: Type.String(),
           origin: Type.String({
-            description: 'Remote URL: https or ssh form of GitHub, GitLab or Bitbucket.',
+            description:
+              'Remote URL (https, ssh or scp-like form) on GitHub, GitLab or Bitbucket, or on a self-hosted GitLab, GitHub Enterprise, Bitbucket Data Center or Gitea/Forgejo server (named after its software, or mapped by the operator with BOSUN_GIT_HOSTS).',
           }),
         }),
         response: { 200: Type.Ref('GitCommit'), ...errorResponses },

@@ -3,6 +3,7 @@ import { newId, randomBase62 } from '@bosun/core';
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.ts';
 import { nowIso } from '../db/time.ts';
+import { fetchPage, type Page, type PageRequest } from './list.ts';
 
 /** Keys Bosun generates carry this prefix so secret scanners can spot a leaked one. */
 export const API_KEY_PREFIX = 'bsn_';
@@ -84,6 +85,24 @@ export class ApiKeyStore {
       .orderBy('id')
       .execute();
     return rows.map(toRecord);
+  }
+
+  async get(id: string): Promise<ApiKeyRecord | undefined> {
+    const row = await this.db.selectFrom('api_keys').selectAll().where('id', '=', id).executeTakeFirst();
+    return row ? toRecord(row) : undefined;
+  }
+
+  /** One page of keys (the platform API's list), revoked ones included: the history stays visible. */
+  async page(filter: { id?: string[] }, page: PageRequest): Promise<Page<ApiKeyRecord>> {
+    let q = this.db.selectFrom('api_keys').selectAll();
+    if (filter.id?.length) q = q.where('id', 'in', filter.id);
+    const result = await fetchPage(q, page);
+    return { ...result, rows: result.rows.map(toRecord) };
+  }
+
+  async rename(id: string, name: string): Promise<ApiKeyRecord | undefined> {
+    await this.db.updateTable('api_keys').set({ name }).where('id', '=', id).execute();
+    return this.get(id);
   }
 
   /** Revocation is immediate and irreversible; returns false when no active key has that id. */

@@ -1,4 +1,4 @@
-import { commitUrl, newId, parseGitOrigin } from '@bosun/core';
+import { commitUrl, type GitHostMap, newId, parseGitOrigin } from '@bosun/core';
 import type { Kysely } from 'kysely';
 import type { Database, GitCommitTable } from '../db/schema.ts';
 import { nowIso } from '../db/time.ts';
@@ -12,7 +12,11 @@ export interface GitCommitFilter {
 }
 
 export class GitCommitStore {
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(
+    private readonly db: Kysely<Database>,
+    /** The operator's `BOSUN_GIT_HOSTS`: which forge serves each self-hosted git server. */
+    private readonly gitHosts: GitHostMap = {},
+  ) {}
 
   async get(id: string): Promise<GitCommitRow | undefined> {
     return this.db.selectFrom('git_commits').selectAll().where('id', '=', id).executeTakeFirst();
@@ -50,7 +54,7 @@ export class GitCommitStore {
     message: string;
     origin: string;
   }): Promise<{ row: GitCommitRow; created: boolean }> {
-    const repo = parseGitOrigin(input.origin);
+    const { forge, ...repo } = parseGitOrigin(input.origin, this.gitHosts);
     return this.db.transaction().execute(async (tx) => {
       const existing = await tx
         .selectFrom('git_commits')
@@ -64,7 +68,7 @@ export class GitCommitStore {
         sha: input.sha,
         message: input.message,
         ...repo,
-        commit_url: commitUrl(repo, input.sha),
+        commit_url: commitUrl({ forge, repository_url: repo.repository_url }, input.sha),
         created_at: nowIso(),
       };
       await tx.insertInto('git_commits').values(row).execute();

@@ -1,3 +1,4 @@
+import type { GitHostMap } from '@bosun/core';
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.ts';
 import { AgentStateStore } from './agent-state.ts';
@@ -9,10 +10,11 @@ import { DeploymentStore } from './deployments.ts';
 import { DeviceIdentityStore } from './device-identity.ts';
 import { DeviceStore } from './devices.ts';
 import { GitCommitStore } from './git-commits.ts';
+import { IdempotencyStore } from './idempotency.ts';
 import { ReleaseStore } from './releases.ts';
 
 /** Every repository over one database handle; routes reach storage only through this. */
-export function createRepositories(db: Kysely<Database>) {
+export function createRepositories(db: Kysely<Database>, opts: { gitHosts?: GitHostMap } = {}) {
   return {
     agentState: new AgentStateStore(db),
     apiKeys: new ApiKeyStore(db),
@@ -22,7 +24,8 @@ export function createRepositories(db: Kysely<Database>) {
     deployments: new DeploymentStore(db),
     devices: new DeviceStore(db),
     deviceIdentity: new DeviceIdentityStore(db),
-    gitCommits: new GitCommitStore(db),
+    gitCommits: new GitCommitStore(db, opts.gitHosts),
+    idempotencyKeys: new IdempotencyStore(db),
     releases: new ReleaseStore(db),
   };
 }
