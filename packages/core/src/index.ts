@@ -11,3 +11,4 @@ export * from './names.ts';
 export * from './release-version.ts';
 export * from './schema-digest.ts';
 export * from './scopes.ts';
+export * from './limits.ts';

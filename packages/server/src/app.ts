@@ -1,4 +1,4 @@
-import { randomBase62 } from '@bosun/core';
+import { LIMITS, randomBase62 } from '@bosun/core';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify';
@@ -7,6 +7,7 @@ import { agentApi } from './agent-api/index.ts';
 import type { Store } from './db/database.ts';
 import { platformAuthPlugin } from './http/auth.ts';
 import { errorsPlugin } from './http/errors.ts';
+import { installInputLimits } from './http/limits.ts';
 import { normaliseQuery } from './http/query.ts';
 import { requestLogPlugin } from './http/request-log.ts';
 import { ErrorEnvelope } from './http/schemas.ts';
@@ -36,6 +37,8 @@ export interface AppOptions {
   loggerInstance?: FastifyServerOptions['loggerInstance'] | undefined;
   /** Push channel: external broker URL, or the embedded broker's optional TCP port. */
   mqtt?: MqttOptions | undefined;
+  /** Largest request body in bytes; default LIMITS.bodyBytes. */
+  bodyLimit?: number | undefined;
 }
 
 declare module 'fastify' {
@@ -54,7 +57,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     ...(opts.loggerInstance ? { loggerInstance: opts.loggerInstance } : { logger: opts.logger ?? false }),
     logController: new LogController({ disableRequestLogging: true }),
     genReqId: () => `req_${randomBase62(16)}`,
-    bodyLimit: 8 * 1024 * 1024,
+    bodyLimit: opts.bodyLimit ?? LIMITS.bodyBytes,
     return503OnClosing: true,
     ajv: {
       customOptions: { coerceTypes: 'array', removeAdditional: true, useDefaults: true, allErrors: false },
@@ -70,6 +73,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   app.addHook('preClose', async () => push.close());
   // The API speaks JSON only: a text/plain body is a 415, not a string that fails validation.
   app.removeContentTypeParser('text/plain');
+  installInputLimits(app);
 
   await app.register(errorsPlugin);
   await app.register(requestLogPlugin);

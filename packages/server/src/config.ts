@@ -13,6 +13,8 @@ export interface ServerConfig {
   mqttPublicUrl?: string | undefined;
   /** Plain TCP port of the embedded broker (`--mqtt-port`); WebSocket `/mqtt` is always served. */
   mqttPort?: number | undefined;
+  /** Largest request body in bytes (`BOSUN_BODY_LIMIT_BYTES`); default LIMITS.bodyBytes. */
+  bodyLimitBytes?: number | undefined;
 }
 
 /** Flags win over environment variables, which win over the embedded defaults. */
@@ -45,6 +47,11 @@ export function resolveServerConfig(
       '--mqtt-port (BOSUN_MQTT_PORT) is for the embedded broker; it cannot be used with BOSUN_MQTT_URL',
     );
   }
+  const bodyLimitText = env.BOSUN_BODY_LIMIT_BYTES;
+  const bodyLimitBytes = bodyLimitText ? Number(bodyLimitText) : undefined;
+  if (bodyLimitBytes !== undefined && (!Number.isInteger(bodyLimitBytes) || bodyLimitBytes < 1024)) {
+    throw new Error(`BOSUN_BODY_LIMIT_BYTES must be an integer of at least 1024, got '${bodyLimitText}'`);
+  }
   return {
     port,
     host: flags.host ?? env.BOSUN_HOST ?? '127.0.0.1',
@@ -55,5 +62,6 @@ export function resolveServerConfig(
     mqttUrl,
     mqttPublicUrl: env.BOSUN_MQTT_PUBLIC_URL || undefined,
     mqttPort,
+    bodyLimitBytes,
   };
 }

@@ -32,6 +32,7 @@ export async function startServer(
     app = await buildApp({
       store,
       loggerInstance: logger,
+      bodyLimit: config.bodyLimitBytes,
       mqtt: {
         url: config.mqttUrl,
         publicUrl: config.mqttPublicUrl,
