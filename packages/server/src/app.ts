@@ -51,6 +51,17 @@ declare module 'fastify' {
   }
 }
 
+/** The input limits, for the OpenAPI document (the README has the same table). */
+const LIMITS_DESCRIPTION = [
+  '**Limits.** A request over a limit is refused before the expensive step it protects, with the error envelope:',
+  `- request body: at most ${LIMITS.bodyBytes} bytes (413 \`body_too_large\`; server option BOSUN_BODY_LIMIT_BYTES);`,
+  `- JSON body nesting at most ${LIMITS.bodyDepth} levels, at most ${LIMITS.bodyKeys} keys per object or items per array, strings at most ${LIMITS.bodyStringChars} characters; path and query values at most ${LIMITS.paramChars} characters (400 \`limit_exceeded\`);`,
+  `- schema documents and instance content (JSON/YAML): nesting at most ${LIMITS.documentDepth} levels, at most ${LIMITS.documentKeys} keys or items per object or array; at most ${LIMITS.schemaDocuments} documents per schema (400 \`limit_exceeded\`);`,
+  '- text containing U+0000 or an unpaired surrogate, anywhere in a path, query or body: 400 `invalid_text`;',
+  '- a CUE schema or validation that needs more than its CPU budget (default 5 s): 422 `schema_too_expensive`; too many CUE jobs waiting: 503 `schema_engine_busy`;',
+  '- JSON Schema `pattern`/`patternProperties` run on a linear-time (RE2) engine: backreferences and lookaround are a 422 `invalid_schema`.',
+].join('\n');
+
 /** Builds the HTTP application over an open store; listening and signals belong to the caller. */
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
@@ -97,7 +108,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       info: {
         title: 'Bosun Platform API',
         version: '2026-03-09.tetons',
-        description: `Configuration deployment for robot fleets. Wire-compatible with the Miru Platform API 2026-03-09.tetons. Server ${BOSUN_VERSION}.`,
+        description: `Configuration deployment for robot fleets. Wire-compatible with the Miru Platform API 2026-03-09.tetons. Server ${BOSUN_VERSION}.\n\n${LIMITS_DESCRIPTION}`,
       },
       servers: [{ url: '/beta' }],
       components: {
