@@ -7,6 +7,7 @@ export * from './filepath.ts';
 export * from './git-remote.ts';
 export * from './idempotency.ts';
 export * from './ids.ts';
+export * from './limits.ts';
 export * from './list-query.ts';
 export * from './names.ts';
 export * from './release-version.ts';

@@ -134,7 +134,7 @@ export interface ParsedExpand {
  * `total_count` is only valid on lists and only at the top level.
  */
 export function parseExpand(resource: ResourceName, raw: unknown, opts: { list: boolean }): ParsedExpand {
-  const tree: ExpandTree = {};
+  const tree: ExpandTree = Object.create(null);
   let totalCount = false;
   for (const path of splitMulti(raw)) {
     if (path === 'total_count' && opts.list) {
@@ -154,7 +154,9 @@ export function parseExpand(resource: ResourceName, raw: unknown, opts: { list: 
     let node = tree;
     for (const segment of segments) {
       const fields: Record<string, ResourceName | null> = current ? EXPANSIONS[current] : {};
-      if (current === null || !(segment in fields)) {
+      // Own keys only: `constructor`, `__proto__` or `toString` are no expansions, whatever
+      // Object.prototype holds.
+      if (current === null || !Object.hasOwn(fields, segment)) {
         const allowed = [...(opts.list ? ['total_count'] : []), ...expansionPaths(resource)];
         throw new BosunError(400, 'invalid_expand', `expand '${path}' is not an expandable field here.`, {
           field: 'expand',
@@ -162,7 +164,7 @@ export function parseExpand(resource: ResourceName, raw: unknown, opts: { list: 
           allowed,
         });
       }
-      node[segment] ??= {};
+      if (!Object.hasOwn(node, segment)) node[segment] = Object.create(null) as ExpandTree;
       node = node[segment]!;
       current = fields[segment] ?? null;
     }

@@ -1,4 +1,4 @@
-import { type GitHostMap, randomBase62 } from '@bosun/core';
+import { type GitHostMap, LIMITS, randomBase62 } from '@bosun/core';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify';
@@ -10,6 +10,7 @@ import { errorsPlugin } from './http/errors.ts';
 import { documentIdempotencyKey, idempotencyPlugin } from './http/idempotency.ts';
 import { jsonBodyPlugin } from './http/json-body.ts';
 import { declareVersionHeader, docsBranding } from './http/openapi.ts';
+import { installInputLimits } from './http/limits.ts';
 import { normaliseQuery } from './http/query.ts';
 import { requestLogPlugin } from './http/request-log.ts';
 import { routeTablePlugin } from './http/route-table.ts';
@@ -44,6 +45,8 @@ export interface AppOptions {
   mqtt?: MqttOptions | undefined;
   /** Forge of each self-hosted git server (`BOSUN_GIT_HOSTS`). */
   gitHosts?: GitHostMap | undefined;
+  /** Largest request body in bytes; default LIMITS.bodyBytes. */
+  bodyLimit?: number | undefined;
 }
 
 declare module 'fastify' {
@@ -56,13 +59,24 @@ declare module 'fastify' {
   }
 }
 
+/** The input limits, for the OpenAPI document (the README has the same table). */
+const LIMITS_DESCRIPTION = [
+  '**Limits.** A request over a limit is refused before the expensive step it protects, with the error envelope:',
+  `- request body: at most ${LIMITS.bodyBytes} bytes (413 \`body_too_large\`; server option BOSUN_BODY_LIMIT_BYTES);`,
+  `- JSON body nesting at most ${LIMITS.bodyDepth} levels, at most ${LIMITS.bodyKeys} keys per object or items per array, strings at most ${LIMITS.bodyStringChars} characters; path and query values at most ${LIMITS.paramChars} characters (400 \`limit_exceeded\`);`,
+  `- schema documents and instance content (JSON/YAML): nesting at most ${LIMITS.documentDepth} levels, at most ${LIMITS.documentKeys} keys or items per object or array; at most ${LIMITS.schemaDocuments} documents per schema (400 \`limit_exceeded\`);`,
+  '- text containing U+0000 or an unpaired surrogate, anywhere in a path, query or body: 400 `invalid_text`;',
+  '- a CUE schema or validation that needs more than its CPU budget (default 5 s): 422 `schema_too_expensive`; too many CUE jobs waiting: 503 `schema_engine_busy`;',
+  '- JSON Schema `pattern`/`patternProperties` run on a linear-time (RE2) engine: backreferences and lookaround are a 422 `invalid_schema`.',
+].join('\n');
+
 /** Builds the HTTP application over an open store; listening and signals belong to the caller. */
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     ...(opts.loggerInstance ? { loggerInstance: opts.loggerInstance } : { logger: opts.logger ?? false }),
     logController: new LogController({ disableRequestLogging: true }),
     genReqId: () => `req_${randomBase62(16)}`,
-    bodyLimit: 8 * 1024 * 1024,
+    bodyLimit: opts.bodyLimit ?? LIMITS.bodyBytes,
     return503OnClosing: true,
     ajv: {
       customOptions: { coerceTypes: 'array', removeAdditional: true, useDefaults: true, allErrors: false },
@@ -81,6 +95,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   // The API speaks JSON only: a text/plain body is a 415, not a string that fails validation.
   app.removeContentTypeParser('text/plain');
   await app.register(jsonBodyPlugin);
+  installInputLimits(app);
 
   await app.register(errorsPlugin);
   await app.register(requestLogPlugin);
@@ -106,7 +121,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       info: {
         title: 'Bosun Platform API',
         version: '2026-03-09.tetons',
-        description: `Configuration deployment for robot fleets. Wire-compatible with the Miru Platform API 2026-03-09.tetons. Server ${BOSUN_VERSION}.`,
+        description: `Configuration deployment for robot fleets. Wire-compatible with the Miru Platform API 2026-03-09.tetons. Server ${BOSUN_VERSION}.\n\n${LIMITS_DESCRIPTION}`,
       },
       servers: [{ url: '/beta' }],
       components: {

@@ -16,6 +16,8 @@ export interface ServerConfig {
   mqttPort?: number | undefined;
   /** Self-hosted git servers and their forge (`BOSUN_GIT_HOSTS=git.acme.internal=gitlab,...`). */
   gitHosts?: GitHostMap | undefined;
+  /** Largest request body in bytes (`BOSUN_BODY_LIMIT_BYTES`); default LIMITS.bodyBytes. */
+  bodyLimitBytes?: number | undefined;
 }
 
 /** Flags win over environment variables, which win over the embedded defaults. */
@@ -48,6 +50,11 @@ export function resolveServerConfig(
       '--mqtt-port (BOSUN_MQTT_PORT) is for the embedded broker; it cannot be used with BOSUN_MQTT_URL',
     );
   }
+  const bodyLimitText = env.BOSUN_BODY_LIMIT_BYTES;
+  const bodyLimitBytes = bodyLimitText ? Number(bodyLimitText) : undefined;
+  if (bodyLimitBytes !== undefined && (!Number.isInteger(bodyLimitBytes) || bodyLimitBytes < 1024)) {
+    throw new Error(`BOSUN_BODY_LIMIT_BYTES must be an integer of at least 1024, got '${bodyLimitText}'`);
+  }
   return {
     port,
     host: flags.host ?? env.BOSUN_HOST ?? '127.0.0.1',
@@ -59,5 +66,6 @@ export function resolveServerConfig(
     mqttPublicUrl: env.BOSUN_MQTT_PUBLIC_URL || undefined,
     mqttPort,
     gitHosts: parseGitHostMap(env.BOSUN_GIT_HOSTS),
+    bodyLimitBytes,
   };
 }

@@ -33,6 +33,7 @@ export async function startServer(
       store,
       loggerInstance: logger,
       gitHosts: config.gitHosts,
+      bodyLimit: config.bodyLimitBytes,
       mqtt: {
         url: config.mqttUrl,
         publicUrl: config.mqttPublicUrl,

@@ -540,7 +540,7 @@ export interface components {
             /** @description Current name of the config type. */
             config_type_name: string;
             content?: {
-                /** @description The file text, stored and served byte for byte. */
+                /** @description The file text, stored and served byte for byte. JSON nesting at most 64 levels, at most 10000 keys or items per object or array; no NUL character (400). */
                 data: string;
                 /**
                  * @description Format of data; tetons knows only json.
@@ -1108,7 +1108,7 @@ export interface operations {
                 "application/json": {
                     config_schema_id: string;
                     content: {
-                        /** @description The file text, stored and served byte for byte. */
+                        /** @description The file text, stored and served byte for byte. JSON nesting at most 64 levels, at most 10000 keys or items per object or array; no NUL character (400). */
                         data: string;
                         /**
                          * @description Format of data; tetons knows only json.
@@ -1290,7 +1290,7 @@ export interface operations {
                         id?: string;
                         slug?: string;
                     };
-                    /** @description JSON Schema: exactly one document. CUE: the files of one package. */
+                    /** @description JSON Schema: exactly one document. CUE: the files of one package. A JSON or YAML document nests at most 64 levels and holds at most 10000 keys or items per object or array (400 limit_exceeded). */
                     documents: {
                         data: string;
                         name: string;

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
+import { jsonBodyDepthError } from './limits.ts';
 
 /**
  * An empty body with a JSON content type is the same as no body, and no body is `{}` on an operation
@@ -15,6 +16,11 @@ export const jsonBodyPlugin = fp(async (app: FastifyInstance) => {
     const text = body.toString();
     if (text.length === 0) {
       done(null, undefined);
+      return;
+    }
+    const tooDeep = jsonBodyDepthError(text);
+    if (tooDeep) {
+      done(tooDeep, undefined);
       return;
     }
     parseJson(request, text, done);

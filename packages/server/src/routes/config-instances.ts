@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
-import { notFound, unprocessable } from '@bosun/core';
+import { LIMITS, notFound, unprocessable } from '@bosun/core';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
+import { checkDocumentText, checkDocumentValue } from '../http/limits.ts';
 import { expandParam, filterValues, listBody, listParams } from '../http/query.ts';
 import {
   ExpandQuery,
@@ -18,7 +19,10 @@ import { renderConfigInstances } from '../views/config-instances.ts';
 
 const InstanceContent = Type.Object({
   format: Type.Literal('json', { description: 'Format of data; tetons knows only json.' }),
-  data: Type.String({ description: 'The file text, stored and served byte for byte.' }),
+  data: Type.String({
+    maxLength: LIMITS.bodyStringChars,
+    description: `The file text, stored and served byte for byte. JSON nesting at most ${LIMITS.documentDepth} levels, at most ${LIMITS.documentKeys} keys or items per object or array; no NUL character (400).`,
+  }),
 });
 
 export const ConfigInstance = Type.Object(
@@ -67,6 +71,7 @@ export const configInstanceRoutes: FastifyPluginAsyncTypebox<{ repos: Repositori
       const schema = await repos.configSchemas.get(schemaId);
       if (!schema) throw notFound('config schema', schemaId);
       let value: unknown;
+      checkDocumentText('json', content.data, 'content.data', 'content');
       try {
         value = JSON.parse(content.data);
       } catch (err) {
@@ -74,6 +79,7 @@ export const configInstanceRoutes: FastifyPluginAsyncTypebox<{ repos: Repositori
           field: 'content.data',
         });
       }
+      checkDocumentValue(value, 'content.data', 'content');
       const validator = await validatorCache.get(schema.id, async () => ({
         language: schema.language,
         format: schema.format,

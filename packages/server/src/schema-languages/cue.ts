@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { unprocessable } from '@bosun/core';
+import { BosunError, unprocessable } from '@bosun/core';
 import { cueIssues } from './cue-errors.ts';
-import { CuePool } from './cue-pool.ts';
+import { CueBusyError, CuePool, CueTimeoutError } from './cue-pool.ts';
 import type { InstanceValidator, SchemaDocumentInput } from './types.ts';
 
 const INSTANCE_FILE = 'bosun-instance.cue';
@@ -55,6 +55,18 @@ async function runCue(job: Parameters<CuePool['run']>[0]) {
   try {
     return await cuePool().run(job);
   } catch (err) {
+    if (err instanceof CueTimeoutError) {
+      throw unprocessable(
+        'schema_too_expensive',
+        `CUE needed more than its budget of ${err.budgetMs} ms to ${job.op === 'check' ? 'evaluate the schema' : 'validate the instance against the schema'}; simplify the schema (large comprehensions, ranges or recursion).`,
+        { field: job.op === 'check' ? 'documents' : 'content.data', budget_ms: err.budgetMs },
+      );
+    }
+    if (err instanceof CueBusyError) {
+      throw new BosunError(503, 'schema_engine_busy', 'Too many CUE jobs are waiting; retry shortly.', {
+        queue_limit: err.queueLimit,
+      });
+    }
     throw unprocessable('cue_failed', `CUE could not evaluate the schema: ${(err as Error).message}`, {
       field: 'documents',
     });

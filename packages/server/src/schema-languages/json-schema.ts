@@ -2,7 +2,9 @@ import { unprocessable } from '@bosun/core';
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import formatsPlugin from 'ajv-formats';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
+import { checkDocumentText, checkDocumentValue } from '../http/limits.ts';
 import { pointerChild } from './json-pointer.ts';
+import { linearRegExp } from './linear-regexp.ts';
 import type { InstanceValidator, ValidationIssue } from './types.ts';
 
 // ajv-formats is CommonJS with a default export; under NodeNext the function sits on `.default`.
@@ -13,6 +15,13 @@ const ACCEPTED_DRAFTS = new Set([DRAFT_2020_12, 'http://json-schema.org/draft/20
 
 /** Parses a JSON or YAML schema document into its value; a syntax error is a 422 with the parser's message. */
 export function parseSchemaDocument(format: 'json' | 'yaml', name: string, data: string): unknown {
+  checkDocumentText(format, data, 'documents', name);
+  const value = parseText(format, name, data);
+  checkDocumentValue(value, 'documents', name);
+  return value;
+}
+
+function parseText(format: 'json' | 'yaml', name: string, data: string): unknown {
   try {
     if (format === 'json') return JSON.parse(data);
     return parseYaml(data, { prettyErrors: true, uniqueKeys: true, maxAliasCount: 100 });
@@ -32,7 +41,13 @@ export function parseSchemaDocument(format: 'json' | 'yaml', name: string, data:
 
 function newAjv(): Ajv2020 {
   // strict: false because vendor keywords (`x-miru-config-type`, ...) are legal JSON Schema annotations.
-  const ajv = new Ajv2020({ allErrors: true, strict: false, coerceTypes: false, useDefaults: false });
+  const ajv = new Ajv2020({
+    allErrors: true,
+    strict: false,
+    coerceTypes: false,
+    useDefaults: false,
+    code: { regExp: linearRegExp },
+  });
   addFormats(ajv);
   return ajv;
 }
