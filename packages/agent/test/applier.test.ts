@@ -159,7 +159,11 @@ describe('FileApplier', () => {
 
     it('refuses a delete through a link that leaves the root: the outside file stays', async () => {
       const { root, applier } = setup();
-      await applier.apply({ writes: [write('/etc/a.yaml', 'mine')], deletes: [], ledger: { set: { d1: {} } } });
+      await applier.apply({
+        writes: [write('/etc/a.yaml', 'mine')],
+        deletes: [],
+        ledger: { set: { d1: {} } },
+      });
       // The directory is swapped for a link to a tree outside holding a file of the same name.
       const outside = outsideDir();
       writeFileSync(join(outside, 'a.yaml'), 'not yours');
