@@ -13,9 +13,9 @@ import {
 } from '@bosun/core';
 import pino, { type Logger } from 'pino';
 import { ApplyError, FileApplier, type FileWrite, type Ledger } from './applier.ts';
+import { buildInfo } from './build-info.ts';
 import { DeploymentCatalog } from './catalog.ts';
 import {
-  AGENT_VERSION,
   AgentClient,
   type AgentDeployment,
   type DesiredState,
@@ -229,7 +229,7 @@ export class Agent extends EventEmitter<AgentEvents> {
       socketPath,
       source: new AgentDeviceApiSource(this),
       events: this.events!,
-      agentVersion: AGENT_VERSION,
+      build: buildInfo(),
     });
     try {
       await api.listen();

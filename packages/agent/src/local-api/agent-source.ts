@@ -1,4 +1,4 @@
-import { deriveStatus } from '@bosun/core';
+import { onDeviceState } from '@bosun/core';
 import type { Agent } from '../agent.ts';
 import type { AgentDeployment } from '../client.ts';
 import type {
@@ -87,14 +87,16 @@ export class AgentDeviceApiSource implements DeviceApiSource {
   }
 
   private view(d: AgentDeployment, filesOnDisk: boolean): LocalDeployment {
-    const retry = this.agent.retryOf(d.id);
-    const activity = filesOnDisk ? 'deployed' : d.activity_status;
-    const error = retry?.error ?? (filesOnDisk ? 'none' : d.error_status);
+    const { activity, error, status } = onDeviceState({
+      server: { target: d.target_status, activity: d.activity_status, error: d.error_status },
+      filesOnDisk,
+      agentError: this.agent.retryOf(d.id)?.error,
+    });
     return {
       object: 'deployment',
       id: d.id,
       description: d.description,
-      status: deriveStatus({ activity, error }),
+      status,
       activity_status: activity,
       error_status: error,
       target_status: d.target_status,
