@@ -1,3 +1,4 @@
+export * from './backoff.ts';
 export * from './device-view.ts';
 export * from './digest.ts';
 export * from './drift.ts';
