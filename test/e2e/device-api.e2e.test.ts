@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { request } from 'node:http';
 import { type ConfigChange, onConfigChange } from '@bosun/agent/local-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -105,7 +106,13 @@ describe('Device API of a running agent', () => {
     expectDeviceSchema('HealthResponse', health.body);
     const version = await get('/v0.2/version');
     expectDeviceSchema('VersionResponse', version.body);
-    expect(version.body.api_version).toBe('v0.2');
+    expectDeviceSchema('APIVersion', version.body.api_version);
+    expectDeviceSchema('APIGitCommit', version.body.api_git_commit);
+    // The real build: a source checkout answers from git (HEAD and its date), never the epoch.
+    expect(version.body.git_commit).toMatch(/^[0-9a-f]{40}$/);
+    expect(Date.parse(version.body.build_date)).toBeGreaterThan(Date.parse('2025-01-01T00:00:00Z'));
+    expect(version.body.rust_version).not.toMatch(/node/i);
+    expect(version.body.arch).toBe(execFileSync('uname', ['-m'], { encoding: 'utf8' }).trim());
     const dev = await get('/v0.2/device');
     expectDeviceSchema('Device', dev.body);
     expect(dev.body).toMatchObject({ id: device.id, name: device.name });
@@ -213,6 +220,14 @@ describe('Device API of a running agent', () => {
     expectDeviceSchema('DeploymentRemovedEvent', events[0]!.data);
     expect(seen).toBeGreaterThan(0);
     expect((await get('/v0.2/deployments/current')).body.id).toBe(second);
+    // Its files are gone, so the replaced deployment reads archived (not the catalog's stale copy).
+    const old = await get(`/v0.2/deployments/${first}`);
+    expectDeviceSchema('Deployment', old.body);
+    expect(old.body).toMatchObject({
+      status: 'archived',
+      activity_status: 'archived',
+      target_status: 'archived',
+    });
   });
 
   it('event ids survive an agent restart, and the current deployment is served from local state', async () => {

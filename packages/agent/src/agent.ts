@@ -8,14 +8,17 @@ import {
   type DriftMode,
   driftMessage,
   findDrift,
+  fullJitterMs,
+  jitteredIntervalMs,
   type RetryPolicy,
   retryPolicyProblem,
+  shouldLogFailure,
 } from '@bosun/core';
 import pino, { type Logger } from 'pino';
 import { ApplyError, FileApplier, type FileWrite, type Ledger } from './applier.ts';
+import { buildInfo } from './build-info.ts';
 import { DeploymentCatalog } from './catalog.ts';
 import {
-  AGENT_VERSION,
   AgentClient,
   type AgentDeployment,
   type DesiredState,
@@ -38,8 +41,14 @@ export interface AgentOptions {
   /** Overrides the server URL stored at activation. */
   server?: string;
   logger?: Logger;
-  /** Poll for the desired state this often even without push (default 60 s). */
+  /**
+   * Poll for the desired state about this often even without push (default 60 s): each wait is drawn
+   * from [interval/2, interval]; while the server is unreachable, retries back off with full jitter
+   * from 1 s up to the interval.
+   */
   pollIntervalMs?: number;
+  /** MQTT keep-alive in seconds (default 30): a crashed agent is offline after 1.5 × this. */
+  mqttKeepaliveSeconds?: number;
   /** Compare deployed files with their digests this often (default 60 s). */
   driftIntervalMs?: number;
   driftMode?: DriftMode;
@@ -85,6 +94,9 @@ export class Agent extends EventEmitter<AgentEvents> {
   private etag: string | undefined;
   private timers: NodeJS.Timeout[] = [];
   private retryTimer: NodeJS.Timeout | undefined;
+  private pollTimer: NodeJS.Timeout | undefined;
+  /** Consecutive reconciles that could not reach the server (backoff and log rate). */
+  private serverFailures = 0;
   private requested = false;
   private running: Promise<void> | undefined;
   private lock: Promise<unknown> = Promise.resolve();
@@ -124,7 +136,7 @@ export class Agent extends EventEmitter<AgentEvents> {
     this.stopped = false;
     const log = this.logger;
     log.info({ device_id: this.deviceId, server: serverUrl, fs_root: this.fsRoot }, 'agent starting');
-    this.timers.push(setInterval(() => this.trigger('poll'), this.opts.pollIntervalMs ?? 60_000));
+    this.schedulePoll();
     this.timers.push(
       setInterval(() => {
         this.exclusive(() => this.checkDrift()).catch((err) =>
@@ -142,6 +154,7 @@ export class Agent extends EventEmitter<AgentEvents> {
         password: (fresh) => this.client.accessToken(fresh),
         onSync: () => this.trigger('push'),
         logger: log,
+        keepaliveSeconds: this.opts.mqttKeepaliveSeconds,
       });
       await this.push.start();
     }
@@ -155,6 +168,7 @@ export class Agent extends EventEmitter<AgentEvents> {
     this.stopped = true;
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
+    clearTimeout(this.pollTimer);
     // First, so no app's event stream holds the shutdown up.
     await this.localApi?.close().catch(() => {});
     this.localApi = undefined;
@@ -229,7 +243,7 @@ export class Agent extends EventEmitter<AgentEvents> {
       socketPath,
       source: new AgentDeviceApiSource(this),
       events: this.events!,
-      agentVersion: AGENT_VERSION,
+      build: buildInfo(),
     });
     try {
       await api.listen();
@@ -307,9 +321,20 @@ export class Agent extends EventEmitter<AgentEvents> {
       }
       fresh = true;
       this.lastSyncedAt = new Date().toISOString();
+      if (this.serverFailures > 0)
+        this.logger.info({ failed_attempts: this.serverFailures }, 'server reachable again');
+      this.serverFailures = 0;
+      this.schedulePoll();
     } catch (err) {
       if (!(err instanceof NetworkError)) throw err;
-      this.logger.warn({ err: err.message }, 'server unreachable; working from the last known state');
+      this.serverFailures++;
+      // Logged once, then at a backoff (2nd, 4th, 8th, … failure), not on every retry.
+      if (shouldLogFailure(this.serverFailures))
+        this.logger.warn(
+          { err: err.message, failed_attempts: this.serverFailures },
+          'server unreachable; working from the last known state',
+        );
+      this.schedulePoll();
     }
     if (!this.desired) return;
     await this.act(this.desired, fresh);
@@ -529,6 +554,26 @@ export class Agent extends EventEmitter<AgentEvents> {
       this.store.outbox.shift();
       await this.store.save(false);
     }
+  }
+
+  /**
+   * The next poll, counted from the last reconcile: about the interval while the server answers;
+   * after a failure, full-jitter backoff from 1 s capped at the interval, so a fleet recovers within
+   * seconds of an outage without coming back in lockstep.
+   */
+  private schedulePoll(): void {
+    clearTimeout(this.pollTimer);
+    if (this.stopped) return;
+    const interval = this.opts.pollIntervalMs ?? 60_000;
+    const delay =
+      this.serverFailures > 0
+        ? fullJitterMs(this.serverFailures - 1, {
+            baseMs: Math.min(1_000, interval),
+            capMs: interval,
+            minMs: Math.min(100, interval),
+          })
+        : jitteredIntervalMs(interval);
+    this.pollTimer = setTimeout(() => this.trigger('poll'), delay);
   }
 
   private scheduleRetry(): void {

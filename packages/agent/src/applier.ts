@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { copyFile, readdir, readFile, rm, unlink } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { copyFile, lstat, readdir, readFile, realpath, rm, unlink } from 'node:fs/promises';
+import { dirname, join, relative, sep } from 'node:path';
 import { filepathProblem } from '@bosun/core';
 import {
   fileMode,
@@ -97,6 +97,7 @@ export class FileApplier {
   readonly journalDir: string;
   readonly ledgerPath: string;
   private ledgerCache: StoredLedger | undefined;
+  private rootReal: string | undefined;
 
   constructor(
     readonly stateDir: string,
@@ -113,6 +114,43 @@ export class FileApplier {
     const problem = filepathProblem(path);
     if (problem) throw new ApplyError(`filepath '${path}' ${problem}`, path);
     return join(this.fsRoot, path);
+  }
+
+  /**
+   * `resolve`, and with a root other than `/` also a check that no symbolic link on the way (a
+   * directory of the path, or the file itself) leads outside the root: the agent must never write,
+   * back up or delete a file outside the tree it was given. Each existing component is lstat'ed; the
+   * deepest one that exists is resolved with realpath and must stay under the root's own realpath.
+   * With the default root `/` every path is inside, so links are followed as the system does.
+   */
+  async resolveInside(path: string): Promise<string> {
+    const real = this.resolve(path);
+    if (this.fsRoot === '/') return real;
+    this.rootReal ??= await realpath(this.fsRoot);
+    let existing = this.fsRoot;
+    let link: string | undefined;
+    for (const part of path.split('/').filter(Boolean)) {
+      const next = join(existing, part);
+      try {
+        if ((await lstat(next)).isSymbolicLink()) link ??= next;
+      } catch (err) {
+        if (isNotFound(err)) break;
+        throw asApplyError(err, path, 'inspect');
+      }
+      existing = next;
+    }
+    if (link === undefined) return real;
+    let target: string;
+    try {
+      target = await realpath(existing);
+    } catch (err) {
+      // A dangling link: where it points does not exist yet, so a write would create it there.
+      if (!isNotFound(err)) throw asApplyError(err, path, 'inspect');
+      throw escapes(path, `/${relative(this.fsRoot, link)}`);
+    }
+    const rel = relative(this.rootReal, target);
+    if (rel === '..' || rel.startsWith(`..${sep}`)) throw escapes(path, `/${relative(this.fsRoot, link)}`);
+    return real;
   }
 
   async ledger(): Promise<Ledger> {
@@ -167,7 +205,7 @@ export class FileApplier {
     try {
       for (const w of change.writes) {
         const entry = journal.entries.find((e) => e.path === w.path)!;
-        const real = this.resolve(w.path);
+        const real = await this.resolveInside(w.path);
         await this.step(`write ${w.path}`);
         await mkdirDurably(dirname(real)).catch((err) => {
           throw asApplyError(err, w.path, 'create the directory for');
@@ -181,7 +219,7 @@ export class FileApplier {
       }
       for (const path of deletes) {
         await this.step(`delete ${path}`);
-        await removeFile(this.resolve(path)).catch((err) => {
+        await removeFile(await this.resolveInside(path)).catch((err) => {
           throw asApplyError(err, path, 'remove');
         });
       }
@@ -219,7 +257,7 @@ export class FileApplier {
     try {
       for (const [i, t] of targets.entries()) {
         await this.step(`backup ${t.path}`);
-        const real = this.resolve(t.path);
+        const real = await this.resolveInside(t.path);
         const mode = await fileMode(real);
         let backup: string | null = null;
         if (mode !== null) {
@@ -252,7 +290,9 @@ export class FileApplier {
   private async rollback(journal: Journal): Promise<void> {
     const dir = join(this.journalDir, journal.tx);
     for (const entry of [...journal.entries].reverse()) {
-      const real = this.resolve(entry.path);
+      // A link that appeared since the apply is not followed out of the root, even to roll back.
+      const real = await this.resolveInside(entry.path).catch(() => undefined);
+      if (real === undefined) continue;
       await rm(tempPathFor(real, journal.tx), { force: true }).catch(() => {});
       if (entry.existed && entry.backup) {
         const content = await readFile(join(dir, entry.backup));
@@ -293,6 +333,13 @@ async function removeFile(path: string): Promise<void> {
     throw err;
   }
   await fsyncDir(dirname(path));
+}
+
+function escapes(path: string, link: string): ApplyError {
+  return new ApplyError(
+    `filepath '${path}' leads outside the agent's file-system root through the symbolic link '${link}'; refused`,
+    path,
+  );
 }
 
 function asApplyError(err: unknown, path: string, verb: string): ApplyError {

@@ -1,3 +1,4 @@
+import { fullJitterMs, RECONNECT_JITTER, shouldLogFailure } from '@bosun/core';
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import { AGENT_VERSION } from './client.ts';
@@ -15,6 +16,8 @@ export interface PushOptions {
   password(fresh: boolean): Promise<string>;
   onSync(): void;
   logger: Logger;
+  /** MQTT keep-alive; the broker declares the agent gone after 1.5 × this without traffic (default 30). */
+  keepaliveSeconds?: number;
 }
 
 export class PushChannel {
@@ -22,6 +25,8 @@ export class PushChannel {
   private readonly prefix: string;
   lastConnectedAt: string | null = null;
   lastDisconnectedAt: string | null = null;
+  /** Connection attempts since the channel was last up (drives the backoff and the log rate). */
+  private failures = 0;
 
   get connected(): boolean {
     return this.client?.connected ?? false;
@@ -41,15 +46,27 @@ export class PushChannel {
       username: opts.deviceId,
       password,
       clean: true,
-      keepalive: 30,
-      reconnectPeriod: 2_000,
+      keepalive: opts.keepaliveSeconds ?? 30,
+      // Re-set before every attempt (below): full jitter, so a fleet does not reconnect in lockstep.
+      reconnectPeriod: fullJitterMs(0, RECONNECT_JITTER),
       connectTimeout: 10_000,
       will: { topic: `${prefix}presence`, payload: Buffer.from(presence('offline')), qos: 1, retain: true },
     });
     this.client = client;
+    // mqtt.js arms its reconnect timer from `reconnectPeriod` when a connection closes; an attempt
+    // starting is the moment to choose the delay of the one after it.
+    client.on('reconnect', () => {
+      this.failures++;
+      client.options.reconnectPeriod = fullJitterMs(this.failures, RECONNECT_JITTER);
+    });
     client.on('connect', () => {
       this.lastConnectedAt = new Date().toISOString();
-      opts.logger.info({ broker: opts.url }, 'push channel connected');
+      opts.logger.info(
+        { broker: opts.url, ...(this.failures ? { attempts: this.failures } : {}) },
+        'push channel connected',
+      );
+      this.failures = 0;
+      client.options.reconnectPeriod = fullJitterMs(0, RECONNECT_JITTER);
       // Subscribing on every connect (not only the first) keeps commands flowing after a reconnect.
       client.subscribe({ [`${prefix}sync`]: { qos: 1 }, [`${prefix}ping`]: { qos: 1 } }, (err) => {
         if (err) opts.logger.warn({ err: err.message }, 'subscribe failed');
@@ -74,13 +91,17 @@ export class PushChannel {
     client.on('error', (err: Error & { code?: number }) => {
       // 4 bad user name or password, 5 not authorized (MQTT 3.1.1); 134/135 in MQTT 5.
       const refused = err.code === 4 || err.code === 5 || err.code === 134 || err.code === 135;
-      opts.logger.warn({ err: err.message }, 'push channel error');
+      // While the broker is unreachable every attempt fails: log the first and then at a backoff.
+      if (shouldLogFailure(this.failures + 1))
+        opts.logger.warn({ err: err.message, attempts: this.failures + 1 }, 'push channel error');
       if (refused) this.refreshPassword(true);
     });
     // Before each automatic reconnect, make sure the password is a token that is still valid.
     client.on('close', () => {
-      if (this.lastConnectedAt && (this.lastDisconnectedAt ?? '') < this.lastConnectedAt)
+      if (this.lastConnectedAt && (this.lastDisconnectedAt ?? '') < this.lastConnectedAt) {
         this.lastDisconnectedAt = new Date().toISOString();
+        if (this.client) opts.logger.warn({ broker: opts.url }, 'push channel lost; reconnecting');
+      }
       this.refreshPassword(false);
     });
   }

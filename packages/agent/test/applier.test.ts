@@ -5,7 +5,9 @@ import {
   mkdtempSync,
   readdirSync,
   readFileSync,
+  renameSync,
   statSync,
+  symlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -138,5 +140,67 @@ describe('FileApplier', () => {
     expect(read(root, '/a')).toBe('v1');
     // ...and recovery of an interrupted one is covered by crash.test.ts with real SIGKILLs.
     expect(await new FileApplier(stateDir, root).recover()).toEqual([]);
+  });
+  describe('symbolic links under a file-system root', () => {
+    const outsideDir = () => mkdtempSync(join(tmpdir(), 'bosun-apply-outside-'));
+
+    it('refuses a write through a directory link that leaves the root, touching nothing outside', async () => {
+      const { root, applier } = setup();
+      const outside = outsideDir();
+      symlinkSync(outside, join(root, 'etc'));
+      const err = await applier
+        .apply({ writes: [write('/etc/robot/a.yaml', 'x')], deletes: [], ledger: { set: { d1: {} } } })
+        .catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ApplyError);
+      expect((err as ApplyError).message).toMatch(/outside the agent's file-system root.*'\/etc'/);
+      expect(readdirSync(outside)).toEqual([]);
+      expect(await applier.ledger()).toEqual({});
+    });
+
+    it('refuses a delete through a link that leaves the root: the outside file stays', async () => {
+      const { root, applier } = setup();
+      await applier.apply({
+        writes: [write('/etc/a.yaml', 'mine')],
+        deletes: [],
+        ledger: { set: { d1: {} } },
+      });
+      // The directory is swapped for a link to a tree outside holding a file of the same name.
+      const outside = outsideDir();
+      writeFileSync(join(outside, 'a.yaml'), 'not yours');
+      renameSync(join(root, 'etc'), join(root, 'etc.old'));
+      symlinkSync(outside, join(root, 'etc'));
+      await expect(
+        applier.apply({ writes: [], deletes: ['/etc/a.yaml'], ledger: { remove: ['d1'] } }),
+      ).rejects.toThrow(/outside the agent's file-system root/);
+      expect(readFileSync(join(outside, 'a.yaml'), 'utf8')).toBe('not yours');
+    });
+
+    it('refuses a file that is itself a link out of the root, and a dangling link', async () => {
+      const { root, applier } = setup();
+      const outside = outsideDir();
+      writeFileSync(join(outside, 'secret'), 'outside');
+      symlinkSync(join(outside, 'secret'), join(root, 'a'));
+      symlinkSync(join(outside, 'nowhere'), join(root, 'b'));
+      for (const path of ['/a', '/b/c.yaml']) {
+        await expect(applier.apply({ writes: [write(path, 'x')], deletes: [], ledger: {} })).rejects.toThrow(
+          /outside the agent's file-system root/,
+        );
+      }
+      expect(readdirSync(outside)).toEqual(['secret']);
+    });
+
+    it('follows links that stay inside the root', async () => {
+      const { root, applier } = setup();
+      mkdirSync(join(root, 'srv/configs'), { recursive: true });
+      symlinkSync(join(root, 'srv/configs'), join(root, 'etc'));
+      symlinkSync('srv', join(root, 'opt'));
+      await applier.apply({
+        writes: [write('/etc/a.yaml', 'a'), write('/opt/configs/b.yaml', 'b')],
+        deletes: [],
+        ledger: {},
+      });
+      expect(read(root, '/srv/configs/a.yaml')).toBe('a');
+      expect(read(root, '/srv/configs/b.yaml')).toBe('b');
+    });
   });
 });

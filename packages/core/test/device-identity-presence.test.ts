@@ -2,6 +2,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import {
   BosunError,
+  contactWriteDue,
   decodeDeviceJwt,
   deviceStatus,
   isConnected,
@@ -9,6 +10,7 @@ import {
   MAX_PING_TIMEOUT_NANOS,
   parseDevicePublicKey,
   pingTimeoutMs,
+  sessionEndedSinceContact,
   signDeviceJwt,
   verifyDeviceJwtSignature,
 } from '../src/index.ts';
@@ -49,6 +51,32 @@ describe('device status (60 s rule)', () => {
     expect(isConnected(closed)).toBe(false);
     expect(deviceStatus(closed, now)).toBe('offline');
     expect(isConnected({ ...closed, last_connected_at: '2026-06-01T10:00:00.000Z' })).toBe(true);
+  });
+  it('a session that ended is offline at once, however recent the last contact; contact after it counts again', () => {
+    const r = {
+      ...base,
+      status: 'online' as const,
+      last_connected_at: '2026-06-01T11:50:00.000Z',
+      last_seen_at: '2026-06-01T11:59:50.000Z',
+    };
+    // A clean stop (or the broker noticing a lost agent) 5 s ago: offline, not "online for a minute".
+    const stopped = { ...r, last_disconnected_at: '2026-06-01T11:59:55.000Z' };
+    expect(sessionEndedSinceContact(stopped)).toBe(true);
+    expect(deviceStatus(stopped, now)).toBe('offline');
+    // Recorded in the same instant as the last contact (older servers wrote both at once): still ended.
+    expect(deviceStatus({ ...r, last_disconnected_at: r.last_seen_at }, now)).toBe('offline');
+    // The agent polls over HTTP after its push session dropped: online again within the window.
+    const polled = { ...stopped, last_seen_at: '2026-06-01T11:59:58.000Z' };
+    expect(deviceStatus(polled, now)).toBe('online');
+  });
+  it('contact is written at most every interval, except the first call after a session ended', () => {
+    const seen = { last_seen_at: '2026-06-01T11:59:55.000Z', last_disconnected_at: null };
+    expect(contactWriteDue(seen, now, 15_000)).toBe(false);
+    expect(contactWriteDue(seen, now + 10_000, 15_000)).toBe(true);
+    expect(contactWriteDue({ last_seen_at: null, last_disconnected_at: null }, now, 15_000)).toBe(true);
+    expect(contactWriteDue({ ...seen, last_disconnected_at: '2026-06-01T11:59:58.000Z' }, now, 15_000)).toBe(
+      true,
+    );
   });
 });
 

@@ -55,13 +55,17 @@ describe('embedded broker over WebSocket at /mqtt', () => {
       return row.last_disconnected_at ? row : null;
     }, 'last_disconnected_at');
     expect(Date.parse(gone.last_disconnected_at)).toBeGreaterThan(Date.parse(connected.last_connected_at));
-    // The disconnection counts as contact; 60 s later without any the device is offline.
+    // A closed session is offline at once, however recent the agent's last contact.
     await t.server.store.db
       .updateTable('devices')
-      .set({ last_seen_at: new Date(Date.now() - 61_000).toISOString() })
+      .set({ last_seen_at: new Date(Date.parse(gone.last_disconnected_at) - 1_000).toISOString() })
       .where('id', '=', d.id)
       .execute();
+    expect(gone.status).toBe('offline');
     expect((await device(d.id)).status).toBe('offline');
+    // The agent polling over HTTP afterwards is contact again: online within the window at once.
+    expect((await d.api('GET', '/state')).status).toBe(200);
+    expect((await device(d.id)).status).toBe('online');
   });
 
   it('refuses wrong, expired and borrowed credentials at CONNECT', async () => {

@@ -1,4 +1,4 @@
-import { deriveStatus } from '@bosun/core';
+import { deviceStatus, onDeviceState } from '@bosun/core';
 import type { Agent } from '../agent.ts';
 import type { AgentDeployment } from '../client.ts';
 import type {
@@ -10,9 +10,8 @@ import type {
   SyncOutcome,
 } from './source.ts';
 
+/** "Never" in the Device API: its times are required date-times, so upstream agents send the epoch. */
 const NEVER = new Date(0).toISOString();
-/** The Device API's "online": connected to the push channel, or heard from the server within 60 s. */
-const ONLINE_WINDOW_MS = 60_000;
 
 /**
  * The agent's local state seen through the Device API: what is on disk (the ledger) wins over what
@@ -24,13 +23,24 @@ export class AgentDeviceApiSource implements DeviceApiSource {
 
   async device(): Promise<LocalDevice> {
     const info = this.agent.localInfo();
-    const recent =
-      info.lastSyncedAt !== null && Date.now() - Date.parse(info.lastSyncedAt) < ONLINE_WINDOW_MS;
+    // The server's rule seen from the robot: push session open, or synced within the contact window
+    // unless the push session ended since.
+    const status = info.pushConnected
+      ? 'online'
+      : deviceStatus(
+          {
+            status: 'online',
+            last_connected_at: info.lastConnectedAt,
+            last_disconnected_at: info.lastDisconnectedAt,
+            last_seen_at: info.lastSyncedAt,
+          },
+          Date.now(),
+        );
     return {
       object: 'device',
       id: info.deviceId,
       name: info.name,
-      status: info.pushConnected || recent ? 'online' : 'offline',
+      status: status === 'online' ? 'online' : 'offline',
       last_synced_at: info.lastSyncedAt ?? NEVER,
       last_connected_at: info.lastConnectedAt ?? NEVER,
       last_disconnected_at: info.lastDisconnectedAt ?? NEVER,
@@ -87,14 +97,16 @@ export class AgentDeviceApiSource implements DeviceApiSource {
   }
 
   private view(d: AgentDeployment, filesOnDisk: boolean): LocalDeployment {
-    const retry = this.agent.retryOf(d.id);
-    const activity = filesOnDisk ? 'deployed' : d.activity_status;
-    const error = retry?.error ?? (filesOnDisk ? 'none' : d.error_status);
+    const { activity, error, status } = onDeviceState({
+      server: { target: d.target_status, activity: d.activity_status, error: d.error_status },
+      filesOnDisk,
+      agentError: this.agent.retryOf(d.id)?.error,
+    });
     return {
       object: 'deployment',
       id: d.id,
       description: d.description,
-      status: deriveStatus({ activity, error }),
+      status,
       activity_status: activity,
       error_status: error,
       target_status: d.target_status,

@@ -1,22 +1,32 @@
 import { chmodSync, existsSync, mkdirSync, unlinkSync } from 'node:fs';
 import { connect } from 'node:net';
-import { arch, platform } from 'node:os';
+import { machine, platform } from 'node:os';
 import { dirname } from 'node:path';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import type { BuildInfo } from '../build-info.ts';
 import type { EventLog } from './event-log.ts';
 import type { DeviceApiSource } from './source.ts';
 import { streamEvents } from './sse.ts';
 
 export const DEVICE_API_VERSION = 'v0.2';
+/**
+ * The spec's `APIGitCommit`: a single-value enum in Device API v0.2.1 (the commit of the API
+ * definition), so a strict client rejects anything else. Bosun's own commit is in `git_commit`.
+ */
+export const DEVICE_API_GIT_COMMIT = '10dc72e22958a4851e7f6718f5b7542b0c7f62e1';
+/**
+ * `rust_version` is a required string in v0.2.1; this agent has no Rust toolchain, so it says `none`
+ * (documented in README, "For application developers on the robot").
+ */
+export const RUST_VERSION_NONE = 'none';
 export const DEFAULT_SOCKET_PATH = '/run/bosun/bosun.sock';
 
 export interface LocalApiOptions {
   socketPath: string;
   source: DeviceApiSource;
   events: EventLog;
-  agentVersion: string;
-  gitCommit?: string;
-  buildDate?: string;
+  /** The agent's build (`version`, `git_commit`, `build_date` of `/v0.2/version`). */
+  build: BuildInfo;
   heartbeatMs?: number;
   maxBufferedBytes?: number;
 }
@@ -48,6 +58,7 @@ export class LocalApi {
 
   constructor(private readonly opts: LocalApiOptions) {
     this.app = Fastify({ logger: false });
+    emptyJsonIsNoBody(this.app);
     this.routes();
   }
 
@@ -68,15 +79,15 @@ export class LocalApi {
       async (v) => {
         v.get('/health', async () => ({ status: 'ok' }));
         v.get('/version', async () => ({
-          version: opts.agentVersion,
-          git_commit: opts.gitCommit ?? 'unknown',
+          version: opts.build.version,
+          git_commit: opts.build.gitCommit,
           api_version: DEVICE_API_VERSION,
-          api_git_commit: 'bosun',
-          // Required by the v0.2.1 schema; this agent is not written in Rust, so it names its runtime.
-          rust_version: `node ${process.version}`,
-          build_date: opts.buildDate ?? new Date(0).toISOString(),
+          api_git_commit: DEVICE_API_GIT_COMMIT,
+          rust_version: RUST_VERSION_NONE,
+          build_date: opts.build.buildDate,
           os: platform(),
-          arch: arch(),
+          // `uname -m` (x86_64, aarch64), the names robots know, not Node's x64/arm64.
+          arch: machine(),
         }));
         v.get('/device', async () => opts.source.device());
         v.post('/device/sync', async () => opts.source.sync());
@@ -174,6 +185,21 @@ export class LocalApi {
     this.streams.clear();
     await this.app.close();
   }
+}
+
+/**
+ * Generated clients send `Content-Type: application/json` with an empty body on POSTs that take no
+ * parameters (`POST /v0.2/device/sync`): that is the same as no body, on every
+ * server Bosun runs.
+ */
+function emptyJsonIsNoBody(app: FastifyInstance): void {
+  const json = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
+    const text = body.toString();
+    if (text.trim() === '') return done(null, undefined);
+    json(req, text, done);
+  });
 }
 
 function sendError(reply: FastifyReply, err: LocalApiError) {

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { request } from 'node:http';
 import { connect } from 'node:net';
@@ -15,6 +16,7 @@ import type { DeviceApiSource, LocalDeployment } from '../../src/local-api/sourc
  * way the agent's local state does. (The agent end-to-end test covers it wired to a real agent.)
  */
 const now = '2026-11-30T06:00:00.000Z';
+const build = { version: 'v0.1.0', gitCommit: 'f'.repeat(40), buildDate: now };
 const deployment = (id: string, activity: string): LocalDeployment => ({
   object: 'deployment',
   id,
@@ -75,7 +77,7 @@ const source: DeviceApiSource = {
   },
 };
 
-function call(method: string, path: string, headers: Record<string, string> = {}) {
+function call(method: string, path: string, headers: Record<string, string> = {}, body?: string) {
   return new Promise<{ status: number; body: any }>((resolve, reject) => {
     const req = request({ socketPath, path, method, headers }, (res) => {
       let text = '';
@@ -87,7 +89,7 @@ function call(method: string, path: string, headers: Record<string, string> = {}
       );
     });
     req.on('error', reject);
-    req.end();
+    req.end(body);
   });
 }
 
@@ -138,7 +140,7 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'bosun-device-api-'));
   socketPath = join(dir, 'run', 'bosun.sock');
   log = new EventLog(join(dir, 'events'), { retain: 20, compactTo: 16 });
-  api = new LocalApi({ socketPath, source, events: log, agentVersion: 'v0.1.0', heartbeatMs: 60_000 });
+  api = new LocalApi({ socketPath, source, events: log, build, heartbeatMs: 60_000 });
   await api.listen();
 });
 afterAll(async () => {
@@ -171,6 +173,34 @@ describe('Device API endpoints over the Unix socket', () => {
     expect(res.status).toBe(200);
     expectDeviceSchema('SyncDeviceResponse', res.body);
     expect(syncs).toBe(before + 1);
+  });
+  it('POST /v0.2/device/sync with an empty JSON body is the same as no body; malformed JSON is a 400', async () => {
+    const json = { 'content-type': 'application/json' };
+    for (const body of ['', '{}']) {
+      const res = await call('POST', '/v0.2/device/sync', json, body);
+      expect(res.status, `body '${body}'`).toBe(200);
+      expectDeviceSchema('SyncDeviceResponse', res.body);
+    }
+    const bad = await call('POST', '/v0.2/device/sync', json, '{');
+    expect(bad.status).toBe(400);
+    expectDeviceSchema('ErrorResponse', bad.body);
+  });
+  it('GET /v0.2/version: the pinned API constants, the real build, arch as uname -m', async () => {
+    const { body } = await call('GET', '/v0.2/version');
+    // Single-value enums in v0.2.1 (APIVersion, APIGitCommit): a strict client accepts nothing else.
+    expectDeviceSchema('APIVersion', body.api_version);
+    expectDeviceSchema('APIGitCommit', body.api_git_commit);
+    expect(body).toMatchObject({ version: 'v0.1.0', git_commit: build.gitCommit, build_date: now });
+    expect(body.arch).toBe(execFileSync('uname', ['-m'], { encoding: 'utf8' }).trim());
+    expect(body.rust_version).toBe('none');
+  });
+  it('the spec check keeps enums and constants: a value outside them is refused', () => {
+    const ok = { ...deployment('dpl_1', 'deployed') };
+    expectDeviceSchema('Deployment', ok);
+    expect(() => expectDeviceSchema('Deployment', { ...ok, status: 'live' })).toThrow(/allowed values/);
+    expect(() => expectDeviceSchema('Deployment', { ...ok, object: 'deploy' })).toThrow(/allowed values/);
+    expect(() => expectDeviceSchema('APIVersion', 'v1-0')).toThrow(/allowed values/);
+    expect(() => expectDeviceSchema('APIGitCommit', 'bosun')).toThrow(/allowed values/);
   });
   it.each([
     '/v0.2/deployments/dpl_nope',
@@ -285,7 +315,7 @@ describe('stream lifecycle', () => {
       socketPath: join(slowDir, 'slow.sock'),
       source,
       events: slowLog,
-      agentVersion: 'v0',
+      build,
       maxBufferedBytes: 64 * 1024,
     });
     await slowApi.listen();
@@ -314,7 +344,7 @@ describe('stream lifecycle', () => {
   it('close() ends every open stream, so shutdown never waits on a connected client', async () => {
     const d = mkdtempSync(join(tmpdir(), 'bosun-close-'));
     const l = new EventLog(join(d, 'events'));
-    const a = new LocalApi({ socketPath: join(d, 'c.sock'), source, events: l, agentVersion: 'v0' });
+    const a = new LocalApi({ socketPath: join(d, 'c.sock'), source, events: l, build });
     await a.listen();
     const streams = [0, 1, 2].map(() => {
       const req = request({ socketPath: join(d, 'c.sock'), path: '/v0.2/events' });

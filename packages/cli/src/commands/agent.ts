@@ -65,6 +65,12 @@ export function registerAgentCommands(program: Command): void {
       positiveInt('--drift-interval'),
       60,
     )
+    .option(
+      '--mqtt-keepalive <seconds>',
+      'MQTT keep-alive; a crashed agent shows offline after 1.5 × this',
+      positiveInt('--mqtt-keepalive'),
+      30,
+    )
     .option('--drift-mode <mode>', 'restore | report', 'restore')
     .option('--retry-base <ms>', 'first retry delay', positiveInt('--retry-base'), 5_000)
     .option('--retry-cap <ms>', 'longest retry delay', positiveInt('--retry-cap'), 600_000)
@@ -83,6 +89,7 @@ export function registerAgentCommands(program: Command): void {
         push: opts.push !== false,
         ...(opts.socket ? { socketPath: opts.socket } : {}),
         pollIntervalMs: opts.pollInterval * 1000,
+        mqttKeepaliveSeconds: opts.mqttKeepalive,
         driftIntervalMs: opts.driftInterval * 1000,
         driftMode: opts.driftMode,
         retry: { baseMs: opts.retryBase, capMs: opts.retryCap, maxAttempts: opts.maxAttempts },

@@ -14,7 +14,7 @@ export interface PresenceRecord {
   status: DeviceStatus;
   last_connected_at: string | null;
   last_disconnected_at: string | null;
-  /** Last agent API call or MQTT keep-alive seen by any replica. */
+  /** Last agent API call (or MQTT session start) seen by any replica; a session's end is not contact. */
   last_seen_at?: string | null | undefined;
 }
 
@@ -25,13 +25,41 @@ export function isConnected(r: PresenceRecord): boolean {
 }
 
 /**
+ * True when a recorded end of session is at least as recent as the last agent contact: the session
+ * was closed (a clean stop's DISCONNECT, a last will, a broker-detected loss) and the agent has not
+ * been heard from since. Such an end beats the contact window, so a stopped agent is offline at once.
+ */
+export function sessionEndedSinceContact(
+  r: Pick<PresenceRecord, 'last_disconnected_at' | 'last_seen_at'>,
+): boolean {
+  if (!r.last_disconnected_at) return false;
+  return !r.last_seen_at || Date.parse(r.last_disconnected_at) >= Date.parse(r.last_seen_at);
+}
+
+/**
  * `inactive` and `activating` are shown as stored. An activated device is `online` while its MQTT
- * session is open or when its agent was heard from within the last 60 s, and `offline` otherwise:
- * an agent that only polls (no push channel) still shows online as long as it polls within a minute.
+ * session is open; `offline` as soon as that session ends (until the agent is heard from again); and
+ * otherwise `online` when its agent was heard from within the last 60 s: an agent that only polls
+ * (no push channel) still shows online as long as it polls within a minute.
  */
 export function deviceStatus(r: PresenceRecord, now: number): DeviceStatus {
   if (r.status === 'inactive' || r.status === 'activating') return r.status;
   if (isConnected(r)) return 'online';
+  if (sessionEndedSinceContact(r)) return 'offline';
   if (r.last_seen_at && now - Date.parse(r.last_seen_at) < ONLINE_WINDOW_MS) return 'online';
   return 'offline';
+}
+
+/**
+ * Whether an agent API call must be recorded as contact now. Writes are throttled to one per
+ * `intervalMs` (enough for the 60 s window, cheap to poll), except right after a session ended:
+ * then the first call brings the device back online at once.
+ */
+export function contactWriteDue(
+  r: Pick<PresenceRecord, 'last_disconnected_at' | 'last_seen_at'>,
+  now: number,
+  intervalMs: number,
+): boolean {
+  if (!r.last_seen_at || sessionEndedSinceContact(r)) return true;
+  return now - Date.parse(r.last_seen_at) >= intervalMs;
 }

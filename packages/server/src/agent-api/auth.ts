@@ -1,4 +1,4 @@
-import { BosunError, badRequest } from '@bosun/core';
+import { BosunError, badRequest, contactWriteDue } from '@bosun/core';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import {
@@ -83,8 +83,7 @@ export const agentAuthPlugin = fp(async (app: FastifyInstance, opts: { identity:
       );
     }
     request.agent = principal;
-    const stale =
-      !principal.last_seen_at || Date.now() - Date.parse(principal.last_seen_at) >= SEEN_WRITE_INTERVAL_MS;
+    const stale = contactWriteDue(principal, Date.now(), SEEN_WRITE_INTERVAL_MS);
     if (stale || (version && version !== principal.agent_version))
       await opts.identity.touch(principal.device_id, version);
   });

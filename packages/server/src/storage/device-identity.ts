@@ -25,6 +25,7 @@ export interface AgentPrincipal {
   name: string;
   agent_version: string | null;
   last_seen_at: string | null;
+  last_disconnected_at: string | null;
   expires_at: string;
 }
 
@@ -235,14 +236,27 @@ export class DeviceIdentityStore {
     const row = await this.db
       .selectFrom('device_access_tokens as t')
       .innerJoin('devices as d', 'd.id', 't.device_id')
-      .select(['d.id as device_id', 'd.name', 'd.agent_version', 'd.last_seen_at', 't.expires_at'])
+      .select([
+        'd.id as device_id',
+        'd.name',
+        'd.agent_version',
+        'd.last_seen_at',
+        'd.last_disconnected_at',
+        't.expires_at',
+      ])
       .where('t.token_hash', '=', hashSecret(token))
       .where('t.expires_at', '>', nowIso())
       .executeTakeFirst();
-    return row ? { ...row, last_seen_at: row.last_seen_at ?? null } : undefined;
+    return row
+      ? {
+          ...row,
+          last_seen_at: row.last_seen_at ?? null,
+          last_disconnected_at: row.last_disconnected_at ?? null,
+        }
+      : undefined;
   }
 
-  /** Records agent contact; callers skip it when nothing would change within SEEN_WRITE_INTERVAL_MS. */
+  /** Records agent contact; callers skip it unless `contactWriteDue` (core) says it is due. */
   async touch(deviceId: string, agentVersion?: string | undefined): Promise<void> {
     await this.db
       .updateTable('devices')
@@ -284,12 +298,16 @@ export class DeviceIdentityStore {
       .execute();
   }
 
-  /** An MQTT session closed (or its last will arrived); a no-op unless a session was open. */
+  /**
+   * An MQTT session closed (or its last will arrived); a no-op unless a session was open. The end is
+   * not contact (`last_seen_at` stays): a closed session shows the device offline at once
+   * (`deviceStatus` in core), until the agent is heard from again.
+   */
   async recordDisconnected(deviceId: string): Promise<void> {
     const now = nowIso();
     await this.db
       .updateTable('devices')
-      .set({ last_disconnected_at: now, last_seen_at: now })
+      .set({ last_disconnected_at: now })
       .where('id', '=', deviceId)
       .where('last_connected_at', 'is not', null)
       .where((eb) =>
