@@ -11,6 +11,18 @@ import type {
 } from './source.ts';
 
 const NEVER = new Date(0).toISOString();
+
+/**
+ * The current one of the deployments whose files are on disk: during a replacement only the new one
+ * targets `deployed`; prefer it, then the newest.
+ */
+export function currentOf(onDisk: readonly AgentDeployment[]): AgentDeployment | undefined {
+  return [...onDisk].sort(
+    (a, b) =>
+      Number(b.target_status === 'deployed') - Number(a.target_status === 'deployed') ||
+      b.created_at.localeCompare(a.created_at),
+  )[0];
+}
 /** The Device API's "online": connected to the push channel, or heard from the server within 60 s. */
 const ONLINE_WINDOW_MS = 60_000;
 
@@ -39,16 +51,7 @@ export class AgentDeviceApiSource implements DeviceApiSource {
 
   async currentDeployment(): Promise<LocalDeployment | undefined> {
     const onDisk = await this.agent.deployedFiles();
-    const candidates = Object.keys(onDisk)
-      .map((id) => this.agent.catalog.get(id))
-      .filter((d): d is AgentDeployment => d !== undefined);
-    // During a replacement only the new deployment targets `deployed`; prefer it, then the newest.
-    candidates.sort(
-      (a, b) =>
-        Number(b.target_status === 'deployed') - Number(a.target_status === 'deployed') ||
-        b.created_at.localeCompare(a.created_at),
-    );
-    const current = candidates[0];
+    const current = currentOf(Object.keys(onDisk).flatMap((id) => this.agent.catalog.get(id) ?? []));
     return current ? this.view(current, true) : undefined;
   }
 
