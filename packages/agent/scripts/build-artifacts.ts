@@ -112,7 +112,10 @@ async function buildExecutable(arch: Arch, bundle: string): Promise<string> {
   // Debug symbols are ~18 MB of the binary; stripping before injection keeps the SEA note intact.
   const { strip } = ARCHES[arch];
   if (hasCommand(strip)) sh(strip, ['--strip-all', out]);
-  else log(`warning    ${strip} not found: ${arch} executable left unstripped (apt-get install binutils-aarch64-linux-gnu)`);
+  else
+    log(
+      `warning    ${strip} not found: ${arch} executable left unstripped (apt-get install binutils-aarch64-linux-gnu)`,
+    );
   const { inject } = createRequire(import.meta.url)('postject') as {
     inject(file: string, name: string, data: Buffer, opts: { sentinelFuse: string }): Promise<void>;
   };
@@ -139,7 +142,8 @@ function buildDeb(arch: Arch, executable: string): string {
   put('lib/systemd/system/bosun-agent.service', UNIT, 0o644);
   put('etc/bosun/agent.env', join(DEB_SCRIPTS, 'agent.env'), 0o640);
   put('usr/share/doc/bosun-agent/copyright', join(DEB_SCRIPTS, 'copyright'), 0o644);
-  for (const script of ['postinst', 'prerm', 'postrm']) put(`DEBIAN/${script}`, join(DEB_SCRIPTS, script), 0o755);
+  for (const script of ['postinst', 'prerm', 'postrm'])
+    put(`DEBIAN/${script}`, join(DEB_SCRIPTS, script), 0o755);
   put('DEBIAN/conffiles', Buffer.from('/etc/bosun/agent.env\n'), 0o644);
   const installedKb = Math.ceil(readFileSync(executable).length / 1024) + 8;
   put(
@@ -179,7 +183,10 @@ function writeChecksums(): void {
     ...Object.entries(ARCHES).flatMap(([a, { deb }]) => [`bosun-agent-linux-${a}`, `bosun-agent_${deb}.deb`]),
   ].filter((n) => existsSync(join(artifactsDir, n)));
   const lines = names.map(
-    (n) => `${createHash('sha256').update(readFileSync(join(artifactsDir, n))).digest('hex')}  ${n}\n`,
+    (n) =>
+      `${createHash('sha256')
+        .update(readFileSync(join(artifactsDir, n)))
+        .digest('hex')}  ${n}\n`,
   );
   writeFileSync(join(artifactsDir, 'SHA256SUMS'), lines.join(''));
 }

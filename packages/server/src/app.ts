@@ -5,6 +5,7 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController
 import { sql } from 'kysely';
 import { agentApi } from './agent-api/index.ts';
 import type { Store } from './db/database.ts';
+import { DEFAULT_ARTIFACTS_DIR, type DownloadsOptions, downloadRoutes } from './downloads/routes.ts';
 import { platformAuthPlugin } from './http/auth.ts';
 import { errorsPlugin } from './http/errors.ts';
 import { normaliseQuery } from './http/query.ts';
@@ -36,6 +37,8 @@ export interface AppOptions {
   loggerInstance?: FastifyServerOptions['loggerInstance'] | undefined;
   /** Push channel: external broker URL, or the embedded broker's optional TCP port. */
   mqtt?: MqttOptions | undefined;
+  /** Agent artifacts and the install script (`/downloads/*`, `/install.sh`). */
+  downloads?: Partial<DownloadsOptions> | undefined;
 }
 
 declare module 'fastify' {
@@ -137,6 +140,10 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   );
 
   await app.register(agentApi, { prefix: '/agent/v1', repos, push });
+  await app.register(downloadRoutes, {
+    artifactsDir: opts.downloads?.artifactsDir ?? DEFAULT_ARTIFACTS_DIR,
+    publicUrl: opts.downloads?.publicUrl,
+  });
 
   await app.register(swaggerUi, {
     routePrefix: '/docs',

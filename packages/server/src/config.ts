@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { safeServerUrl } from './downloads/install-script.ts';
 
 export interface ServerConfig {
   port: number;
@@ -13,6 +14,10 @@ export interface ServerConfig {
   mqttPublicUrl?: string | undefined;
   /** Plain TCP port of the embedded broker (`--mqtt-port`); WebSocket `/mqtt` is always served. */
   mqttPort?: number | undefined;
+  /** Where `/downloads/*` serves the agent artifacts from (`BOSUN_ARTIFACTS_DIR`). */
+  artifactsDir?: string | undefined;
+  /** The URL robots reach this server at, written into `/install.sh` (`BOSUN_PUBLIC_URL`). */
+  publicUrl?: string | undefined;
 }
 
 /** Flags win over environment variables, which win over the embedded defaults. */
@@ -45,6 +50,13 @@ export function resolveServerConfig(
       '--mqtt-port (BOSUN_MQTT_PORT) is for the embedded broker; it cannot be used with BOSUN_MQTT_URL',
     );
   }
+  const publicUrlText = env.BOSUN_PUBLIC_URL || undefined;
+  const publicUrl = publicUrlText === undefined ? undefined : safeServerUrl(publicUrlText);
+  if (publicUrlText !== undefined && !publicUrl) {
+    throw new Error(
+      `BOSUN_PUBLIC_URL must be an http:// or https:// URL without credentials, query or fragment, got '${publicUrlText}'`,
+    );
+  }
   return {
     port,
     host: flags.host ?? env.BOSUN_HOST ?? '127.0.0.1',
@@ -55,5 +67,7 @@ export function resolveServerConfig(
     mqttUrl,
     mqttPublicUrl: env.BOSUN_MQTT_PUBLIC_URL || undefined,
     mqttPort,
+    artifactsDir: env.BOSUN_ARTIFACTS_DIR ? resolve(env.BOSUN_ARTIFACTS_DIR) : undefined,
+    publicUrl,
   };
 }

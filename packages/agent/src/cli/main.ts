@@ -33,7 +33,10 @@ export function addAgentCommands(parent: Command): Command {
     .description('Generate the device key pair, activate with a one-time token and store the identity')
     .option('--server <url>', 'Bosun server URL, e.g. https://bosun.example.com (env BOSUN_SERVER_URL)')
     .option('--token <token>', 'activation token (env BOSUN_ACTIVATION_TOKEN)')
-    .option('--state-dir <dir>', `agent state directory (env BOSUN_AGENT_STATE_DIR, default ${DEFAULT_STATE_DIR})`)
+    .option(
+      '--state-dir <dir>',
+      `agent state directory (env BOSUN_AGENT_STATE_DIR, default ${DEFAULT_STATE_DIR})`,
+    )
     .option('--reprovision', 'activate again even if this state dir is already activated (rebinds)')
     .action(async (opts, cmd: Command) => {
       const server: string | undefined = opts.server ?? env('BOSUN_SERVER_URL');
@@ -54,15 +57,28 @@ export function addAgentCommands(parent: Command): Command {
   parent
     .command('run')
     .description('Run the agent daemon (reconcile loop, push channel, drift checks, Device API socket)')
-    .option('--state-dir <dir>', `agent state directory (env BOSUN_AGENT_STATE_DIR, default ${DEFAULT_STATE_DIR})`)
+    .option(
+      '--state-dir <dir>',
+      `agent state directory (env BOSUN_AGENT_STATE_DIR, default ${DEFAULT_STATE_DIR})`,
+    )
     .option('--fs-root <dir>', 'prefix for every absolute config path', '/')
     .option('--server <url>', 'override the server URL stored at activation (env BOSUN_SERVER_URL)')
     .option('--mqtt-url <url>', 'override the broker URL returned at activation')
     .option('--no-push', 'do not connect to the push channel (poll only)')
     .option('--socket <path>', `serve the on-robot Device API on this Unix socket (env BOSUN_AGENT_SOCKET)`)
     .option('--no-socket', 'do not serve the Device API')
-    .option('--poll-interval <seconds>', 'poll the desired state this often', positiveInt('--poll-interval'), 60)
-    .option('--drift-interval <seconds>', 'check deployed files this often', positiveInt('--drift-interval'), 60)
+    .option(
+      '--poll-interval <seconds>',
+      'poll the desired state this often',
+      positiveInt('--poll-interval'),
+      60,
+    )
+    .option(
+      '--drift-interval <seconds>',
+      'check deployed files this often',
+      positiveInt('--drift-interval'),
+      60,
+    )
     .option('--drift-mode <mode>', 'restore | report', 'restore')
     .option('--retry-base <ms>', 'first retry delay', positiveInt('--retry-base'), 5_000)
     .option('--retry-cap <ms>', 'longest retry delay', positiveInt('--retry-cap'), 600_000)
@@ -115,7 +131,10 @@ export function addAgentCommands(parent: Command): Command {
   parent
     .command('status')
     .description('Show the device identity, server, current deployment and report outbox of this agent')
-    .option('--state-dir <dir>', `agent state directory (env BOSUN_AGENT_STATE_DIR, default ${DEFAULT_STATE_DIR})`)
+    .option(
+      '--state-dir <dir>',
+      `agent state directory (env BOSUN_AGENT_STATE_DIR, default ${DEFAULT_STATE_DIR})`,
+    )
     .option('--socket <path>', 'ask the running agent on this socket too (env BOSUN_AGENT_SOCKET)')
     .option('--json', 'print JSON')
     .action(async (opts) => {
