@@ -15,7 +15,7 @@ import { createHash } from 'node:crypto';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { build } from 'esbuild';
+import { build, type Metafile } from 'esbuild';
 
 /** Current Node LTS embedded in the executables. Bump deliberately (and re-run the benchmarks). */
 export const NODE_VERSION = '24.22.3';
@@ -48,10 +48,14 @@ const hasCommand = (cmd: string) => {
   }
 };
 
-export async function buildBundle(): Promise<string> {
-  mkdirSync(artifactsDir, { recursive: true });
-  mkdirSync(buildDir, { recursive: true });
-  const outfile = join(artifactsDir, 'bosun-agent.cjs');
+/** The bundle and its esbuild metafile (what went in, checked by test/bundle.test.ts). */
+export async function buildBundle(
+  outDir = artifactsDir,
+  metaPath = metafilePath,
+): Promise<{ outfile: string; metafile: Metafile }> {
+  mkdirSync(outDir, { recursive: true });
+  mkdirSync(join(metaPath, '..'), { recursive: true });
+  const outfile = join(outDir, 'bosun-agent.cjs');
   const result = await build({
     entryPoints: [join(agentDir, 'src', 'cli', 'entry.ts')],
     bundle: true,
@@ -68,10 +72,10 @@ export async function buildBundle(): Promise<string> {
     banner: { js: '#!/usr/bin/env node' },
     logLevel: 'warning',
   });
-  writeFileSync(metafilePath, JSON.stringify(result.metafile));
+  writeFileSync(metaPath, JSON.stringify(result.metafile));
   chmodSync(outfile, 0o755);
   log(`bundle     ${outfile} (${(readFileSync(outfile).length / 1024).toFixed(0)} KiB)`);
-  return outfile;
+  return { outfile, metafile: result.metafile };
 }
 
 /** The pristine Node binary for `arch`, from the npm registry (cached). */
@@ -192,7 +196,7 @@ function writeChecksums(): void {
 }
 
 export async function buildArtifacts(only?: 'bundle' | Arch): Promise<void> {
-  const bundle = await buildBundle();
+  const { outfile: bundle } = await buildBundle();
   copyFileSync(UNIT, join(artifactsDir, 'bosun-agent.service'));
   const arches = only === 'bundle' ? [] : only ? [only] : (Object.keys(ARCHES) as Arch[]);
   for (const arch of arches) {
