@@ -115,7 +115,8 @@ async function buildExecutable(arch: Arch, bundle: string): Promise<string> {
   chmodSync(out, 0o755);
   // Debug symbols are ~18 MB of the binary; stripping before injection keeps the SEA note intact.
   const { strip } = ARCHES[arch];
-  if (hasCommand(strip)) sh(strip, ['--strip-all', out]);
+  // Node's binary carries hundreds of notes strip warns about, harmlessly; keep the log readable.
+  if (hasCommand(strip)) execFileSync(strip, ['--strip-all', out], { stdio: 'ignore' });
   else
     log(
       `warning    ${strip} not found: ${arch} executable left unstripped (apt-get install binutils-aarch64-linux-gnu)`,
