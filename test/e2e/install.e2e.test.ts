@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { artifact, ensureAgentArtifacts, hasCommand } from '../support/agent-artifacts.ts';
+import { httpEngine } from '../support/store.ts';
 import { freePort, RestartableServer, repoRoot, waitFor } from './support/fleet.ts';
 
 const exec = promisify(execFile);
@@ -241,6 +242,12 @@ describe('install from the server', () => {
     async () => {
       const version = await exec(QEMU[0]!, [...QEMU.slice(1), artifact.arm64, 'version']);
       expect(version.stdout).toMatch(/^bosun-agent v\d+\.\d+\.\d+ \(node v24\.\d+\.\d+, linux-arm64\)\n$/);
+      // Packaging does not depend on the storage engine, and a deployment under qemu takes minutes on a
+      // busy machine: the PostgreSQL pass of .ci/run checks `version` only.
+      if (httpEngine() === 'postgres') {
+        console.warn('arm64 provision + deployment under qemu: run on the SQLite pass only');
+        return;
+      }
       const prefix = mkdtempSync(join(tmpdir(), 'bosun-install-arm64-'));
       const { id, token } = await newDevice(`install-arm64-${tag}`);
       const cmd = [...QEMU, artifact.arm64];
