@@ -4,14 +4,17 @@
  * temp prefix, without systemd: download ~110 MB from a local server, checksum, provision).
  * Needs `npm run build:agent` (built here if absent). BOSUN_BENCH_IDLE_S sets the idle window (60).
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { freePort, RestartableServer } from '../test/e2e/support/fleet.ts';
 import { artifact, ensureAgentArtifacts } from '../test/support/agent-artifacts.ts';
 import type { Bench, BenchResult } from './run.ts';
 
+// Async: the server runs in this process, so a blocking child would never get its answer.
+const exec = promisify(execFile);
 const IDLE_S = Number(process.env.BOSUN_BENCH_IDLE_S ?? 60);
 const TICK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim());
 
@@ -72,7 +75,7 @@ const bench: Bench = {
       const prefix = mkdtempSync(join(tmpdir(), 'bosun-bench-install-'));
       const token = await enrol(`bench-install-${Date.now()}`);
       const t = Date.now();
-      execFileSync('sh', [
+      await exec('sh', [
         '-c',
         `curl -fsSL ${server.url}/install.sh | sh -s -- --token ${token} --prefix ${prefix} --no-systemd`,
       ]);
@@ -85,7 +88,7 @@ const bench: Bench = {
       for (const [label, cmd, note] of variants) {
         const state = mkdtempSync(join(tmpdir(), 'bosun-bench-agent-'));
         const tok = await enrol(`bench-${label.replace(/\W+/g, '-')}-${Date.now()}`);
-        execFileSync(cmd[0]!, [
+        await exec(cmd[0]!, [
           ...cmd.slice(1),
           'provision',
           '--server',
