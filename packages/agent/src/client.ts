@@ -1,9 +1,9 @@
-import { readFileSync } from 'node:fs';
 import { deviceJwt, type Identity } from './identity.ts';
+import { AGENT_VERSION } from './version.ts';
 
 /** HTTP side of docs/agent-protocol.md (`/agent/v1`). State always travels here, never over MQTT. */
 
-export const AGENT_VERSION = `v${(JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version}`;
+export { AGENT_VERSION };
 
 /** The server could not be reached or is temporarily unavailable: says nothing about a deployment. */
 export class NetworkError extends Error {}

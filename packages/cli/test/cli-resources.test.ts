@@ -242,7 +242,11 @@ describe('bosun resource commands (table and --json)', { timeout: 600_000 }, () 
     expect(listJson).toMatchObject({ object: 'list', limit: 1, data: [{ name: 'amr-001' }] });
     expect(get.stdout).toMatch(/^NAME +amr-001$/m);
     expect(rename.name).toBe('amr-002b');
-    expect(token.stdout).toMatch(/^TOKEN +\S+\nEXPIRES +\S+\n$/);
+    expect(token.stdout).toMatch(
+      /^TOKEN +\S+\nEXPIRES +\S+\nINSTALL +curl -fsSL \S+\/install\.sh \| sudo sh -s -- --token '\S+'\n$/,
+    );
+    const issued = /^TOKEN +(\S+)$/m.exec(token.stdout)![1]!;
+    expect(token.stdout).toContain(`${w.t.url}/install.sh | sudo sh -s -- --token '${issued}'`);
     expect(Date.parse(tokenJson.expires_at)).toBeGreaterThan(Date.now());
     // Nobody answers: a timeout is reported and exits 1 so scripts can tell.
     expect(ping.code).toBe(1);

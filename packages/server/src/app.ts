@@ -5,6 +5,7 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController
 import { sql } from 'kysely';
 import { agentApi } from './agent-api/index.ts';
 import type { Store } from './db/database.ts';
+import { DEFAULT_ARTIFACTS_DIR, type DownloadsOptions, downloadRoutes } from './downloads/routes.ts';
 import { platformAuthPlugin } from './http/auth.ts';
 import { errorsPlugin } from './http/errors.ts';
 import { documentIdempotencyKey, idempotencyPlugin } from './http/idempotency.ts';
@@ -47,6 +48,8 @@ export interface AppOptions {
   gitHosts?: GitHostMap | undefined;
   /** Largest request body in bytes; default LIMITS.bodyBytes. */
   bodyLimit?: number | undefined;
+  /** Agent artifacts and the install script (`/downloads/*`, `/install.sh`). */
+  downloads?: Partial<DownloadsOptions> | undefined;
 }
 
 declare module 'fastify' {
@@ -173,6 +176,10 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   );
 
   await app.register(agentApi, { prefix: '/agent/v1', repos, push });
+  await app.register(downloadRoutes, {
+    artifactsDir: opts.downloads?.artifactsDir ?? DEFAULT_ARTIFACTS_DIR,
+    publicUrl: opts.downloads?.publicUrl,
+  });
 
   await app.register(swaggerUi, {
     routePrefix: '/docs',

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { type GitHostMap, parseGitHostMap } from '@bosun/core';
+import { safeServerUrl } from './downloads/install-script.ts';
 
 export interface ServerConfig {
   port: number;
@@ -18,6 +19,10 @@ export interface ServerConfig {
   gitHosts?: GitHostMap | undefined;
   /** Largest request body in bytes (`BOSUN_BODY_LIMIT_BYTES`); default LIMITS.bodyBytes. */
   bodyLimitBytes?: number | undefined;
+  /** Where `/downloads/*` serves the agent artifacts from (`BOSUN_ARTIFACTS_DIR`). */
+  artifactsDir?: string | undefined;
+  /** The URL robots reach this server at, written into `/install.sh` (`BOSUN_PUBLIC_URL`). */
+  publicUrl?: string | undefined;
 }
 
 /** Flags win over environment variables, which win over the embedded defaults. */
@@ -55,6 +60,13 @@ export function resolveServerConfig(
   if (bodyLimitBytes !== undefined && (!Number.isInteger(bodyLimitBytes) || bodyLimitBytes < 1024)) {
     throw new Error(`BOSUN_BODY_LIMIT_BYTES must be an integer of at least 1024, got '${bodyLimitText}'`);
   }
+  const publicUrlText = env.BOSUN_PUBLIC_URL || undefined;
+  const publicUrl = publicUrlText === undefined ? undefined : safeServerUrl(publicUrlText);
+  if (publicUrlText !== undefined && !publicUrl) {
+    throw new Error(
+      `BOSUN_PUBLIC_URL must be an http:// or https:// URL without credentials, query or fragment, got '${publicUrlText}'`,
+    );
+  }
   return {
     port,
     host: flags.host ?? env.BOSUN_HOST ?? '127.0.0.1',
@@ -67,5 +79,7 @@ export function resolveServerConfig(
     mqttPort,
     gitHosts: parseGitHostMap(env.BOSUN_GIT_HOSTS),
     bodyLimitBytes,
+    artifactsDir: env.BOSUN_ARTIFACTS_DIR ? resolve(env.BOSUN_ARTIFACTS_DIR) : undefined,
+    publicUrl,
   };
 }

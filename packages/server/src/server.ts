@@ -40,6 +40,7 @@ export async function startServer(
         port: config.mqttPort,
         host: config.host,
       },
+      downloads: { artifactsDir: config.artifactsDir, publicUrl: config.publicUrl },
     });
     // The admin key exists before the port opens (so a client that sees the server up can use it),
     // and a refused BOSUN_BOOTSTRAP_API_KEY stops start-up before anything listens.

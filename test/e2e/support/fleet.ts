@@ -93,9 +93,23 @@ export interface CliResult {
   stderr: string;
 }
 
+/**
+ * The agent under test: `bosun agent …` through the CLI by default, or the command in
+ * BOSUN_E2E_AGENT_CMD (the built single executable, or `node …/bosun-agent.cjs`), which takes the same
+ * subcommands without the `agent` prefix. .ci/run runs this suite once that way.
+ */
+export function agentCommand(args: string[]): [string, string[]] {
+  const custom = process.env.BOSUN_E2E_AGENT_CMD;
+  if (!custom) return [process.execPath, [bosun, 'agent', ...args]];
+  const [cmd, ...pre] = custom.split(' ').filter(Boolean);
+  return [cmd!, [...pre, ...args]];
+}
+
 export function runCli(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
   return new Promise((resolve) => {
-    const proc = spawn(process.execPath, [bosun, ...args], { env: { ...process.env, ...env } });
+    const [cmd, argv] =
+      args[0] === 'agent' ? agentCommand(args.slice(1)) : [process.execPath, [bosun, ...args]];
+    const proc = spawn(cmd, argv, { env: { ...process.env, ...env } });
     let stdout = '';
     let stderr = '';
     proc.stdout.on('data', (d) => {
@@ -108,7 +122,7 @@ export function runCli(args: string[], env: Record<string, string> = {}): Promis
   });
 }
 
-/** A `bosun agent run` process with its own state dir and file-system root. */
+/** A `bosun agent run` (or BOSUN_E2E_AGENT_CMD `run`) process with its own state dir and file-system root. */
 export class AgentProcess {
   readonly stateDir = mkdtempSync(join(tmpdir(), 'bosun-e2e-state-'));
   readonly fsRoot = mkdtempSync(join(tmpdir(), 'bosun-e2e-root-'));
@@ -121,10 +135,7 @@ export class AgentProcess {
 
   start(): void {
     this.proc = spawn(
-      process.execPath,
-      [
-        bosun,
-        'agent',
+      ...agentCommand([
         'run',
         '--state-dir',
         this.stateDir,
@@ -137,7 +148,7 @@ export class AgentProcess {
         '--socket',
         this.socketPath,
         ...this.extraArgs,
-      ],
+      ]),
       { env: { ...process.env, BOSUN_LOG_LEVEL: 'debug' }, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     this.proc.stdout!.on('data', (d) => {

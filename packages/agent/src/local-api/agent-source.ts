@@ -14,6 +14,20 @@ import type {
 const NEVER = new Date(0).toISOString();
 
 /**
+ * The current one of the deployments whose files are on disk: during a replacement only the new one
+ * targets `deployed`; prefer it, then the newest.
+ */
+export function currentOf(onDisk: readonly AgentDeployment[]): AgentDeployment | undefined {
+  return [...onDisk].sort(
+    (a, b) =>
+      Number(b.target_status === 'deployed') - Number(a.target_status === 'deployed') ||
+      b.created_at.localeCompare(a.created_at),
+  )[0];
+}
+/** The Device API's "online": connected to the push channel, or heard from the server within 60 s. */
+const ONLINE_WINDOW_MS = 60_000;
+
+/**
  * The agent's local state seen through the Device API: what is on disk (the ledger) wins over what
  * the server last said, because apps care about the files they can read right now. A deployment the
  * agent has never heard of is asked from the server when it is reachable.
@@ -49,16 +63,7 @@ export class AgentDeviceApiSource implements DeviceApiSource {
 
   async currentDeployment(): Promise<LocalDeployment | undefined> {
     const onDisk = await this.agent.deployedFiles();
-    const candidates = Object.keys(onDisk)
-      .map((id) => this.agent.catalog.get(id))
-      .filter((d): d is AgentDeployment => d !== undefined);
-    // During a replacement only the new deployment targets `deployed`; prefer it, then the newest.
-    candidates.sort(
-      (a, b) =>
-        Number(b.target_status === 'deployed') - Number(a.target_status === 'deployed') ||
-        b.created_at.localeCompare(a.created_at),
-    );
-    const current = candidates[0];
+    const current = currentOf(Object.keys(onDisk).flatMap((id) => this.agent.catalog.get(id) ?? []));
     return current ? this.view(current, true) : undefined;
   }
 

@@ -77,12 +77,16 @@ export function registerDeviceCommands(program: Command): void {
     .addOption(jsonOption())
     .action(
       run(async (id: string, opts: JsonOption & { allowReactivation?: boolean }) => {
-        const token = await connect().devices.createActivationToken(id, {
+        const client = connect();
+        const token = await client.devices.createActivationToken(id, {
           allow_reactivation: Boolean(opts.allowReactivation),
         } as any);
+        // The one line to run on the robot (the server's /install.sh; README "Put the agent on a robot").
+        const server = client.http.baseUrl.replace(/\/beta$/, '');
         printOne(opts, token, [
           ['TOKEN', (t: any) => t.token],
           ['EXPIRES', (t: any) => t.expires_at],
+          ['INSTALL', (t: any) => installCommand(server, t.token)],
         ]);
       }),
     );
@@ -107,4 +111,9 @@ export function registerDeviceCommands(program: Command): void {
         if (result.code !== 'success') process.exitCode = 1;
       }),
     );
+}
+
+/** The enrolment one-liner; the token is quoted for the shell it is pasted into. */
+export function installCommand(server: string, token: string): string {
+  return `curl -fsSL ${server}/install.sh | sudo sh -s -- --token '${token.replaceAll("'", `'\\''`)}'`;
 }
