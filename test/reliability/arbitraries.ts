@@ -470,10 +470,15 @@ export function requestArbitrary(ops: OpenApiOperation[], o: ArbitraryOptions): 
             b.documents = [{ name: 'schema', data: doc.data }];
             d.body = JSON.stringify(b);
           } else if (d.operationId === 'createConfigInstance') {
+            // A deep instance is a generator of its own: it reaches the validators (CUE above all).
+            const gen = doc.gen === 'deep-json-document' ? 'deep-instance-document' : doc.gen;
+            if (o.disabled.has(gen)) return false;
             d.body = JSON.stringify({
               config_schema_id: ref('cfg_sch_', n),
               content: { format: 'json', data: doc.data },
             });
+            d.hostile.push(gen);
+            return true;
           } else return false;
           d.hostile.push(doc.gen);
           return true;
