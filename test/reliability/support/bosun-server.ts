@@ -54,6 +54,8 @@ export class ServerProcess {
       databaseUrl: this.database.databaseUrl,
       dataDir: this.database.dataDir,
       pgSchema: this.database.pgSchema,
+      // The fault tests restart PostgreSQL under this pool too.
+      onConnectionError: () => {},
     });
     return this.store;
   }

@@ -232,9 +232,10 @@ export async function rollout(
       }
       await fault(round);
     }
-  } finally {
+  } catch (err) {
     sampling = false;
     await sampler;
+    throw err;
   }
 
   tally.seconds.rounds = (Date.now() - t0) / 1000;
@@ -286,6 +287,8 @@ export async function rollout(
       }
     }
   }
+  sampling = false;
+  await sampler;
   tally.seconds.converge = (Date.now() - t1) / 1000;
   return tally;
 }
