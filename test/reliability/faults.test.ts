@@ -238,11 +238,11 @@ describe('agent disk full', () => {
       );
       expect(retried.message, 'the report says why').toMatch(/ENOSPC|no space|disk full/i);
       // Old files intact, complete, and still the deployed round.
-      FILES.forEach((p, i) => expect(roundOf(agent!.read(p) ?? '', i), p).toBe(1));
+      for (const [i, p] of FILES.entries()) expect(roundOf(agent!.read(p) ?? '', i), p).toBe(1);
       disk.resize(4096);
       await waitFor('round 2 deployed once space is freed', async () => (await status(d2)) === 'deployed');
       await waitFor('round 1 archived', async () => (await status(d1)) === 'archived');
-      FILES.forEach((p, i) => expect(roundOf(agent!.read(p) ?? '', i), p).toBe(2));
+      for (const [i, p] of FILES.entries()) expect(roundOf(agent!.read(p) ?? '', i), p).toBe(2);
       recordFigures('fault-disk-full', { faults, lost: 0, stuck: 0, torn: 0, message: retried.message });
       console.log(`fault disk-full: reported "${retried.message}"; old files intact; converged after resize`);
     },
