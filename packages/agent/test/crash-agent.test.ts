@@ -3,8 +3,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { recordFigures } from '../../../test/reliability/support/figures.ts';
 import { startTestServer, type TestServer } from '../../../test/support/server.ts';
 import { FileApplier, type RecoveryResult } from '../src/applier.ts';
+import { seededRandom } from './support/seeded.ts';
 import { newDevice, ok } from './support/world.ts';
 
 /**
@@ -15,6 +17,8 @@ import { newDevice, ok } from './support/world.ts';
  */
 const here = dirname(fileURLToPath(import.meta.url));
 const ROUNDS = Number(process.env.BOSUN_AGENT_CRASH_ROUNDS ?? 50);
+// Kill moments come from this seed (printed; BOSUN_AGENT_CRASH_SEED=<seed> replays them).
+const random = seededRandom('BOSUN_AGENT_CRASH_SEED');
 const PATHS = ['/etc/robot/a.json', '/etc/robot/b.json', '/srv/bosun/configs/c.json'];
 
 let t: TestServer;
@@ -57,6 +61,9 @@ describe('crash safety of the running agent', () => {
   it(`converges and reports correctly after ${ROUNDS} SIGKILLs during deployments`, {
     timeout: 1_200_000,
   }, async () => {
+    console.log(
+      `agent crash test: seed ${random.seed} (replay: ${random.replay} npx vitest run packages/agent/test/crash-agent.test.ts)`,
+    );
     const slug = `crash-${Math.random().toString(36).slice(2, 8)}`;
     const schemas: string[] = [];
     for (const [i, path] of PATHS.entries()) {
@@ -94,7 +101,7 @@ describe('crash safety of the running agent', () => {
         device_id: device.id,
         config_instance_ids: instances,
       });
-      await new Promise((r) => setTimeout(r, Math.random() * 400));
+      await new Promise((r) => setTimeout(r, random.next() * 400));
       await killed(proc);
 
       // What a restart finds: recover (as Agent.start does), then every file from one deployment.
@@ -103,19 +110,20 @@ describe('crash safety of the running agent', () => {
       outcomes.push(...recovered.map((r) => r.outcome));
       const ledger = await applier.ledger();
       const owners = Object.keys(ledger);
-      expect(owners.length, 'the ledger names at most one deployment').toBeLessThanOrEqual(1);
+      const at = `round ${round}, ${random.replay}`;
+      expect(owners.length, `the ledger names at most one deployment (${at})`).toBeLessThanOrEqual(1);
       const allowed = new Map([[d.id, round]]);
       if (previous) allowed.set(previous.id, previous.round);
       if (owners[0]) {
-        expect(allowed.has(owners[0]), `ledger names ${owners[0]}`).toBe(true);
+        expect(allowed.has(owners[0]), `ledger names ${owners[0]} (${at})`).toBe(true);
         const owner = allowed.get(owners[0])!;
         if (owner === round && previous) midway++;
         for (const [i, path] of PATHS.entries())
-          expect(readFileSync(join(device.fsRoot, path), 'utf8'), `${path} after kill`).toBe(
+          expect(readFileSync(join(device.fsRoot, path), 'utf8'), `${path} after kill (${at})`).toBe(
             content(owner, i),
           );
       } else {
-        expect(previous, 'only before the first deployment is nothing on disk').toBeUndefined();
+        expect(previous, `only before the first deployment is nothing on disk (${at})`).toBeUndefined();
         for (const path of PATHS) expect(existsSync(join(device.fsRoot, path))).toBe(false);
       }
 
@@ -137,8 +145,9 @@ describe('crash safety of the running agent', () => {
     }
     await killed(proc);
     const count = (o: string) => outcomes.filter((x) => x === o).length;
+    recordFigures('agent-process-crash', { kills: ROUNDS, seed: random.seed, midway, lost: 0, stuck: 0 });
     console.log(
-      `agent crash test: ${ROUNDS} SIGKILLs; new deployment already on disk at ${midway} kills; recovery: ${count('rolled_back')} rolled back, ${count('completed')} completed, ${count('discarded')} discarded`,
+      `agent crash test: seed ${random.seed}, ${ROUNDS} SIGKILLs; new deployment already on disk at ${midway} kills; recovery: ${count('rolled_back')} rolled back, ${count('completed')} completed, ${count('discarded')} discarded`,
     );
   });
 });

@@ -4,9 +4,11 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { recordFigures } from '../../../test/reliability/support/figures.ts';
 import { FileApplier, type RecoveryResult } from '../src/applier.ts';
 import { sha256Digest } from '../src/fsutil.ts';
 import { contentOf, deploymentIndex, PATHS, pathsOf } from './support/crash-content.ts';
+import { seededRandom } from './support/seeded.ts';
 
 /**
  * SIGKILLs a real agent apply process at random points, many times, and checks after every kill that
@@ -17,6 +19,8 @@ import { contentOf, deploymentIndex, PATHS, pathsOf } from './support/crash-cont
 const here = dirname(fileURLToPath(import.meta.url));
 const child = join(here, 'support', 'crash-child.ts');
 const ROUNDS = Number(process.env.BOSUN_CRASH_ROUNDS ?? 60);
+// Kill points come from this seed (printed; BOSUN_CRASH_SEED=<seed> replays them).
+const random = seededRandom('BOSUN_CRASH_SEED');
 
 function start(
   stateDir: string,
@@ -53,7 +57,12 @@ function strayTempFiles(root: string): string[] {
 }
 
 /** Recovers and checks the invariant; returns the deployment the disk now holds (0 = none yet). */
-async function recoverAndCheck(stateDir: string, fsRoot: string, outcomes: RecoveryResult['outcome'][]) {
+async function recoverAndCheck(
+  stateDir: string,
+  fsRoot: string,
+  outcomes: RecoveryResult['outcome'][],
+  at: string,
+) {
   const applier = new FileApplier(stateDir, fsRoot);
   outcomes.push(...(await applier.recover()).map((r) => r.outcome));
   expect(readdirSync(join(stateDir, 'journal'))).toEqual([]);
@@ -69,11 +78,11 @@ async function recoverAndCheck(stateDir: string, fsRoot: string, outcomes: Recov
       const content = readFileSync(real);
       expect(
         content.equals(contentOf(k, path)),
-        `${path} holds the complete content of deployment ${k}`,
+        `${path} holds the complete content of deployment ${k} (${at})`,
       ).toBe(true);
       expect(ledger[ids[0]!]![path]).toBe(sha256Digest(content));
     } else {
-      expect(existsSync(real), `${path} belongs to no deployment after recovery`).toBe(false);
+      expect(existsSync(real), `${path} belongs to no deployment after recovery (${at})`).toBe(false);
     }
   }
   return k;
@@ -81,6 +90,9 @@ async function recoverAndCheck(stateDir: string, fsRoot: string, outcomes: Recov
 
 describe('crash safety of applies (SIGKILL at random points)', () => {
   it(`keeps every file complete-old or complete-new across ${ROUNDS} kills`, async () => {
+    console.log(
+      `crash test: seed ${random.seed} (replay: ${random.replay} npx vitest run packages/agent/test/crash.test.ts)`,
+    );
     const stateDir = mkdtempSync(join(tmpdir(), 'bosun-crash-state-'));
     const fsRoot = mkdtempSync(join(tmpdir(), 'bosun-crash-root-'));
     const outcomes: RecoveryResult['outcome'][] = [];
@@ -90,22 +102,26 @@ describe('crash safety of applies (SIGKILL at random points)', () => {
       // Half the rounds die at a chosen durable step (covers every step boundary), half at a random
       // moment chosen by the parent (covers the middle of writes, fsyncs and renames).
       const selfKill = round % 2 === 0;
-      const crashAt = selfKill ? 1 + Math.floor(Math.random() * 30) : 0;
+      const crashAt = selfKill ? 1 + Math.floor(random.next() * 30) : 0;
       const { proc, ready } = start(stateDir, fsRoot, crashAt);
       await ready;
       if (!selfKill) {
-        await new Promise((r) => setTimeout(r, Math.random() * 150));
+        await new Promise((r) => setTimeout(r, random.next() * 150));
         proc.kill('SIGKILL');
       }
       expect(await exited(proc)).toBe('SIGKILL');
-      const k = await recoverAndCheck(stateDir, fsRoot, outcomes);
-      expect(k, 'a committed deployment is never lost').toBeGreaterThanOrEqual(committed);
+      const k = await recoverAndCheck(stateDir, fsRoot, outcomes, `round ${round}, ${random.replay}`);
+      expect(
+        k,
+        `a committed deployment is never lost (round ${round}, ${random.replay})`,
+      ).toBeGreaterThanOrEqual(committed);
       if (k > committed) advanced++;
       committed = k;
     }
     const count = (o: string) => outcomes.filter((x) => x === o).length;
+    recordFigures('agent-apply-crash', { kills: ROUNDS, seed: random.seed, committed, advanced });
     console.log(
-      `crash test: ${ROUNDS} SIGKILLs, ${committed} deployments committed, progress in ${advanced} rounds; recovery: ${count('rolled_back')} rolled back, ${count('completed')} completed, ${count('discarded')} discarded`,
+      `crash test: seed ${random.seed}, ${ROUNDS} SIGKILLs, ${committed} deployments committed, progress in ${advanced} rounds; recovery: ${count('rolled_back')} rolled back, ${count('completed')} completed, ${count('discarded')} discarded`,
     );
     expect(committed).toBeGreaterThan(0);
     expect(count('rolled_back')).toBeGreaterThan(0);

@@ -25,6 +25,7 @@ export async function startServer(
     databaseUrl: config.databaseUrl,
     dataDir: config.dataDir,
     pgSchema: opts.pgSchema,
+    onConnectionError: (err) => logger.warn({ err: err.message }, 'database connection lost; reconnecting'),
   });
   let app: FastifyInstance | undefined;
   let boot: Awaited<ReturnType<typeof bootstrapAdminKey>> | undefined;

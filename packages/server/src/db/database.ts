@@ -15,6 +15,12 @@ export interface DatabaseOptions {
   /** PostgreSQL schema to use (tests isolate themselves in a fresh schema). */
   pgSchema?: string | undefined;
   poolSize?: number;
+  /**
+   * Called when an idle PostgreSQL connection breaks (the database restarted, a network cut). The
+   * pool drops that connection and opens a new one on the next query; without a listener the
+   * error event would end the process.
+   */
+  onConnectionError?: (err: Error) => void;
 }
 
 export interface Store {
@@ -73,6 +79,7 @@ function openPostgres(opts: DatabaseOptions): Store {
         oid === TIMESTAMPTZ_OID ? (v: string) => toIso(v) : pg.types.getTypeParser(oid, format)) as any,
     },
   });
+  pool.on('error', (err) => opts.onConnectionError?.(err));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   url.password = '';
   return { db, engine: 'postgres', location: url.toString(), close: () => db.destroy() };

@@ -24,7 +24,11 @@ export function parseSchemaDocument(format: 'json' | 'yaml', name: string, data:
 function parseText(format: 'json' | 'yaml', name: string, data: string): unknown {
   try {
     if (format === 'json') return JSON.parse(data);
-    return parseYaml(data, { prettyErrors: true, uniqueKeys: true, maxAliasCount: 100 });
+    const value = parseYaml(data, { prettyErrors: true, uniqueKeys: true, maxAliasCount: 100 });
+    // An alias inside its own anchor (`&a [*a]`) parses to a cyclic value that no digest or
+    // validator can walk: refuse it here like any other unusable document.
+    if (isCyclic(value)) throw new SyntaxError('an alias refers to a node that contains it (a cycle)');
+    return value;
   } catch (err) {
     const message = err instanceof YAMLParseError || err instanceof SyntaxError ? err.message : String(err);
     throw unprocessable(
@@ -37,6 +41,32 @@ function parseText(format: 'json' | 'yaml', name: string, data: string): unknown
       },
     );
   }
+}
+
+/** Whether a parsed value contains itself (iterative, so a deep value cannot overflow the stack). */
+function isCyclic(root: unknown): boolean {
+  const onPath = new Set<object>();
+  const stack: Array<{ node: object; children: unknown[] } | { leave: object }> = [];
+  const enter = (v: unknown) => {
+    if (v === null || typeof v !== 'object') return false;
+    if (onPath.has(v)) return true;
+    onPath.add(v);
+    stack.push({ leave: v });
+    stack.push({ node: v, children: Object.values(v) });
+    return false;
+  };
+  if (enter(root)) return true;
+  while (stack.length > 0) {
+    const top = stack.pop()!;
+    if ('leave' in top) {
+      onPath.delete(top.leave);
+      continue;
+    }
+    const child = top.children.pop();
+    if (top.children.length > 0 || child !== undefined) stack.push(top);
+    if (enter(child)) return true;
+  }
+  return false;
 }
 
 function newAjv(): Ajv2020 {
@@ -90,8 +120,20 @@ export function compileJsonSchema(value: unknown): InstanceValidator {
     throw invalidSchema(err instanceof Error ? err.message : String(err));
   }
   checkDefaults(ajv, schema);
+  // A `$ref` cycle that never descends into the instance (`{"$ref":"#"}`) recurses without end on
+  // every value; found here, it is a 422 at creation instead of a failure at each instance.
+  for (const probe of [null, {}, [], '', 0]) {
+    try {
+      validate(probe);
+    } catch (err) {
+      if (err instanceof RangeError) throw invalidSchema(UNBOUNDED);
+      throw err;
+    }
+  }
   return ajvValidator(validate);
 }
+
+const UNBOUNDED = 'the schema refers to itself without end ($ref cycle) and cannot be evaluated.';
 
 function checkDefaults(ajv: Ajv2020, root: Record<string, unknown>) {
   const withDefaults = collectDefaults(root, '');
@@ -175,7 +217,15 @@ function collectDefaults(node: unknown, pointer = '', fragment = ''): DefaultAt[
 function ajvValidator(validate: ValidateFunction): InstanceValidator {
   return {
     async validate(value) {
-      if (validate(value)) return [];
+      let valid: boolean;
+      try {
+        valid = validate(value) as boolean;
+      } catch (err) {
+        // A $ref cycle reached only under some instance shapes (the probes at creation miss it).
+        if (err instanceof RangeError) throw invalidSchema(UNBOUNDED);
+        throw err;
+      }
+      if (valid) return [];
       return (validate.errors ?? []).map(toIssue);
     },
   };

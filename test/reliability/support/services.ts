@@ -1,0 +1,148 @@
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { chownSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort } from './ports.ts';
+
+/**
+ * Our own Mosquitto and our own PostgreSQL cluster, in temp directories on free ports, so the fault
+ * tests can kill and restart them without touching the machine's shared services.
+ */
+
+function which(bin: string, extra: string[] = []): string | undefined {
+  for (const dir of [...(process.env.PATH ?? '').split(':'), ...extra]) {
+    const p = join(dir, bin);
+    if (dir && existsSync(p)) return p;
+  }
+  return undefined;
+}
+
+export const mosquittoBinary = () => which('mosquitto', ['/usr/sbin', '/usr/local/sbin']);
+
+export class OwnMosquitto {
+  readonly dir = mkdtempSync(join(tmpdir(), 'bosun-mosquitto-'));
+  port = 0;
+  private proc: ChildProcess | undefined;
+  log = '';
+
+  constructor(private readonly bin: string) {}
+
+  get url(): string {
+    return `mqtt://127.0.0.1:${this.port}`;
+  }
+
+  async start(): Promise<void> {
+    this.port ||= await freePort();
+    const conf = join(this.dir, 'mosquitto.conf');
+    writeFileSync(conf, `listener ${this.port} 127.0.0.1\nallow_anonymous true\npersistence false\n`);
+    this.proc = spawn(this.bin, ['-c', conf], { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.proc.stdout!.on('data', (d) => {
+      this.log += d;
+    });
+    this.proc.stderr!.on('data', (d) => {
+      this.log += d;
+    });
+    await waitForPort(
+      this.port,
+      () => this.proc?.exitCode === null,
+      () => this.log,
+    );
+  }
+
+  async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    const p = this.proc;
+    if (!p || p.exitCode !== null || p.signalCode !== null) return;
+    const exited = new Promise((r) => p.once('exit', r));
+    p.kill(signal);
+    await exited;
+  }
+
+  async destroy(): Promise<void> {
+    await this.kill('SIGTERM');
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+export function postgresBinDir(): string | undefined {
+  for (const v of ['17', '16', '15', '14']) {
+    const dir = `/usr/lib/postgresql/${v}/bin`;
+    if (existsSync(join(dir, 'initdb')) && existsSync(join(dir, 'pg_ctl'))) return dir;
+  }
+  const initdb = which('initdb');
+  return initdb ? join(initdb, '..') : undefined;
+}
+
+/** A PostgreSQL cluster of our own (initdb + pg_ctl), run as the postgres user when we are root. */
+export class OwnPostgres {
+  readonly dir = mkdtempSync(join(tmpdir(), 'bosun-pg-'));
+  readonly data = join(this.dir, 'data');
+  port = 0;
+
+  constructor(private readonly bin: string) {}
+
+  get url(): string {
+    return `postgres://postgres@127.0.0.1:${this.port}/postgres`;
+  }
+
+  private run(tool: string, args: string[]): string {
+    const cmd = join(this.bin, tool);
+    const asRoot = process.getuid?.() === 0;
+    return execFileSync(asRoot ? 'runuser' : cmd, asRoot ? ['-u', 'postgres', '--', cmd, ...args] : args, {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+  }
+
+  async init(): Promise<void> {
+    if (process.getuid?.() === 0) {
+      const uid = Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim());
+      const gid = Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim());
+      chownSync(this.dir, uid, gid);
+    }
+    this.run('initdb', ['-D', this.data, '-A', 'trust', '-U', 'postgres', '--no-sync']);
+    this.port = await freePort();
+  }
+
+  start(): void {
+    this.run('pg_ctl', [
+      '-D',
+      this.data,
+      '-l',
+      join(this.dir, 'log'),
+      '-w',
+      '-o',
+      `-p ${this.port} -k ${this.dir} -c listen_addresses=127.0.0.1 -c fsync=off`,
+      'start',
+    ]);
+  }
+
+  /** `immediate` is a crash as far as clients can tell: every connection is cut without goodbye. */
+  stop(mode: 'fast' | 'immediate' = 'immediate'): void {
+    this.run('pg_ctl', ['-D', this.data, '-m', mode, '-w', 'stop']);
+  }
+
+  destroy(): void {
+    try {
+      this.stop('fast');
+    } catch {}
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+async function waitForPort(port: number, alive: () => boolean, log: () => string): Promise<void> {
+  const { connect } = await import('node:net');
+  for (let i = 0; i < 200; i++) {
+    if (!alive()) throw new Error(`service exited before listening on ${port}: ${log()}`);
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = connect(port, '127.0.0.1');
+      s.once('connect', () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`nothing listens on ${port}: ${log()}`);
+}
