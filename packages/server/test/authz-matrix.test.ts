@@ -1,7 +1,5 @@
 import { ALL_SCOPES, API_VERSION as CORE_API_VERSION, grantsAny, signDeviceJwt } from '@bosun/core';
 import { generateApiKeySecret } from '@bosun/server';
-import { platformAuthPlugin } from '@bosun/server/http/auth';
-import { createRepositories } from '@bosun/server/storage/index';
 import Fastify from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentCall, provisionDevice, type TestDevice } from '../../../test/support/device-agent.ts';
@@ -12,6 +10,8 @@ import {
   type TestServer,
 } from '../../../test/support/server.ts';
 import { openTestStore } from '../../../test/support/store.ts';
+import { platformAuthPlugin } from '../src/http/auth.ts';
+import { createRepositories } from '../src/storage/index.ts';
 
 /**
  * The authorization matrix, generated from the app's route table (`app.routeTable`), so a route added

@@ -24,8 +24,6 @@ export function currentOf(onDisk: readonly AgentDeployment[]): AgentDeployment |
       b.created_at.localeCompare(a.created_at),
   )[0];
 }
-/** The Device API's "online": connected to the push channel, or heard from the server within 60 s. */
-const ONLINE_WINDOW_MS = 60_000;
 
 /**
  * The agent's local state seen through the Device API: what is on disk (the ledger) wins over what

@@ -2,11 +2,11 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync }
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { BosunApiError, BosunClient } from '@bosun/sdk';
-import { BOSUN_VERSION } from '@bosun/server/version';
 import { type Command, InvalidArgumentError } from 'commander';
 import { run } from '../api.ts';
 import { createProgress } from '../progress.ts';
 import { collectSchemaFiles, loadSchemaUnits } from '../schema-files.ts';
+import { CLI_VERSION } from '../version.ts';
 import { showOrWait } from './deployments.ts';
 import { createRelease } from './release.ts';
 
@@ -138,7 +138,7 @@ export function registerDemoCommand(program: Command): void {
             const client = new BosunClient({
               baseUrl: server.url,
               apiKey,
-              userAgent: `bosun-cli/${BOSUN_VERSION} (demo)`,
+              userAgent: `bosun-cli/${CLI_VERSION} (demo)`,
             });
             const progress = createProgress();
             progress.succeed(`Server ${server.url} (SQLite in ${dataDir})`);
