@@ -4,7 +4,10 @@ export interface paths {
     "/api_keys": {
         parameters: {
             query?: never;
-            header?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -28,7 +31,10 @@ export interface paths {
     "/api_keys/{api_key_id}": {
         parameters: {
             query?: never;
-            header?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -49,7 +55,10 @@ export interface paths {
     "/api_keys/{api_key_id}/revoke": {
         parameters: {
             query?: never;
-            header?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -69,7 +78,10 @@ export interface paths {
     "/config_instances": {
         parameters: {
             query?: never;
-            header?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -90,7 +102,10 @@ export interface paths {
     "/config_instances/{config_instance_id}": {
         parameters: {
             query?: never;
-            header?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -107,7 +122,10 @@ export interface paths {
     "/config_instances/{config_instance_id}/content": {
         parameters: {
             query?: never;
-            header?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -127,7 +145,10 @@ export interface paths {
     "/config_schemas": {
         parameters: {
             query?: never;
-            header?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -148,7 +169,10 @@ export interface paths {
     "/config_schemas/{config_schema_id}": {
         parameters: {
             query?: never;
-            header?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -165,7 +189,10 @@ export interface paths {
     "/config_types": {
         parameters: {
             query?: never;
-            header?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -183,7 +210,10 @@ export interface paths {
     "/config_types/{config_type_id}": {
         parameters: {
             query?: never;
-            header?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -201,7 +231,10 @@ export interface paths {
     "/deployments": {
         parameters: {
             query?: never;
-            header?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -225,7 +258,10 @@ export interface paths {
     "/deployments/{deployment_id}": {
         parameters: {
             query?: never;
-            header?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -245,7 +281,10 @@ export interface paths {
     "/deployments/{deployment_id}/archive": {
         parameters: {
             query?: never;
-            header?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -262,7 +301,10 @@ export interface paths {
     "/deployments/{deployment_id}/deploy": {
         parameters: {
             query?: never;
-            header?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -279,7 +321,10 @@ export interface paths {
     "/deployments/{deployment_id}/drifts": {
         parameters: {
             query?: never;
-            header?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -299,7 +344,10 @@ export interface paths {
     "/deployments/{deployment_id}/events": {
         parameters: {
             query?: never;
-            header?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -319,7 +367,10 @@ export interface paths {
     "/deployments/{deployment_id}/restage": {
         parameters: {
             query?: never;
-            header?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -336,7 +387,10 @@ export interface paths {
     "/devices": {
         parameters: {
             query?: never;
-            header?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -354,7 +408,10 @@ export interface paths {
     "/devices/{device_id}": {
         parameters: {
             query?: never;
-            header?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -372,7 +429,10 @@ export interface paths {
     "/devices/{device_id}/activation_token": {
         parameters: {
             query?: never;
-            header?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -392,7 +452,10 @@ export interface paths {
     "/devices/{device_id}/ping": {
         parameters: {
             query?: never;
-            header?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -412,7 +475,10 @@ export interface paths {
     "/git_commits": {
         parameters: {
             query?: never;
-            header?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -433,7 +499,10 @@ export interface paths {
     "/git_commits/{git_commit_id}": {
         parameters: {
             query?: never;
-            header?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -450,7 +519,10 @@ export interface paths {
     "/principal": {
         parameters: {
             query?: never;
-            header?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -467,7 +539,10 @@ export interface paths {
     "/releases": {
         parameters: {
             query?: never;
-            header?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -476,7 +551,7 @@ export interface paths {
         put?: never;
         /**
          * Create
-         * @description Version grammar of §7, unique (v1.2.0 = 1.2.0: 409). At least one schema, at most one per config type, distinct instance paths (422). The schema set never changes.
+         * @description Version: 1–3 numbers with optional v, -prerelease and +build; unique (v1.2.0 = 1.2.0: 409). At least one schema, at most one per config type, distinct instance paths (422). The schema set never changes.
          */
         post: operations["createRelease"];
         delete?: never;
@@ -488,7 +563,10 @@ export interface paths {
     "/releases/{release_id}": {
         parameters: {
             query?: never;
-            header?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -819,7 +897,10 @@ export interface components {
         };
     };
     responses: never;
-    parameters: never;
+    parameters: {
+        /** @description The API version the client was built against: any date of the tetons train. */
+        MiruVersion: string;
+    };
     requestBodies: never;
     headers: never;
     pathItems: never;
@@ -842,7 +923,10 @@ export interface operations {
                 /** @description Sort keys: id:asc, id:desc, created_at:asc, created_at:desc (id:asc is appended as tie-breaker). Repeat the parameter or join values with ',' or '|'. */
                 order_by?: string[];
             };
-            header?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -880,12 +964,14 @@ export interface operations {
     createApiKey: {
         parameters: {
             query?: never;
-            header?: {
+            header: {
                 /**
                  * @description Makes a retry safe: the first response to this key (per API key, for 24 hours) is stored and replayed, with `Idempotent-Replayed: true`, to any request with the same key, path and body. The same key with a different path or body is a 422 `idempotency_key_reused`; while the first request runs, a duplicate gets 409 `idempotency_key_in_use`. A 5xx is not stored, so a retry runs again.
                  * @example 8e03978e-40d5-43e8-bc93-6894a57f9324
                  */
                 "Idempotency-Key"?: string;
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
             };
             path?: never;
             cookie?: never;
@@ -924,7 +1010,10 @@ export interface operations {
     getApiKey: {
         parameters: {
             query?: never;
-            header?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
             path: {
                 /** @description The unique identifier (api_key_...). */
                 api_key_id: string;
@@ -956,7 +1045,10 @@ export interface operations {
     updateApiKey: {
         parameters: {
             query?: never;
-            header?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
             path: {
                 /** @description The unique identifier (api_key_...). */
                 api_key_id: string;
@@ -995,12 +1087,14 @@ export interface operations {
     revokeApiKey: {
         parameters: {
             query?: never;
-            header?: {
+            header: {
                 /**
                  * @description Makes a retry safe: the first response to this key (per API key, for 24 hours) is stored and replayed, with `Idempotent-Replayed: true`, to any request with the same key, path and body. The same key with a different path or body is a 422 `idempotency_key_reused`; while the first request runs, a duplicate gets 409 `idempotency_key_in_use`. A 5xx is not stored, so a retry runs again.
                  * @example 8e03978e-40d5-43e8-bc93-6894a57f9324
                  */
                 "Idempotency-Key"?: string;
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
             };
             path: {
                 /** @description The unique identifier (api_key_...). */
@@ -1050,7 +1144,10 @@ export interface operations {
                 /** @description Sort keys: id:asc, id:desc, created_at:asc, created_at:desc (id:asc is appended as tie-breaker). Repeat the parameter or join values with ',' or '|'. */
                 order_by?: string[];
             };
-            header?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -1093,12 +1190,14 @@ export interface operations {
                 /** @description Legacy name of expand. Repeat the parameter or join values with ',' or '|'. */
                 "expand[]"?: string[];
             };
-            header?: {
+            header: {
                 /**
                  * @description Makes a retry safe: the first response to this key (per API key, for 24 hours) is stored and replayed, with `Idempotent-Replayed: true`, to any request with the same key, path and body. The same key with a different path or body is a 422 `idempotency_key_reused`; while the first request runs, a duplicate gets 409 `idempotency_key_in_use`. A 5xx is not stored, so a retry runs again.
                  * @example 8e03978e-40d5-43e8-bc93-6894a57f9324
                  */
                 "Idempotency-Key"?: string;
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
             };
             path?: never;
             cookie?: never;
@@ -1148,7 +1247,10 @@ export interface operations {
                 /** @description Legacy name of expand. Repeat the parameter or join values with ',' or '|'. */
                 "expand[]"?: string[];
             };
-            header?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
             path: {
                 /** @description The unique identifier (cfg_inst_...). */
                 config_instance_id: string;
@@ -1182,7 +1284,10 @@ export interface operations {
             query?: {
                 disposition?: "inline" | "attachment";
             };
-            header?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
             path: {
                 /** @description The unique identifier (cfg_inst_...). */
                 config_instance_id: string;
@@ -1229,7 +1334,10 @@ export interface operations {
                 /** @description Sort keys: id:asc, id:desc, created_at:asc, created_at:desc (id:asc is appended as tie-breaker). Repeat the parameter or join values with ',' or '|'. */
                 order_by?: string[];
             };
-            header?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -1272,12 +1380,14 @@ export interface operations {
                 /** @description Legacy name of expand. Repeat the parameter or join values with ',' or '|'. */
                 "expand[]"?: string[];
             };
-            header?: {
+            header: {
                 /**
                  * @description Makes a retry safe: the first response to this key (per API key, for 24 hours) is stored and replayed, with `Idempotent-Replayed: true`, to any request with the same key, path and body. The same key with a different path or body is a 422 `idempotency_key_reused`; while the first request runs, a duplicate gets 409 `idempotency_key_in_use`. A 5xx is not stored, so a retry runs again.
                  * @example 8e03978e-40d5-43e8-bc93-6894a57f9324
                  */
                 "Idempotency-Key"?: string;
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
             };
             path?: never;
             cookie?: never;
@@ -1340,7 +1450,10 @@ export interface operations {
                 /** @description Legacy name of expand. Repeat the parameter or join values with ',' or '|'. */
                 "expand[]"?: string[];
             };
-            header?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
             path: {
                 /** @description The unique identifier (cfg_sch_...). */
                 config_schema_id: string;
@@ -1389,7 +1502,10 @@ export interface operations {
                 /** @description Slugs. Repeat the parameter or join values with ',' or '|'. */
                 slug?: string[];
             };
-            header?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -1427,12 +1543,14 @@ export interface operations {
     createConfigType: {
         parameters: {
             query?: never;
-            header?: {
+            header: {
                 /**
                  * @description Makes a retry safe: the first response to this key (per API key, for 24 hours) is stored and replayed, with `Idempotent-Replayed: true`, to any request with the same key, path and body. The same key with a different path or body is a 422 `idempotency_key_reused`; while the first request runs, a duplicate gets 409 `idempotency_key_in_use`. A 5xx is not stored, so a retry runs again.
                  * @example 8e03978e-40d5-43e8-bc93-6894a57f9324
                  */
                 "Idempotency-Key"?: string;
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
             };
             path?: never;
             cookie?: never;
@@ -1471,7 +1589,10 @@ export interface operations {
     getConfigType: {
         parameters: {
             query?: never;
-            header?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
             path: {
                 /** @description The unique identifier (cfg_typ_...). */
                 config_type_id: string;
@@ -1503,7 +1624,10 @@ export interface operations {
     updateConfigType: {
         parameters: {
             query?: never;
-            header?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
             path: {
                 /** @description The unique identifier (cfg_typ_...). */
                 config_type_id: string;
@@ -1566,7 +1690,10 @@ export interface operations {
                 /** @description Target statuses. Repeat the parameter or join values with ',' or '|'. */
                 target_status?: ("staged" | "deployed" | "archived")[];
             };
-            header?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -1609,12 +1736,14 @@ export interface operations {
                 /** @description Legacy name of expand. Repeat the parameter or join values with ',' or '|'. */
                 "expand[]"?: string[];
             };
-            header?: {
+            header: {
                 /**
                  * @description Makes a retry safe: the first response to this key (per API key, for 24 hours) is stored and replayed, with `Idempotent-Replayed: true`, to any request with the same key, path and body. The same key with a different path or body is a 422 `idempotency_key_reused`; while the first request runs, a duplicate gets 409 `idempotency_key_in_use`. A 5xx is not stored, so a retry runs again.
                  * @example 8e03978e-40d5-43e8-bc93-6894a57f9324
                  */
                 "Idempotency-Key"?: string;
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
             };
             path?: never;
             cookie?: never;
@@ -1668,7 +1797,10 @@ export interface operations {
                 /** @description Legacy name of expand. Repeat the parameter or join values with ',' or '|'. */
                 "expand[]"?: string[];
             };
-            header?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
             path: {
                 /** @description The unique identifier (dpl_...). */
                 deployment_id: string;
@@ -1705,12 +1837,14 @@ export interface operations {
                 /** @description Legacy name of expand. Repeat the parameter or join values with ',' or '|'. */
                 "expand[]"?: string[];
             };
-            header?: {
+            header: {
                 /**
                  * @description Makes a retry safe: the first response to this key (per API key, for 24 hours) is stored and replayed, with `Idempotent-Replayed: true`, to any request with the same key, path and body. The same key with a different path or body is a 422 `idempotency_key_reused`; while the first request runs, a duplicate gets 409 `idempotency_key_in_use`. A 5xx is not stored, so a retry runs again.
                  * @example 8e03978e-40d5-43e8-bc93-6894a57f9324
                  */
                 "Idempotency-Key"?: string;
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
             };
             path: {
                 /** @description The unique identifier (dpl_...). */
@@ -1748,12 +1882,14 @@ export interface operations {
                 /** @description Legacy name of expand. Repeat the parameter or join values with ',' or '|'. */
                 "expand[]"?: string[];
             };
-            header?: {
+            header: {
                 /**
                  * @description Makes a retry safe: the first response to this key (per API key, for 24 hours) is stored and replayed, with `Idempotent-Replayed: true`, to any request with the same key, path and body. The same key with a different path or body is a 422 `idempotency_key_reused`; while the first request runs, a duplicate gets 409 `idempotency_key_in_use`. A 5xx is not stored, so a retry runs again.
                  * @example 8e03978e-40d5-43e8-bc93-6894a57f9324
                  */
                 "Idempotency-Key"?: string;
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
             };
             path: {
                 /** @description The unique identifier (dpl_...). */
@@ -1795,7 +1931,10 @@ export interface operations {
                 /** @description Items to skip. */
                 offset?: number;
             };
-            header?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
             path: {
                 /** @description The unique identifier (dpl_...). */
                 deployment_id: string;
@@ -1841,7 +1980,10 @@ export interface operations {
                 /** @description Items to skip. */
                 offset?: number;
             };
-            header?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
             path: {
                 /** @description The unique identifier (dpl_...). */
                 deployment_id: string;
@@ -1887,12 +2029,14 @@ export interface operations {
                 /** @description Legacy name of expand. Repeat the parameter or join values with ',' or '|'. */
                 "expand[]"?: string[];
             };
-            header?: {
+            header: {
                 /**
                  * @description Makes a retry safe: the first response to this key (per API key, for 24 hours) is stored and replayed, with `Idempotent-Replayed: true`, to any request with the same key, path and body. The same key with a different path or body is a 422 `idempotency_key_reused`; while the first request runs, a duplicate gets 409 `idempotency_key_in_use`. A 5xx is not stored, so a retry runs again.
                  * @example 8e03978e-40d5-43e8-bc93-6894a57f9324
                  */
                 "Idempotency-Key"?: string;
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
             };
             path: {
                 /** @description The unique identifier (dpl_...). */
@@ -1942,7 +2086,10 @@ export interface operations {
                 /** @description Sort keys: id:asc, id:desc, created_at:asc, created_at:desc (id:asc is appended as tie-breaker). Repeat the parameter or join values with ',' or '|'. */
                 order_by?: string[];
             };
-            header?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -1980,12 +2127,14 @@ export interface operations {
     createDevice: {
         parameters: {
             query?: never;
-            header?: {
+            header: {
                 /**
                  * @description Makes a retry safe: the first response to this key (per API key, for 24 hours) is stored and replayed, with `Idempotent-Replayed: true`, to any request with the same key, path and body. The same key with a different path or body is a 422 `idempotency_key_reused`; while the first request runs, a duplicate gets 409 `idempotency_key_in_use`. A 5xx is not stored, so a retry runs again.
                  * @example 8e03978e-40d5-43e8-bc93-6894a57f9324
                  */
                 "Idempotency-Key"?: string;
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
             };
             path?: never;
             cookie?: never;
@@ -2022,7 +2171,10 @@ export interface operations {
     getDevice: {
         parameters: {
             query?: never;
-            header?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
             path: {
                 /** @description The unique identifier (dvc_...). */
                 device_id: string;
@@ -2054,7 +2206,10 @@ export interface operations {
     updateDevice: {
         parameters: {
             query?: never;
-            header?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
             path: {
                 /** @description The unique identifier (dvc_...). */
                 device_id: string;
@@ -2093,12 +2248,14 @@ export interface operations {
     createDeviceActivationToken: {
         parameters: {
             query?: never;
-            header?: {
+            header: {
                 /**
                  * @description Makes a retry safe: the first response to this key (per API key, for 24 hours) is stored and replayed, with `Idempotent-Replayed: true`, to any request with the same key, path and body. The same key with a different path or body is a 422 `idempotency_key_reused`; while the first request runs, a duplicate gets 409 `idempotency_key_in_use`. A 5xx is not stored, so a retry runs again.
                  * @example 8e03978e-40d5-43e8-bc93-6894a57f9324
                  */
                 "Idempotency-Key"?: string;
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
             };
             path: {
                 /** @description The unique identifier (dvc_...). */
@@ -2141,12 +2298,14 @@ export interface operations {
     pingDevice: {
         parameters: {
             query?: never;
-            header?: {
+            header: {
                 /**
                  * @description Makes a retry safe: the first response to this key (per API key, for 24 hours) is stored and replayed, with `Idempotent-Replayed: true`, to any request with the same key, path and body. The same key with a different path or body is a 422 `idempotency_key_reused`; while the first request runs, a duplicate gets 409 `idempotency_key_in_use`. A 5xx is not stored, so a retry runs again.
                  * @example 8e03978e-40d5-43e8-bc93-6894a57f9324
                  */
                 "Idempotency-Key"?: string;
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
             };
             path: {
                 /** @description The unique identifier (dvc_...). */
@@ -2204,7 +2363,10 @@ export interface operations {
                 /** @description Commit hashes. Repeat the parameter or join values with ',' or '|'. */
                 sha?: string[];
             };
-            header?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -2242,12 +2404,14 @@ export interface operations {
     createGitCommit: {
         parameters: {
             query?: never;
-            header?: {
+            header: {
                 /**
                  * @description Makes a retry safe: the first response to this key (per API key, for 24 hours) is stored and replayed, with `Idempotent-Replayed: true`, to any request with the same key, path and body. The same key with a different path or body is a 422 `idempotency_key_reused`; while the first request runs, a duplicate gets 409 `idempotency_key_in_use`. A 5xx is not stored, so a retry runs again.
                  * @example 8e03978e-40d5-43e8-bc93-6894a57f9324
                  */
                 "Idempotency-Key"?: string;
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
             };
             path?: never;
             cookie?: never;
@@ -2287,7 +2451,10 @@ export interface operations {
     getGitCommit: {
         parameters: {
             query?: never;
-            header?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
             path: {
                 /** @description The unique identifier (git_cmt_...). */
                 git_commit_id: string;
@@ -2319,7 +2486,10 @@ export interface operations {
     getSelf: {
         parameters: {
             query?: never;
-            header?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -2368,7 +2538,10 @@ export interface operations {
                 /** @description Versions (v1.2.0 and 1.2.0 match the same release). Repeat the parameter or join values with ',' or '|'. */
                 version?: string[];
             };
-            header?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -2411,12 +2584,14 @@ export interface operations {
                 /** @description Legacy name of expand. Repeat the parameter or join values with ',' or '|'. */
                 "expand[]"?: string[];
             };
-            header?: {
+            header: {
                 /**
                  * @description Makes a retry safe: the first response to this key (per API key, for 24 hours) is stored and replayed, with `Idempotent-Replayed: true`, to any request with the same key, path and body. The same key with a different path or body is a 422 `idempotency_key_reused`; while the first request runs, a duplicate gets 409 `idempotency_key_in_use`. A 5xx is not stored, so a retry runs again.
                  * @example 8e03978e-40d5-43e8-bc93-6894a57f9324
                  */
                 "Idempotency-Key"?: string;
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
             };
             path?: never;
             cookie?: never;
@@ -2463,7 +2638,10 @@ export interface operations {
                 /** @description Legacy name of expand. Repeat the parameter or join values with ',' or '|'. */
                 "expand[]"?: string[];
             };
-            header?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
             path: {
                 /** @description The unique identifier (rls_...). */
                 release_id: string;
