@@ -24,7 +24,7 @@ export interface KnownOpen {
 const hasNul = (f: FuzzFinding) => /\0|%00|\\u0000/i.test(`${f.request.path}${f.request.body ?? ''}`);
 
 /**
- * Every issue-11 defect is fixed on main (docs/decisions-hostile.md): the list is empty, so each of
+ * Every issue-11 defect is fixed on main (docs/decisions.md #46): the list is empty, so each of
  * them fails the run again if its fix stops holding.
  */
 export const KNOWN_OPEN: KnownOpen[] = [];

@@ -191,7 +191,7 @@ export class Releases extends ListResource<'listReleases'> {
   }
 }
 
-/** Extension (DESIGN.md decision 19): API keys, scope `api_keys:manage`. */
+/** Extension (docs/decisions.md #19): API keys, scope `api_keys:manage`. */
 export class ApiKeys extends ListResource<'listApiKeys'> {
   constructor(http: HttpTransport) {
     super(http, '/api_keys');

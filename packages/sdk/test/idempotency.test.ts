@@ -4,7 +4,7 @@ import { startTestServer, type TestServer } from '../../../test/support/server.t
 import { BosunApiError, BosunClient, BosunNetworkError } from '../src/index.ts';
 import { closedPort, startProxy } from './support/proxy.ts';
 
-/** The SDK's side of `Idempotency-Key` (DESIGN.md decision 17): a retried POST never runs twice. */
+/** The SDK's side of `Idempotency-Key` (docs/decisions.md #17): a retried POST never runs twice. */
 let t: TestServer;
 let client: BosunClient;
 beforeAll(async () => {

@@ -16,7 +16,7 @@ import { createRepositories } from '../src/storage/index.ts';
 /**
  * The authorization matrix, generated from the app's route table (`app.routeTable`), so a route added
  * tomorrow is covered without editing this file. Runs on the engine of the HTTP suites (SQLite, or
- * PostgreSQL under `npm run test:pg`). docs/decisions-wire.md, "Scopes fail closed".
+ * PostgreSQL under `npm run test:pg`). docs/decisions.md #42.
  */
 let t: TestServer;
 let device: TestDevice;

@@ -5,7 +5,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { API_VERSION, startTestServer, type TestServer } from '../../../test/support/server.ts';
 
-/** `Idempotency-Key` on every POST (DESIGN.md decision 17; Stripe's semantics). */
+/** `Idempotency-Key` on every POST (docs/decisions.md #17; Stripe's semantics). */
 let t: TestServer;
 beforeAll(async () => {
   t = await startTestServer();

@@ -69,7 +69,7 @@ describe('bodies that are not JSON objects', () => {
     }
     await expectUnchanged();
   });
-  it('an empty body declared as JSON, or no body at all, is `{}` (docs/decisions-wire.md)', async () => {
+  it('an empty body declared as JSON, or no body at all, is `{}` (docs/decisions.md #40)', async () => {
     for (const { method, path } of writes()) {
       for (const res of [await t.api(method, path, { rawBody: '' }), await t.api(method, path)]) {
         if (method === 'PATCH') {

@@ -14,7 +14,7 @@ import {
 /**
  * Requests built from our own OpenAPI document, the way Swagger UI's "Try it out" and generated
  * clients build them: every operation, with nothing added that the document does not declare.
- * docs/decisions-wire.md: an empty JSON body is no body; `Miru-Version` is declared everywhere.
+ * docs/decisions.md #40: an empty JSON body is no body; `Miru-Version` is declared everywhere.
  */
 let t: TestServer;
 let doc: any;

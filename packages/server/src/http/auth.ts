@@ -21,7 +21,7 @@ declare module 'fastify' {
  * body (create deployment) call `requireScopes` themselves.
  */
 export const platformAuthPlugin = fp(async (app: FastifyInstance, opts: { apiKeys: ApiKeyStore }) => {
-  // Fail closed (docs/decisions-wire.md, "Scopes fail closed"): a route that forgot its scopes would
+  // Fail closed (docs/decisions.md #42): a route that forgot its scopes would
   // be open to any valid key, so it stops the server from starting instead.
   app.addHook('onRoute', (route) => {
     if (route.config?.public === true || Array.isArray(route.config?.scopes)) return;

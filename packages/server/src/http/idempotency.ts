@@ -21,7 +21,7 @@ declare module 'fastify' {
 const PRUNE_EVERY_MS = 60_000;
 
 /**
- * `Idempotency-Key` on every POST of the platform API (DESIGN.md decision 17, docs/decisions.md).
+ * `Idempotency-Key` on every POST of the platform API (docs/decisions.md #17).
  * Runs after authentication (keys are scoped per API key) and before validation, so a validation
  * error is remembered and replayed like any other answer; a 5xx releases the key.
  */
@@ -41,7 +41,7 @@ export const idempotencyPlugin = fp(async (app: FastifyInstance, opts: { store: 
       method: request.method,
       path: request.url,
       bodyHash: createHash('sha256')
-        // No body and `{}` are the same request (DESIGN.md decision 16).
+        // No body and `{}` are the same request (docs/decisions.md #16).
         .update(canonicalJson(request.body ?? {}))
         .digest('hex'),
     });

@@ -4,7 +4,7 @@ import { jsonBodyDepthError } from './limits.ts';
 
 /**
  * An empty body with a JSON content type is the same as no body, and no body is `{}` on an operation
- * whose body is an object (docs/decisions-wire.md, "Empty JSON bodies"). Generated clients send every
+ * whose body is an object (docs/decisions.md #40). Generated clients send every
  * POST with `Content-Type: application/json`, with nothing after it for actions without parameters.
  * Registered on the root instance, so the platform API and the agent API follow one rule.
  */

@@ -58,7 +58,7 @@ export function toApiKey(key: ApiKeyRecord) {
   };
 }
 
-/** Extension beyond the Miru API (DESIGN.md decision 19). */
+/** Extension beyond the Miru API (docs/decisions.md #19). */
 const EXTENSION = { 'x-bosun-extension': true } as const;
 const SCOPE = ['api_keys:manage'];
 
