@@ -21,8 +21,6 @@ export interface KnownOpen {
   signature?: (f: FuzzFinding) => boolean;
 }
 
-const hasNul = (f: FuzzFinding) => /\0|%00|\\u0000/i.test(`${f.request.path}${f.request.body ?? ''}`);
-
 /**
  * Every issue-11 defect is fixed on main (docs/decisions.md #46): the list is empty, so each of
  * them fails the run again if its fix stops holding.
