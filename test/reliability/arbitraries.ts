@@ -47,6 +47,8 @@ export function operationsOf(doc: any): OpenApiOperation[] {
   const ops: OpenApiOperation[] = [];
   for (const [path, methods] of Object.entries<any>(doc.paths)) {
     for (const [method, op] of Object.entries<any>(methods)) {
+      // Path-level `parameters` (the Miru-Version header) sit beside the operations.
+      if (method === 'parameters') continue;
       ops.push({
         method: method.toUpperCase(),
         path,

@@ -10,12 +10,14 @@
  *
  * Usage: npm run build:agent [-- --only bundle|x64|arm64] (default: everything)
  */
+
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { build, type Metafile } from 'esbuild';
+import { gitBuildInfo } from '../src/build-info.ts';
 
 /** Current Node LTS embedded in the executables. Bump deliberately (and re-run the benchmarks). */
 export const NODE_VERSION = '24.22.3';
@@ -70,6 +72,12 @@ export async function buildBundle(
     metafile: true,
     outfile,
     banner: { js: '#!/usr/bin/env node' },
+    // The bundle has no package.json or git checkout beside it: its build data is inlined here.
+    define: {
+      __BOSUN_AGENT_BUILD__: JSON.stringify(
+        gitBuildInfo(agentDir) ?? { gitCommit: 'unknown', buildDate: new Date().toISOString() },
+      ),
+    },
     logLevel: 'warning',
   });
   writeFileSync(metaPath, JSON.stringify(result.metafile));

@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { AGENT_VERSION } from './version.ts';
 
 /** What `/v0.2/version` reports about this agent's own build. */
 export interface BuildInfo {
@@ -12,7 +13,8 @@ export interface BuildInfo {
   buildDate: string;
 }
 
-const packageDir = new URL('..', import.meta.url);
+/** Inlined by the artifact build (esbuild `define`); absent when running from the package. */
+declare const __BOSUN_AGENT_BUILD__: Omit<BuildInfo, 'version'> | undefined;
 
 /**
  * The build this agent runs. A packaged agent carries `build-info.json` beside its package.json
@@ -21,6 +23,10 @@ const packageDir = new URL('..', import.meta.url);
  * when the package was installed. Never the epoch: a client comparing build dates must get a real one.
  */
 export function readBuildInfo(): BuildInfo {
+  if (typeof __BOSUN_AGENT_BUILD__ !== 'undefined')
+    return { version: AGENT_VERSION, ...__BOSUN_AGENT_BUILD__ };
+  // Computed here, not at module load: in the bundle `import.meta.url` is empty.
+  const packageDir = new URL('..', import.meta.url);
   const pkgPath = fileURLToPath(new URL('package.json', packageDir));
   const version = `v${(JSON.parse(readFileSync(pkgPath, 'utf8')) as { version: string }).version}`;
   try {

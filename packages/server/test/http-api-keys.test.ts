@@ -167,7 +167,12 @@ describe('OpenAPI document', () => {
     const doc = (await t.api('GET', 'openapi.json')).body;
     const ops = Object.entries<Record<string, any>>(doc.paths)
       .filter(([path]) => path.startsWith('/api_keys'))
-      .flatMap(([, item]) => Object.values(item));
+      .flatMap(([, item]) =>
+        // Path items also carry path-level `parameters` (the Miru-Version header); only operations count.
+        Object.entries(item)
+          .filter(([method]) => method !== 'parameters')
+          .map(([, op]) => op),
+      );
     expect(ops.map((op) => op.operationId).sort()).toEqual([
       'createApiKey',
       'getApiKey',

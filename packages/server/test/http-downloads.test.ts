@@ -54,13 +54,16 @@ describe('downloads and install script', () => {
       [t, '/downloads/.secret'],
       [t, '/downloads/subdir'],
       [t, '/downloads/..%2Fconfig.ts'],
-      [t, '/downloads/bosun%00agent'],
       [empty, '/downloads/SHA256SUMS'],
     ] as const) {
       const res = await get(s, path);
       expect(res.status, path).toBe(404);
       expect(res.body.error, path).toMatchObject({ code: 'download_not_found', params: {} });
     }
+    // A NUL is refused before any route runs, like everywhere else (docs/decisions.md #47).
+    const nul = await get(t, '/downloads/bosun%00agent');
+    expect(nul.status).toBe(400);
+    expect(nul.body.error).toMatchObject({ code: 'invalid_text' });
   });
 
   it('renders /install.sh with BOSUN_PUBLIC_URL when set', async () => {
