@@ -79,6 +79,8 @@ export async function buildBundle(
       ),
     },
     logLevel: 'warning',
+    // build-info.ts reads import.meta.url only when no inlined build data exists, never in the bundle.
+    logOverride: { 'empty-import-meta': 'silent' },
   });
   writeFileSync(metaPath, JSON.stringify(result.metafile));
   chmodSync(outfile, 0o755);
