@@ -129,12 +129,16 @@ export class ServerProcess {
     await exited;
   }
 
-  /** Row count of every table of the database (our migrations' tables only). */
+  /**
+   * Row count of every table of the database (our migrations' tables only). `idempotency_keys` is
+   * left out: a refused POST that carried an Idempotency-Key is recorded so its retry replays the same
+   * refusal (Stripe's semantics, docs/decisions.md #44); that record is not a changed resource.
+   */
   async rowCounts(): Promise<Record<string, number>> {
     const store = await this.openStore();
     const tables = (await store.db.introspection.getTables())
       .map((t) => t.name)
-      .filter((n) => !n.startsWith('kysely_'))
+      .filter((n) => !n.startsWith('kysely_') && n !== 'idempotency_keys')
       .sort();
     const counts: Record<string, number> = {};
     for (const table of tables) {
