@@ -74,16 +74,27 @@ export class DeviceIdentityStore {
   }): Promise<DeviceRow> {
     return this.db.transaction().execute(async (tx) => {
       const now = nowIso();
+      const tokenHash = hashSecret(input.token);
+      // Spend the token first: on PostgreSQL the UPDATE waits for a racing activation's row lock, so
+      // every later statement of this transaction sees the winner's writes, and a loser learns
+      // "already used" rather than a half-seen "device already activated". A refusal below rolls
+      // the spend back.
+      const spent = await tx
+        .updateTable('device_activation_tokens')
+        .set({ used_at: now })
+        .where('token_hash', '=', tokenHash)
+        .where('used_at', 'is', null)
+        .executeTakeFirst();
       const row = await tx
         .selectFrom('device_activation_tokens')
         .selectAll()
-        .where('token_hash', '=', hashSecret(input.token))
+        .where('token_hash', '=', tokenHash)
         .executeTakeFirst();
       if (!row)
         throw unauthenticated('invalid_activation_token', 'The activation token is unknown.', {
           field: 'token',
         });
-      if (row.used_at) {
+      if (Number(spent.numUpdatedRows) !== 1) {
         throw unauthenticated(
           'activation_token_used',
           'The activation token was already used; issue a new one.',
@@ -117,22 +128,6 @@ export class DeviceIdentityStore {
           'device_already_activated',
           `Device ${device.id} was activated before; issue a token with allow_reactivation=true to reactivate it.`,
           { device_id: device.id, allow_reactivation: false },
-        );
-      }
-      // The `used_at is null` guard makes the token single-use even when two activations race.
-      const spent = await tx
-        .updateTable('device_activation_tokens')
-        .set({ used_at: now })
-        .where('token_hash', '=', row.token_hash)
-        .where('used_at', 'is', null)
-        .executeTakeFirst();
-      if (Number(spent.numUpdatedRows) !== 1) {
-        throw unauthenticated(
-          'activation_token_used',
-          'The activation token was already used; issue a new one.',
-          {
-            field: 'token',
-          },
         );
       }
       const identityRow: DeviceIdentityTable = {
