@@ -105,11 +105,17 @@ export interface CliServer {
 
 /** Starts `bosun server --port 0 --host 127.0.0.1` and waits for its "listening" log line. */
 export async function startCliServer(
-  opts: { env?: Record<string, string | undefined>; args?: string[]; cwd?: string } = {},
+  opts: {
+    env?: Record<string, string | undefined>;
+    args?: string[];
+    cwd?: string;
+    /** Options for node itself, before the binary (e.g. `--import` a tracer). */
+    nodeArgs?: string[];
+  } = {},
 ): Promise<CliServer> {
   const child = spawn(
     process.execPath,
-    [BIN, 'server', '--port', '0', '--host', '127.0.0.1', ...(opts.args ?? [])],
+    [...(opts.nodeArgs ?? []), BIN, 'server', '--port', '0', '--host', '127.0.0.1', ...(opts.args ?? [])],
     {
       cwd: opts.cwd ?? repoRoot,
       env: baseEnv({ BOSUN_LOG_LEVEL: 'info', ...opts.env }),

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../../../test/support/server.ts';
-import { BIN, runCli } from './cli-process.ts';
+import { BIN, runCli, startCliServer } from './cli-process.ts';
 
 /**
  * Start-up cost: a command loads only what it uses. The real binary (compiled dist/) runs with a
@@ -72,5 +72,27 @@ describe('bosun start-up loads only what the command needs', () => {
     expect(res.stdout).toContain('startup-probe');
     expect(packages).toContain('@bosun/sdk');
     for (const p of [...SERVER_ONLY, '@bosun/agent']) expect(packages).not.toContain(p);
+  });
+
+  it('server starts from the one-file bundle, not from hundreds of modules, and answers', async () => {
+    const trace = join(dir, 'server.trace');
+    const server = await startCliServer({
+      nodeArgs: ['--import', TRACER],
+      env: { BOSUN_LOAD_TRACE: trace },
+      args: ['--data-dir', join(dir, 'server-data')],
+    });
+    try {
+      expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+      expect((await server.api('GET', 'principal')).status).toBe(401);
+    } finally {
+      await server.stop();
+    }
+    const urls = readFileSync(trace, 'utf8').trim().split('\n');
+    expect(urls.some((u) => u.endsWith('/packages/server/dist/server.bundle.mjs'))).toBe(true);
+    const packages = new Set(urls.map(packageOf));
+    // Bundled, so never resolved one file at a time; the drivers and pino stay outside on purpose.
+    for (const p of ['kysely', 'fastify', '@sinclair/typebox', 'ajv', 'aedes'])
+      expect(packages).not.toContain(p);
+    expect(urls.filter((u) => u.includes('/packages/server/dist/') && !u.endsWith('.mjs'))).toEqual([]);
   });
 });

@@ -3,6 +3,7 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BosunError } from '@bosun/core';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { PACKAGE_DIR } from '../paths.ts';
 import { renderInstallScript, safeServerUrl } from './install-script.ts';
 
 export interface DownloadsOptions {
@@ -12,8 +13,8 @@ export interface DownloadsOptions {
   publicUrl?: string | undefined;
 }
 
-/** The repository's build output, relative to this file in src/ or dist/ alike. */
-export const DEFAULT_ARTIFACTS_DIR = join(import.meta.dirname, '..', '..', '..', 'agent', 'artifacts');
+/** The repository's build output (packages/agent/artifacts). */
+export const DEFAULT_ARTIFACTS_DIR = join(PACKAGE_DIR, '..', 'agent', 'artifacts');
 
 /** Names only (no path separators, no dot files): a request can never leave the artifacts dir. */
 const FILE_NAME = /^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$/;
