@@ -82,13 +82,32 @@ async function stop(child: ChildProcess): Promise<void> {
   await exited;
 }
 
+const UNBUNDLED = join(import.meta.dirname, '..', 'packages', 'server', 'dist', 'index.js');
+
+/**
+ * The same server from the unbundled compiled modules (dist/index.js, ≈ 600 modules to resolve), the
+ * way `bosun server` started before the bundle: the before/after of the same run.
+ */
+const unbundledArgs = (dataDir: string, port: number) => [
+  '--input-type=module',
+  '-e',
+  `const s = await import(${JSON.stringify(UNBUNDLED)});
+   const c = s.resolveServerConfig({ port: ${port}, dataDir: ${JSON.stringify(dataDir)} }, process.env);
+   const r = await s.startServer(c, { logger: s.createLogger('warn'), print: () => {} });
+   process.on('SIGTERM', () => r.close().then(() => process.exit(0)));`,
+];
+
 /** Spawns `bosun server` on a fixed port over `dataDir` and returns it with its start-to-healthy time. */
 async function startServer(
   dataDir: string,
   port: number,
+  unbundled = false,
 ): Promise<{ child: ChildProcess; ms: number; cpu: number }> {
   const t0 = performance.now();
-  const child = spawn(process.execPath, [BIN, 'server', '--port', String(port), '--data-dir', dataDir], {
+  const args = unbundled
+    ? unbundledArgs(dataDir, port)
+    : [BIN, 'server', '--port', String(port), '--data-dir', dataDir];
+  const child = spawn(process.execPath, args, {
     env: cleanEnv({ BOSUN_BOOTSTRAP_API_KEY: KEY, BOSUN_LOG_LEVEL: 'warn' }),
     stdio: 'ignore',
   });
@@ -135,6 +154,9 @@ const bench: Bench = {
       const starts: number[] = [];
       const cpu: number[] = [];
       const rss: number[] = [];
+      const unbundledStarts: number[] = [];
+      const unbundledCpu: number[] = [];
+      // Bundle and unbundled in turn, so a drifting machine load hits both alike.
       for (let i = 0; i < Math.min(RUNS, 5); i++) {
         const s = await startServer(join(root, 'data'), port);
         starts.push(s.ms);
@@ -142,7 +164,21 @@ const bench: Bench = {
         await settle();
         rss.push(rssMiB(s.child.pid!));
         await stop(s.child);
+        const u = await startServer(join(root, 'data'), port, true);
+        unbundledStarts.push(u.ms);
+        unbundledCpu.push(u.cpu);
+        await stop(u.child);
       }
+      results.push({
+        metric: 'server start → healthy, unbundled modules (before)',
+        value: ms(median(unbundledStarts)),
+        unit: 'ms',
+      });
+      results.push({
+        metric: 'server CPU time to healthy, unbundled (before)',
+        value: ms(median(unbundledCpu) * 1000),
+        unit: 'ms',
+      });
       results.push({
         metric: 'server start → healthy, existing database',
         value: ms(median(starts)),
