@@ -94,6 +94,10 @@ describe('POST /releases', () => {
     const unknown = await create({ version: '8.0.0', config_schema_ids: [mobility.id, 'cfg_sch_nope'] });
     expect(unknown.status).toBe(404);
     expect(unknown.body.error.params.id).toBe('cfg_sch_nope');
+    // An empty id is unknown too (found by the fuzzer: it was a 500).
+    const blank = await create({ version: '8.0.0', config_schema_ids: ['', mobility.id] });
+    expect(blank.status).toBe(404);
+    expect(blank.body.error.params.id).toBe('');
     expect((await create({ version: '8.0.0', config_schema_ids: [mobility.id, mobility.id] })).status).toBe(
       422,
     );

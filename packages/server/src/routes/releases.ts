@@ -68,7 +68,7 @@ export const releaseRoutes: FastifyPluginAsyncTypebox<{ repos: Repositories }> =
       }
       const found = await repos.configSchemas.getMany(ids);
       const missing = ids.find((id) => !found.has(id));
-      if (missing) throw notFound('config schema', missing);
+      if (missing !== undefined) throw notFound('config schema', missing);
       const schemas = ids.map((id) => found.get(id)!);
       checkReleaseSchemaSet(schemas);
       const gitCommitId = body.git_commit_ref ? await resolveGitCommit(repos, body.git_commit_ref) : null;
