@@ -23,9 +23,8 @@ export function connect(): BosunClient {
   });
 }
 
-export interface JsonOption {
-  json?: boolean;
-}
+/** A type, not an interface: an action's own options type stays assignable to a plain record. */
+export type JsonOption = { json?: boolean };
 
 export const jsonOption = () => new Option('--json', 'print JSON (the API objects) instead of a table');
 
@@ -120,23 +119,6 @@ export interface ListOptions extends JsonOption {
   limit: number;
   offset: number;
   all?: boolean;
-}
-
-/** One page, or with `--all` every page folded into one list object. */
-export async function fetchList<T>(
-  resource: {
-    list(q: any): Promise<{ data: T[]; has_more: boolean }>;
-    listAll(q: any): Promise<T[]>;
-  },
-  opts: ListOptions,
-  filters: Record<string, unknown>,
-): Promise<{ object: 'list'; data: T[]; has_more: boolean; offset: number; limit: number }> {
-  const query = Object.fromEntries(Object.entries(filters).filter(([, v]) => v !== undefined));
-  if (opts.all) {
-    const data = await resource.listAll({ ...query, offset: opts.offset });
-    return { object: 'list', data, has_more: false, offset: opts.offset, limit: data.length };
-  }
-  return (await resource.list({ ...query, offset: opts.offset, limit: opts.limit })) as any;
 }
 
 export function parseCount(value: string): number {
