@@ -1,3 +1,4 @@
+import { BosunError } from '@bosun/core';
 import { BosunApiError, BosunClient, BosunNetworkError } from '@bosun/sdk';
 import { type Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { resolveConnection } from './credentials.ts';
@@ -50,6 +51,13 @@ export function run<A extends unknown[]>(fn: (...args: A) => Promise<void>): (..
         else process.stderr.write(describeApiError(err));
         return;
       }
+      if (err instanceof BosunError) {
+        // A rule the CLI checks itself before calling the API (names, the deploy plan): same shape.
+        const envelope = { error: { code: err.code, message: err.message, params: err.params } };
+        if (json) printJson(envelope, process.stderr);
+        else process.stderr.write(describeError(envelope.error, err.code));
+        return;
+      }
       if (err instanceof BosunNetworkError) {
         process.stderr.write(`error: cannot reach the server: ${err.message}\n`);
         return;
@@ -60,7 +68,12 @@ export function run<A extends unknown[]>(fn: (...args: A) => Promise<void>): (..
 }
 
 export function describeApiError(err: BosunApiError): string {
-  const lines = [`error: ${err.message} (${err.code}, HTTP ${err.status})`];
+  return describeError(err, `${err.code}, HTTP ${err.status}`);
+}
+
+/** An error envelope as readable lines: the message, then each param (lists a line per item). */
+function describeError(err: { message: string; params: Record<string, unknown> }, tag: string): string {
+  const lines = [`error: ${err.message} (${tag})`];
   for (const [key, value] of Object.entries(err.params)) {
     // Lists (e.g. schema violations) get a line each, so every path is readable in a CI log.
     if (Array.isArray(value) && value.some((v) => v && typeof v === 'object')) {
