@@ -2,7 +2,7 @@ import { canBeName, looksLikeId, pickReference } from '@bosun/core';
 import type { BosunClient } from '@bosun/sdk';
 
 /**
- * Names wherever an id is accepted (docs/decisions.md, cli #1): a device name, a release version
+ * Names wherever an id is accepted (docs/decisions.md #52): a device name, a release version
  * (`v1.2.0` or `1.2.0`) or a config type slug is looked up through the API's own list filters
  * (`?name=`, `?version=`, `?slug=`); core's `pickReference` decides what the matches mean.
  */

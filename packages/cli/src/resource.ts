@@ -13,9 +13,10 @@ import {
 import { type RefKind, resolveRef, resolveRefs } from './refs.ts';
 
 /**
- * The resource commands (`bosun devices|releases|deployments|config-types|schemas|instances|keys …`):
- * one table-driven definition per resource, served by `registerResource`, which builds `list`, `get`
- * and every action with the same paging, `--json`, name resolution and error handling.
+ * The resource commands (`bosun devices|releases|deployments|config-types|schemas|instances|keys …`,
+ * docs/decisions.md #51): one table-driven definition per resource, served by `registerResource`,
+ * which builds `list`, `get` and every action with the same paging, `--json`, name resolution and
+ * error handling.
  *
  * Adding a resource (e.g. `bosun webhooks`):
  * 1. `commands/<name>.ts` exports a `ResourceDef` — command name, noun and id hint, the SDK resource

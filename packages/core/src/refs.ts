@@ -4,7 +4,7 @@ import { isSlug } from './names.ts';
 import { isReleaseVersion } from './release-version.ts';
 
 /**
- * References typed by people (docs/decisions.md, cli #1): wherever an id is accepted, a device name,
+ * References typed by people (docs/decisions.md #52): wherever an id is accepted, a device name,
  * a release version (`v1.2.0` or `1.2.0`) or a config type slug is accepted too. The caller looks the
  * reference up through the list filters of the API (`?name=`, `?version=`, `?slug=`) and hands the
  * matches to `pickReference`, which decides; the lookup is I/O, the decision is this pure rule.

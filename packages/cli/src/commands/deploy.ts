@@ -18,7 +18,7 @@ type DeployOptions = WaitOptions & {
 const collectSets = (value: string, previous: string[]) => [...previous, value];
 
 /**
- * `bosun deploy`: one command for "put this file on that robot" (docs/decisions.md, cli #2). The
+ * `bosun deploy`: one command for "put this file on that robot" (docs/decisions.md #53). The
  * plan is core's `planDeploy`; underneath are the ordinary tetons calls (list, create instance,
  * create deployment, deploy), so official clients see an ordinary deployment.
  */

@@ -1,8 +1,8 @@
 import { BosunError } from '../errors.ts';
 
 /**
- * The one-shot deploy (`bosun deploy --device D --release R --set TYPE=FILE…`, docs/decisions.md,
- * cli #2) as a pure plan: which instance fills each schema of the release, and which tetons calls
+ * The one-shot deploy (`bosun deploy --device D --release R --set TYPE=FILE…`, docs/decisions.md
+ * #53) as a pure plan: which instance fills each schema of the release, and which tetons calls
  * make the deployment. Decided before anything is created, so a wrong request changes nothing.
  *
  * - A config type given with `--set` gets a new (or an identical existing) instance of the release's
