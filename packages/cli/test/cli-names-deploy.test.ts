@@ -35,6 +35,10 @@ function file(name: string, data: string): string {
 const onRobot = (path: string) => readFileSync(join(agent.fsRoot, path), 'utf8');
 const ok = (res: { code: number | null; stderr: string }) =>
   expect(res.code, `${res.stderr}\nagent:\n${agent?.log()}`).toBe(0);
+/** `bosun deploy --device amr-017 ...`. */
+const deploy = (...args: string[]) => w.bosun(['deploy', '--device', 'amr-017', ...args]);
+/** The same with `--wait`, polling fast. */
+const deployWait = (...args: string[]) => deploy(...args, '--wait', '--interval', '200ms');
 const deploymentsOf = () => sdk.deployments.listAll({ device_id: deviceId });
 const current = async () =>
   (
@@ -117,20 +121,14 @@ describe('names wherever an id is accepted', { timeout: 600_000 }, () => {
 
 describe('bosun deploy (one shot) against a real agent', { timeout: 600_000 }, () => {
   it('first deployment: every type set, deployed, the files are on the robot; the table shows names', async () => {
-    const res = await w.bosun([
-      'deploy',
-      '--device',
-      'amr-017',
+    const res = await deployWait(
       '--release',
       'v1.1.0',
       '--set',
       `mobility=${file('m1.json', '{"max_speed": 1.5}\n')}`,
       '--set',
       `perception=${file('p1.json', '{"lidar": true}\n')}`,
-      '--wait',
-      '--interval',
-      '200ms',
-    ]);
+    );
     ok(res);
     expect(res.stdout).toMatch(/^✓ amr-017 \(dvc_\w+\) · no current deployment$/m);
     expect(res.stdout).toMatch(/^✓ mobility: created cfg_inst_\w+ from /m);
@@ -151,19 +149,8 @@ describe('bosun deploy (one shot) against a real agent', { timeout: 600_000 }, (
   it('a patch sets one type and carries the other over (the same instance); re-running it changes nothing', async () => {
     const before = await current();
     const perception = before.config_instances!.find((i) => i.config_schema_id === sPer)!.id;
-    const args = [
-      'deploy',
-      '--device',
-      'amr-017',
-      '--release',
-      '1.1.0',
-      '--set',
-      `mobility=${file('m2.json', '{"max_speed": 1.8}\n')}`,
-      '--wait',
-      '--interval',
-      '200ms',
-    ];
-    const res = await w.bosun(args);
+    const args = ['--release', '1.1.0', '--set', `mobility=${file('m2.json', '{"max_speed": 1.8}\n')}`];
+    const res = await deployWait(...args);
     ok(res);
     expect(res.stdout).toContain(`✓ perception: carried over ${perception}\n`);
     const after = await current();
@@ -172,7 +159,7 @@ describe('bosun deploy (one shot) against a real agent', { timeout: 600_000 }, (
     expect(onRobot('srv/bosun/configs/mobility.json')).toBe('{"max_speed": 1.8}\n');
 
     const [deployments, mobilityInstances] = await Promise.all([deploymentsOf(), instancesOf(sMob1)]);
-    const again = await w.bosun(args);
+    const again = await deployWait(...args);
     ok(again);
     expect(again.stdout).toMatch(/^✓ mobility: cfg_inst_\w+ \(identical content existed\)$/m);
     expect(again.stdout).toContain(`✓ Nothing to change: amr-017 already has exactly this set (${after.id})`);
@@ -186,7 +173,6 @@ describe('bosun deploy (one shot) against a real agent', { timeout: 600_000 }, (
       instancesOf(sMob1),
       instancesOf(sMob2),
     ]);
-    const deploy = (...args: string[]) => w.bosun(['deploy', '--device', 'amr-017', ...args]);
     const [schemaChanged, unknownType, notInRelease, invalid, invalidJson, stageCurrent, noEquals] =
       await Promise.all([
         deploy('--release', 'v1.2.0'),
@@ -226,18 +212,12 @@ describe('bosun deploy (one shot) against a real agent', { timeout: 600_000 }, (
   it('an upgrade stages then deploys, carrying over the unchanged schema; --stage only stages', async () => {
     const before = await current();
     const perception = before.config_instances!.find((i) => i.config_schema_id === sPer)!.id;
-    const res = await w.bosun([
-      'deploy',
-      '--device',
-      'amr-017',
+    const res = await deployWait(
       '--release',
       'v1.2.0',
       '--set',
       `mobility=${file('m3.json', '{"max_speed": 2.5}\n')}`,
-      '--wait',
-      '--interval',
-      '200ms',
-    ]);
+    );
     ok(res);
     expect(res.stdout).toMatch(/^✓ Staged dpl_\w+$/m);
     const after = await current();
