@@ -1,3 +1,4 @@
+import { BosunError } from '@bosun/core';
 import { BosunApiError, BosunClient, BosunNetworkError } from '@bosun/sdk';
 import { type Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { resolveConnection } from './credentials.ts';
@@ -23,9 +24,8 @@ export function connect(): BosunClient {
   });
 }
 
-export interface JsonOption {
-  json?: boolean;
-}
+/** A type, not an interface: an action's own options type stays assignable to a plain record. */
+export type JsonOption = { json?: boolean };
 
 export const jsonOption = () => new Option('--json', 'print JSON (the API objects) instead of a table');
 
@@ -51,6 +51,13 @@ export function run<A extends unknown[]>(fn: (...args: A) => Promise<void>): (..
         else process.stderr.write(describeApiError(err));
         return;
       }
+      if (err instanceof BosunError) {
+        // A rule the CLI checks itself before calling the API (names, the deploy plan): same shape.
+        const envelope = { error: { code: err.code, message: err.message, params: err.params } };
+        if (json) printJson(envelope, process.stderr);
+        else process.stderr.write(describeError(envelope.error, err.code));
+        return;
+      }
       if (err instanceof BosunNetworkError) {
         process.stderr.write(`error: cannot reach the server: ${err.message}\n`);
         return;
@@ -61,7 +68,12 @@ export function run<A extends unknown[]>(fn: (...args: A) => Promise<void>): (..
 }
 
 export function describeApiError(err: BosunApiError): string {
-  const lines = [`error: ${err.message} (${err.code}, HTTP ${err.status})`];
+  return describeError(err, `${err.code}, HTTP ${err.status}`);
+}
+
+/** An error envelope as readable lines: the message, then each param (lists a line per item). */
+function describeError(err: { message: string; params: Record<string, unknown> }, tag: string): string {
+  const lines = [`error: ${err.message} (${tag})`];
   for (const [key, value] of Object.entries(err.params)) {
     // Lists (e.g. schema violations) get a line each, so every path is readable in a CI log.
     if (Array.isArray(value) && value.some((v) => v && typeof v === 'object')) {
@@ -120,23 +132,6 @@ export interface ListOptions extends JsonOption {
   limit: number;
   offset: number;
   all?: boolean;
-}
-
-/** One page, or with `--all` every page folded into one list object. */
-export async function fetchList<T>(
-  resource: {
-    list(q: any): Promise<{ data: T[]; has_more: boolean }>;
-    listAll(q: any): Promise<T[]>;
-  },
-  opts: ListOptions,
-  filters: Record<string, unknown>,
-): Promise<{ object: 'list'; data: T[]; has_more: boolean; offset: number; limit: number }> {
-  const query = Object.fromEntries(Object.entries(filters).filter(([, v]) => v !== undefined));
-  if (opts.all) {
-    const data = await resource.listAll({ ...query, offset: opts.offset });
-    return { object: 'list', data, has_more: false, offset: opts.offset, limit: data.length };
-  }
-  return (await resource.list({ ...query, offset: opts.offset, limit: opts.limit })) as any;
 }
 
 export function parseCount(value: string): number {

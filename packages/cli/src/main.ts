@@ -17,6 +17,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   releases: async () => (await import('./commands/releases.ts')).registerReleasesCommands,
   devices: async () => (await import('./commands/devices.ts')).registerDeviceCommands,
   deployments: async () => (await import('./commands/deployments.ts')).registerDeploymentCommands,
+  deploy: async () => (await import('./commands/deploy.ts')).registerDeployCommand,
   'config-types': async () => (await import('./commands/config-types.ts')).registerConfigTypeCommands,
   schemas: async () => (await import('./commands/schemas.ts')).registerSchemaCommands,
   instances: async () => (await import('./commands/instances.ts')).registerInstanceCommands,

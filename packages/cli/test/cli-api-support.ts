@@ -1,7 +1,8 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { cpSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { BosunClient } from '@bosun/sdk';
 import { EXAMPLES } from '../../../test/support/robot-configs.ts';
 import { startTestServer, type TestServer } from '../../../test/support/server.ts';
 import { BIN, type CliResult, repoRoot, runCli } from './cli-process.ts';
@@ -89,4 +90,72 @@ export function fixtureRepo(origin = 'git@github.com:acme/robot-configs.git'): s
   git(dir, 'add', '.');
   git(dir, 'commit', '-q', '-m', 'Robot configs: mobility, perception, safety');
   return dir;
+}
+
+/** A real agent (`bosun agent run`, polling only, fast retries) provisioned for one device of the world. */
+export interface CliAgent {
+  /** Where the agent writes the robot's files. */
+  fsRoot: string;
+  log(): string;
+  stop(): Promise<void>;
+}
+
+export async function startCliAgent(w: CliWorld, deviceId: string): Promise<CliAgent> {
+  const sdk = new BosunClient({ baseUrl: w.t.url, apiKey: w.t.adminKey });
+  const { token } = await sdk.devices.createActivationToken(deviceId, { allow_reactivation: false });
+  const stateDir = mkdtempSync(join(tmpdir(), 'bosun-cli-agent-state-'));
+  const fsRoot = mkdtempSync(join(tmpdir(), 'bosun-cli-agent-root-'));
+  const provision = await w.bosun([
+    'agent',
+    'provision',
+    '--server',
+    w.t.url,
+    '--token',
+    token,
+    '--state-dir',
+    stateDir,
+  ]);
+  if (provision.code !== 0) throw new Error(`agent provision failed: ${provision.stderr}`);
+  // The real agent, as the real binary runs it on a robot (polling only, fast retries for the test).
+  const agent: ChildProcess = spawn(
+    process.execPath,
+    [
+      BIN,
+      'agent',
+      'run',
+      '--state-dir',
+      stateDir,
+      '--fs-root',
+      fsRoot,
+      '--no-push',
+      '--poll-interval',
+      '1',
+      '--retry-base',
+      '100',
+      '--retry-cap',
+      '200',
+      '--max-attempts',
+      '2',
+      '--log-level',
+      'warn',
+    ],
+    { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let log = '';
+  agent.stdout!.on('data', (d) => {
+    log += d;
+  });
+  agent.stderr!.on('data', (d) => {
+    log += d;
+  });
+  return {
+    fsRoot,
+    log: () => log,
+    async stop() {
+      if (agent.exitCode !== null || agent.signalCode !== null) return;
+      const exited = new Promise((resolve) => agent.once('close', resolve));
+      agent.kill('SIGTERM');
+      await exited;
+    },
+  };
 }

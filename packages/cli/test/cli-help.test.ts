@@ -6,6 +6,7 @@ import { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { bashCompletion, completionTable, registerCompletionCommand } from '../src/commands/completion.ts';
 import { registerConfigTypeCommands } from '../src/commands/config-types.ts';
+import { registerDeployCommand } from '../src/commands/deploy.ts';
 import { registerDeploymentCommands } from '../src/commands/deployments.ts';
 import { registerDeviceCommands } from '../src/commands/devices.ts';
 import { registerInstanceCommands } from '../src/commands/instances.ts';
@@ -24,6 +25,7 @@ function apiProgram(): Command {
     registerReleasesCommands,
     registerDeviceCommands,
     registerDeploymentCommands,
+    registerDeployCommand,
     registerConfigTypeCommands,
     registerSchemaCommands,
     registerInstanceCommands,
@@ -54,6 +56,7 @@ describe('help is complete and consistent', () => {
         'devices activation-token',
         'devices ping',
         'deployments restage',
+        'deploy',
         'deployments drifts',
         'deployments events',
         'instances content',
@@ -94,6 +97,7 @@ describe('help is complete and consistent', () => {
       'releases',
       'devices',
       'deployments',
+      'deploy',
       'config-types',
       'schemas',
       'instances',
@@ -130,7 +134,8 @@ describe('shell completion', () => {
   it('completes commands, subcommands and options from the command tree', () => {
     const program = apiProgram();
     const script = bashCompletion(program, 'bash');
-    expect(complete(script, ['bosun', 'dep'])).toEqual(['deployments']);
+    expect(complete(script, ['bosun', 'dep'])).toEqual(['deployments', 'deploy']);
+    expect(complete(script, ['bosun', 'deploy', '--s'])).toEqual(['--set', '--stage']);
     expect(complete(script, ['bosun', 'devices', ''])).toEqual(
       expect.arrayContaining(['list', 'get', 'create', 'rename', 'activation-token', 'ping']),
     );

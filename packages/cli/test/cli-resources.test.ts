@@ -311,6 +311,15 @@ describe('bosun resource commands (table and --json)', { timeout: 600_000 }, () 
         .map((r) => r[0])
         .sort(),
     ).toEqual([a, staged.id, patch.id].sort());
+    // Names next to ids: the device's name and the release's version, not their ids.
+    expect(
+      rows(list.stdout)
+        .slice(1)
+        .map((r) => `${r[1]} ${r[2]}`)
+        .sort(),
+    ).toEqual(['amr-deploy v1.0.0', 'amr-deploy v1.0.0', 'amr-deploy v2.0.0']);
+    expect(get.stdout).toMatch(/^DEVICE +amr-deploy\n/m);
+    expect(get.stdout).toContain(`DEVICE ID    ${device.id}\n`);
     expect(listJson.data.map((d: any) => d.id)).toEqual([staged.id]);
     expect(get.stdout).toMatch(new RegExp(`^${i1.id} +Mobility +/srv/bosun/configs/mobility.json$`, 'm'));
     expect(getJson.status).toBe('drifted');

@@ -1,16 +1,12 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BosunClient } from '@bosun/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type CliWorld, startCliWorld } from './cli-api-support.ts';
-import { BIN, repoRoot } from './cli-process.ts';
+import { type CliAgent, type CliWorld, startCliAgent, startCliWorld } from './cli-api-support.ts';
 
 let w: CliWorld;
 let sdk: BosunClient;
-let agent: ChildProcess | undefined;
-let agentLog = '';
+let agent: CliAgent | undefined;
 let fsRoot: string;
 let deviceId: string;
 
@@ -36,61 +32,13 @@ async function releaseFor(version: string, path: string) {
 beforeAll(async () => {
   w = await startCliWorld();
   sdk = new BosunClient({ baseUrl: w.t.url, apiKey: w.t.adminKey });
-  const device = await sdk.devices.create({ name: 'amr-wait' });
-  deviceId = device.id;
-  const { token } = await sdk.devices.createActivationToken(device.id, { allow_reactivation: false });
-  const stateDir = mkdtempSync(join(tmpdir(), 'bosun-wait-agent-state-'));
-  fsRoot = mkdtempSync(join(tmpdir(), 'bosun-wait-agent-root-'));
-  const provision = await w.bosun([
-    'agent',
-    'provision',
-    '--server',
-    w.t.url,
-    '--token',
-    token,
-    '--state-dir',
-    stateDir,
-  ]);
-  if (provision.code !== 0) throw new Error(`agent provision failed: ${provision.stderr}`);
-  // The real agent, as the real binary runs it on a robot (polling only, fast retries for the test).
-  agent = spawn(
-    process.execPath,
-    [
-      BIN,
-      'agent',
-      'run',
-      '--state-dir',
-      stateDir,
-      '--fs-root',
-      fsRoot,
-      '--no-push',
-      '--poll-interval',
-      '1',
-      '--retry-base',
-      '100',
-      '--retry-cap',
-      '200',
-      '--max-attempts',
-      '2',
-      '--log-level',
-      'warn',
-    ],
-    { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  agent.stdout!.on('data', (d) => {
-    agentLog += d;
-  });
-  agent.stderr!.on('data', (d) => {
-    agentLog += d;
-  });
+  deviceId = (await sdk.devices.create({ name: 'amr-wait' })).id;
+  agent = await startCliAgent(w, deviceId);
+  fsRoot = agent.fsRoot;
 }, 300_000);
 
 afterAll(async () => {
-  if (agent && agent.exitCode === null) {
-    const exited = new Promise((resolve) => agent!.once('close', resolve));
-    agent.kill('SIGTERM');
-    await exited;
-  }
+  await agent?.stop();
   await w?.close();
 });
 
@@ -112,7 +60,7 @@ describe('bosun deployments --wait against a real agent', { timeout: 600_000 }, 
       '--interval',
       '200ms',
     ]);
-    expect(res.code, `${res.stderr}\nagent:\n${agentLog}`).toBe(0);
+    expect(res.code, `${res.stderr}\nagent:\n${agent?.log()}`).toBe(0);
     expect(res.stdout).toMatch(/^✓ Deployment (dpl_\w+) queued\n/);
     expect(res.stdout).toMatch(/^✓ Deployment dpl_\w+ queued → deployed$/m);
     expect(readFileSync(join(fsRoot, 'srv/bosun/configs/wait.json'), 'utf8')).toBe('{"release": "v1.0.0"}\n');
@@ -140,7 +88,7 @@ describe('bosun deployments --wait against a real agent', { timeout: 600_000 }, 
       '200ms',
       '--json',
     ]);
-    expect(res.code, `${res.stderr}\nagent:\n${agentLog}`).toBe(1);
+    expect(res.code, `${res.stderr}\nagent:\n${agent?.log()}`).toBe(1);
     const out = JSON.parse(res.stdout);
     expect(out.deployment).toMatchObject({ id: staged.id, status: 'failed' });
     expect(out.statuses[0].status).toBe('queued');

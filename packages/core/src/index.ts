@@ -10,6 +10,7 @@ export * from './ids.ts';
 export * from './limits.ts';
 export * from './list-query.ts';
 export * from './names.ts';
+export * from './refs.ts';
 export * from './release-version.ts';
 export * from './schema-digest.ts';
 export * from './scopes.ts';

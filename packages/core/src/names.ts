@@ -15,9 +15,13 @@ export function checkName(field: string, value: string): string {
   return name;
 }
 
+export function isSlug(value: string): boolean {
+  return SLUG.test(value);
+}
+
 /** Slugs: lowercase letters, digits and '-', starting and ending with a letter or digit, 1–48 long. */
 export function checkSlug(field: string, value: string): string {
-  if (!SLUG.test(value)) {
+  if (!isSlug(value)) {
     throw new BosunError(
       400,
       'invalid_slug',

@@ -191,7 +191,7 @@ export function registerDemoCommand(program: Command): void {
               config_instance_ids: instances.map((i) => i.id),
               description: 'bosun demo: the example robot configs',
               target_status: 'deployed',
-            } as any);
+            });
             await showOrWait(client, deployment, { wait: true, timeout: 120_000, interval: 250 });
             if (process.exitCode) throw new Error(`deployment ${deployment.id} did not reach deployed`);
 

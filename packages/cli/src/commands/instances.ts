@@ -1,90 +1,79 @@
 import { readFileSync } from 'node:fs';
 import type { ConfigInstance } from '@bosun/sdk';
 import type { Command } from 'commander';
-import {
-  addListOptions,
-  connect,
-  fetchList,
-  type JsonOption,
-  jsonOption,
-  type ListOptions,
-  printList,
-  printOne,
-  run,
-  UsageError,
-} from '../api.ts';
+import { type JsonOption, UsageError } from '../api.ts';
+import { type ActionContext, type ResourceDef, registerResource } from '../resource.ts';
 
-const columns: [string, (i: ConfigInstance) => unknown][] = [
-  ['ID', (i: any) => i.id],
-  ['CONFIG TYPE', (i: any) => i.config_type_name],
-  ['SCHEMA', (i: any) => i.config_schema_id],
-  ['FILEPATH', (i: any) => i.filepath],
-  ['CREATED', (i: any) => i.created_at],
-];
+export const instances: ResourceDef<ConfigInstance> = {
+  command: 'instances',
+  description: 'Config instances (config files validated against a schema; immutable)',
+  noun: 'config instance',
+  idHint: 'cfg_inst_...',
+  api: (c) => c.configInstances,
+  columns: [
+    ['ID', (i) => i.id],
+    ['CONFIG TYPE', (i) => i.config_type_name],
+    ['SCHEMA', (i) => i.config_schema_id],
+    ['FILEPATH', (i) => i.filepath],
+    ['CREATED', (i) => i.created_at],
+  ],
+  list: {
+    description: 'List config instances',
+    filters: [
+      {
+        flags: '--schema <id...>',
+        description: 'only instances of these schema ids',
+        query: 'config_schema_id',
+      },
+      {
+        flags: '--config-type <config-type...>',
+        description: 'only instances of these config types (id or slug)',
+        query: 'config_type_id',
+        ref: 'configType',
+      },
+      { flags: '--id <id...>', description: 'only these instance ids', query: 'id' },
+    ],
+  },
+  get: { description: 'Show one config instance' },
+  actions: [
+    {
+      name: 'create',
+      description: 'Create a config instance from a JSON file; the server validates it against the schema',
+      target: false,
+      options: (cmd) =>
+        cmd
+          .requiredOption('--schema <config-schema-id>', 'the schema the content must satisfy (cfg_sch_...)')
+          .requiredOption(
+            '--file <path>',
+            'JSON file with the content (stored byte for byte), or - for stdin',
+          ),
+      run: ({ client, opts }: ActionContext<JsonOption & { schema: string; file: string }>) =>
+        client.configInstances.create({
+          config_schema_id: opts.schema,
+          content: { format: 'json', data: readContent(opts.file, '--file') },
+        }),
+    },
+    {
+      name: 'content',
+      description: "Print the instance's file exactly as stored",
+      json: false,
+      async run({ client, id }) {
+        process.stdout.write(await client.configInstances.content(id));
+        return undefined;
+      },
+    },
+  ],
+};
 
 export function registerInstanceCommands(program: Command): void {
-  const instances = program
-    .command('instances')
-    .description('Config instances (config files validated against a schema; immutable)');
+  registerResource(program, instances);
+}
 
-  instances
-    .command('create')
-    .description('Create a config instance from a JSON file; the server validates it against the schema')
-    .requiredOption('--schema <config-schema-id>', 'the schema the content must satisfy (cfg_sch_...)')
-    .requiredOption('--file <path>', 'JSON file with the content (stored byte for byte), or - for stdin')
-    .addOption(jsonOption())
-    .action(
-      run(async (opts: JsonOption & { schema: string; file: string }) => {
-        let data: string;
-        try {
-          data = opts.file === '-' ? readFileSync(0, 'utf8') : readFileSync(opts.file, 'utf8');
-        } catch (err) {
-          throw new UsageError(`cannot read --file ${opts.file}: ${(err as Error).message}`);
-        }
-        const instance = await connect().configInstances.create({
-          config_schema_id: opts.schema,
-          content: { format: 'json', data },
-        } as any);
-        printOne(opts, instance, columns);
-      }),
-    );
-
-  addListOptions(instances.command('list').description('List config instances'))
-    .option('--schema <id...>', 'only instances of these schema ids')
-    .option('--config-type <id...>', 'only instances of these config type ids')
-    .option('--id <id...>', 'only these instance ids')
-    .action(
-      run(async (opts: ListOptions & { schema?: string[]; configType?: string[]; id?: string[] }) =>
-        printList(
-          opts,
-          await fetchList(connect().configInstances, opts, {
-            config_schema_id: opts.schema,
-            config_type_id: opts.configType,
-            id: opts.id,
-          }),
-          columns,
-        ),
-      ),
-    );
-
-  instances
-    .command('get')
-    .description('Show one config instance')
-    .argument('<config-instance-id>', 'cfg_inst_...')
-    .addOption(jsonOption())
-    .action(
-      run(async (id: string, opts: JsonOption) =>
-        printOne(opts, await connect().configInstances.get(id), columns),
-      ),
-    );
-
-  instances
-    .command('content')
-    .description("Print the instance's file exactly as stored")
-    .argument('<config-instance-id>', 'cfg_inst_...')
-    .action(
-      run(async (id: string) => {
-        process.stdout.write(await connect().configInstances.content(id));
-      }),
-    );
+/** A content file (`-` is stdin); an unreadable one is a usage error naming the option. */
+export function readContent(file: string, option: string): string {
+  try {
+    return readFileSync(file === '-' ? 0 : file, 'utf8');
+  } catch (err) {
+    throw new UsageError(`cannot read ${option} ${file}: ${(err as Error).message}`);
+  }
 }

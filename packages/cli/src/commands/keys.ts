@@ -3,47 +3,48 @@ import { join, resolve } from 'node:path';
 import { ALL_SCOPES, checkName, parseScopeList } from '@bosun/core';
 import type { ApiKey } from '@bosun/sdk';
 import type { Command } from 'commander';
-import {
-  addListOptions,
-  connect,
-  fetchList,
-  type JsonOption,
-  jsonOption,
-  type ListOptions,
-  printList,
-  printOne,
-  run,
-  UsageError,
-} from '../api.ts';
-
-const fields: [string, (k: ApiKey) => unknown][] = [
-  ['ID', (k) => k.id],
-  ['NAME', (k) => k.name],
-  ['SCOPES', (k) => k.scopes.join(',')],
-  ['CREATED', (k) => k.created_at],
-  ['LAST USED', (k) => k.last_used_at],
-  ['REVOKED', (k) => k.revoked_at],
-];
+import { type JsonOption, printOne, UsageError } from '../api.ts';
+import { type ActionContext, type ResourceDef, registerResource } from '../resource.ts';
 
 /**
  * API keys through the platform API (`/beta/api_keys`, scope `api_keys:manage`), like every other
  * command. The one offline path is `keys create --data-dir DIR`: recovery when no working key is left.
  */
-export function registerKeyCommands(program: Command): void {
-  const keys = program.command('keys').description('Manage API keys (needs a key with api_keys:manage)');
-  const show = (opts: JsonOption, k: ApiKey) => printOne(opts, k, fields);
-
-  keys
-    .command('create')
-    .description('Create an API key and print its secret (only this once) on stdout')
-    .requiredOption('--name <name>', 'a name that says who uses the key')
-    .requiredOption('--scopes <scopes>', `comma-separated scopes, e.g. "deployments:read,devices:manage"`)
-    .option(
-      '-d, --data-dir <dir>',
-      "recovery: write the key straight into this server data directory's database (no server needed)",
-    )
-    .action(
-      run(async (opts: { name: string; scopes: string; dataDir?: string }) => {
+export const keys: ResourceDef<ApiKey> = {
+  command: 'keys',
+  description: 'Manage API keys (needs a key with api_keys:manage)',
+  noun: 'key',
+  idHint: 'api_key_...',
+  api: (c) => c.apiKeys,
+  columns: [
+    ['ID', (k) => k.id],
+    ['NAME', (k) => k.name],
+    ['SCOPES', (k) => k.scopes.join(',')],
+    ['CREATED', (k) => k.created_at],
+    ['LAST USED', (k) => k.last_used_at],
+    ['REVOKED', (k) => k.revoked_at],
+  ],
+  list: { description: 'List API keys (never their secrets)' },
+  get: { description: 'Show one API key' },
+  actions: [
+    {
+      name: 'create',
+      description: 'Create an API key and print its secret (only this once) on stdout',
+      target: false,
+      json: false,
+      options: (cmd) =>
+        cmd
+          .requiredOption('--name <name>', 'a name that says who uses the key')
+          .requiredOption(
+            '--scopes <scopes>',
+            `comma-separated scopes, e.g. "deployments:read,devices:manage"`,
+          )
+          .option(
+            '-d, --data-dir <dir>',
+            "recovery: write the key straight into this server data directory's database (no server needed)",
+          ),
+      async run(ctx: ActionContext<{ name: string; scopes: string; dataDir?: string }>) {
+        const { opts } = ctx;
         // The name is what `keys list` and GET /principal show; an empty one names nobody.
         const name = checkName('name', String(opts.name));
         const { scopes, unknown } = parseScopeList(opts.scopes);
@@ -55,49 +56,33 @@ export function registerKeyCommands(program: Command): void {
         const key =
           opts.dataDir !== undefined
             ? await createOffline(opts.dataDir, name, scopes)
-            : await connect().apiKeys.create({ name, scopes });
+            : await ctx.client.apiKeys.create({ name, scopes });
         process.stderr.write(`created ${key.id} (${key.name}) with scopes ${key.scopes.join(', ')}\n`);
         process.stdout.write(`${key.secret}\n`);
-      }),
-    );
-
-  addListOptions(keys.command('list').description('List API keys (never their secrets)')).action(
-    run(async (opts: ListOptions) => {
-      printList(opts, await fetchList(connect().apiKeys, opts, {}), fields);
-    }),
-  );
-
-  keys
-    .command('get')
-    .description('Show one API key')
-    .argument('<key-id>', 'api_key_...')
-    .addOption(jsonOption())
-    .action(run(async (id: string, opts: JsonOption) => show(opts, await connect().apiKeys.get(id))));
-
-  keys
-    .command('rename')
-    .description('Rename an API key (its secret and scopes stay)')
-    .argument('<key-id>', 'api_key_...')
-    .argument('<name>', 'new name, 1–48 characters')
-    .addOption(jsonOption())
-    .action(
-      run(async (id: string, name: string, opts: JsonOption) =>
-        show(opts, await connect().apiKeys.update(id, { name })),
-      ),
-    );
-
-  keys
-    .command('revoke')
-    .description('Revoke an API key immediately and permanently')
-    .argument('<key-id>', 'api_key_...')
-    .addOption(jsonOption())
-    .action(
-      run(async (id: string, opts: JsonOption) => {
-        const key = await connect().apiKeys.revoke(id);
-        if (opts.json) show(opts, key);
+        return undefined;
+      },
+    },
+    {
+      name: 'rename',
+      description: 'Rename an API key (its secret and scopes stay)',
+      args: [['<name>', 'new name, 1–48 characters']],
+      run: ({ client, id, args: [name] }) => client.apiKeys.update(id, { name: name! }),
+    },
+    {
+      name: 'revoke',
+      description: 'Revoke an API key immediately and permanently',
+      async run({ client, id, opts }: ActionContext<JsonOption>) {
+        const key = await client.apiKeys.revoke(id);
+        if (opts.json) printOne(opts, key, keys.columns);
         process.stderr.write(`revoked ${key.id}\n`);
-      }),
-    );
+        return undefined;
+      },
+    },
+  ],
+};
+
+export function registerKeyCommands(program: Command): void {
+  registerResource(program, keys);
 }
 
 /**

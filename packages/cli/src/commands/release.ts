@@ -1,5 +1,11 @@
 import { isReleaseVersion, releaseVersionKey } from '@bosun/core';
-import { BosunApiError, type BosunClient, type ConfigType, type Release } from '@bosun/sdk';
+import {
+  BosunApiError,
+  type BosunClient,
+  type ConfigSchema,
+  type ConfigType,
+  type Release,
+} from '@bosun/sdk';
 import { type Command, Option } from 'commander';
 import { connect, jsonOption, run, UsageError } from '../api.ts';
 import { readGitState, repoPath } from '../git-repo.ts';
@@ -102,7 +108,7 @@ export async function createRelease(
   }
 
   const createdTypes: ConfigType[] = [];
-  const schemas: { existed: boolean; schema: any }[] = [];
+  const schemas: { existed: boolean; schema: ConfigSchema }[] = [];
   for (const unit of units) {
     const slug = unit.annotations.configType;
     progress.start(`Config type ${slug}`);
@@ -132,13 +138,13 @@ export async function createRelease(
             },
           }
         : {}),
-    } as any);
+    });
     const existed = knownSchemaIds.has(schema.id);
     schemas.push({ existed, schema });
     progress.succeed(`${type.name} · ${schema.id} (${existed ? 'existed' : 'new'})`);
   }
 
-  const schemaIds = schemas.map((s) => s.schema.id as string);
+  const schemaIds = schemas.map((s) => s.schema.id);
   progress.start(`Creating release ${version}`);
   let release = await findRelease(client, version);
   let releaseExisted = false;
@@ -151,7 +157,7 @@ export async function createRelease(
         version,
         config_schema_ids: schemaIds,
         ...(commit ? { git_commit_ref: { id: commit.id } } : {}),
-      } as any);
+      });
     } catch (err) {
       // Another run created it between our look and our create: identical is still success.
       const raced =
@@ -186,13 +192,18 @@ async function createConfigType(client: BosunClient, slug: string, title: string
 /** The release with this version (`v1.2.0` and `1.2.0` are the same), with its schemas. */
 async function findRelease(client: BosunClient, version: string): Promise<Release | null> {
   const key = releaseVersionKey(version);
-  const [found] = await client.releases.listAll({ version: [key, `v${key}`] } as any);
+  const [found] = await client.releases.listAll({ version: [key, `v${key}`] });
   if (!found) return null;
-  return client.releases.get(found.id, { expand: ['config_schemas'] } as any);
+  return client.releases.get(found.id, { expand: ['config_schemas'] });
 }
 
-function checkIdentical(release: any, version: string, schemaIds: string[], commitId: string | null): void {
-  const theirs = ((release.config_schemas ?? []) as { id: string }[]).map((s) => s.id).sort();
+function checkIdentical(
+  release: Release,
+  version: string,
+  schemaIds: string[],
+  commitId: string | null,
+): void {
+  const theirs = (release.config_schemas ?? []).map((s) => s.id).sort();
   const ours = [...schemaIds].sort();
   const sameSchemas = theirs.length === ours.length && theirs.every((id, i) => id === ours[i]);
   if (sameSchemas && (release.git_commit_id ?? null) === commitId) return;
