@@ -348,7 +348,7 @@ function learnIds(pool: Map<string, string[]>, text: string) {
 async function seedPool(server: ServerProcess): Promise<Map<string, string[]>> {
   const pool = new Map<string, string[]>();
   const add = (o: { id: string }) => learnIds(pool, JSON.stringify(o));
-  const types = [];
+  const types: string[] = [];
   for (const n of ['alpha', 'beta', 'gamma']) {
     const t = await server.api('POST', 'config_types', { name: `fuzz ${n}`, slug: `fuzz-${n}` });
     add(t);
