@@ -73,6 +73,19 @@ describe.skipIf(!BROKER)('a deployment made during an outage', () => {
     // within a few seconds.
     await waitFor('a hint during the outage', async () => agent.log.includes('"reason":"push"'));
     await waitFor('eight failed attempts', async () => agent.log.includes('"failed_attempts":8'));
+    // What the scheduler decided after the hint (its own log lines, not wall-clock time): every pass
+    // scheduled while the server was down was a pending-work retry, at most PENDING_WORK_JITTER's cap
+    // (4 s) away, where a poll backoff would have grown towards the 10 minute interval.
+    const afterHint = agent.log.slice(agent.log.indexOf('"reason":"push"'));
+    const scheduled = afterHint
+      .split('\n')
+      .filter((l) => l.includes('"next_pass_in_ms"'))
+      .map((l) => JSON.parse(l) as { next_pass_in_ms: number; pending_work: boolean });
+    expect(scheduled.length).toBeGreaterThanOrEqual(7);
+    for (const s of scheduled) {
+      expect(s.pending_work).toBe(true);
+      expect(s.next_pass_in_ms).toBeLessThanOrEqual(4_000);
+    }
     const back = Date.now();
     await a.start();
     await waitFor('the deployment applied', async () => existsSync(agent.path('/etc/robot/outage.json')));

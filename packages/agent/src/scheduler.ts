@@ -146,6 +146,7 @@ export class Scheduler {
         minMs: Math.min(100, interval),
       });
     } else delay = jitteredIntervalMs(interval);
+    this.opts.logger.debug({ next_pass_in_ms: delay, pending_work: this.owed }, 'next pass scheduled');
     this.pollTimer = setTimeout(() => this.trigger(this.owed ? 'retry' : 'poll'), delay);
   }
 
