@@ -4,7 +4,7 @@
  * time from each create call to the moment the server accepted that agent's `deployed` report
  * (p50, p99) and from the first create call to the last report (total).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, provision } from '@bosun/agent';
@@ -49,7 +49,10 @@ async function run(): Promise<BenchResult[]> {
       const { token } = await ok(t, 'POST', `devices/${device.id}/activation_token`, {});
       const stateDir = join(scratch, `state-${i}`);
       await provision({ server: t.url, token, stateDir });
-      const agent = new Agent({ stateDir, fsRoot: join(scratch, `root-${i}`), logger });
+      // The file-system root must exist: the applier resolves paths inside it (symlink-safe).
+      const fsRoot = join(scratch, `root-${i}`);
+      mkdirSync(fsRoot, { recursive: true });
+      const agent = new Agent({ stateDir, fsRoot, logger });
       agents.push(agent);
       devices.push(device.id);
     }

@@ -108,7 +108,7 @@ export async function provisionDevice(
         bearer: o.token === null ? undefined : (o.token ?? device.token),
       }),
     async refreshToken() {
-      const jwt = signDeviceJwt(keys.privateKey, { deviceId: device.id, kid: keys.kid });
+      const jwt = await signDeviceJwt(keys.privateKey, { deviceId: device.id, kid: keys.kid });
       const res = await agentCall(t.url, 'POST', '/token', { bearer: jwt });
       if (res.status !== 200) throw new Error(`token: ${res.status} ${res.text}`);
       device.token = res.body.token;

@@ -128,7 +128,7 @@ export class AgentClient {
   private async mintToken(): Promise<string> {
     const res = await send(`${this.serverUrl}/agent/v1/token`, {
       method: 'POST',
-      headers: { ...baseHeaders(), authorization: `Bearer ${deviceJwt(this.identity)}` },
+      headers: { ...baseHeaders(), authorization: `Bearer ${await deviceJwt(this.identity)}` },
     });
     if (!res.ok) throw await failure(res);
     const body = (await res.json()) as { token: string; expires_at: string };

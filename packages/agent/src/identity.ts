@@ -83,6 +83,6 @@ export async function loadIdentity(stateDir: string): Promise<Identity> {
 }
 
 /** The proof-of-possession JWT for `POST /agent/v1/token`. */
-export function deviceJwt(identity: Identity): string {
+export function deviceJwt(identity: Identity): Promise<string> {
   return signDeviceJwt(identity.privateKey, { deviceId: identity.device.device_id, kid: identity.kid });
 }

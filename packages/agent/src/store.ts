@@ -5,7 +5,8 @@ import { readJson, writeJsonAtomically } from './fsutil.ts';
 /**
  * What the agent must not forget across restarts, besides the ledger of deployed files: the retry
  * bookkeeping of each deployment and the outbox of status reports not yet accepted by the server
- * (sent in order once it is reachable again).
+ * (sent in order once it is reachable again). Both are changed only through this store's methods,
+ * each of which saves what it changed.
  */
 
 export interface RetryState {
@@ -27,8 +28,8 @@ interface Stored {
 }
 
 export class AgentStore {
-  retries: Record<string, RetryState> = {};
-  outbox: PendingReport[] = [];
+  private retries: Record<string, RetryState> = {};
+  private queue: PendingReport[] = [];
   private readonly path: string;
 
   constructor(stateDir: string) {
@@ -38,29 +39,80 @@ export class AgentStore {
   async load(): Promise<void> {
     const stored = await readJson<Stored>(this.path);
     this.retries = stored?.retries ?? {};
-    this.outbox = stored?.outbox ?? [];
+    this.queue = stored?.outbox ?? [];
   }
 
   /**
    * `durable: false` is for forgetting a report the server has accepted: if a power cut undoes it, the
    * report is sent again and the server recognises its report_id.
    */
-  async save(durable = true): Promise<void> {
+  private async save(durable = true): Promise<void> {
     await writeJsonAtomically(
       this.path,
-      { retries: this.retries, outbox: this.outbox } satisfies Stored,
+      { retries: this.retries, outbox: this.queue } satisfies Stored,
       0o600,
       durable,
     );
   }
 
-  async enqueue(deploymentId: string, report: Report): Promise<void> {
-    this.outbox.push({ deployment_id: deploymentId, report });
+  // --- retry state -------------------------------------------------------------------------------
+
+  retryOf(deploymentId: string): RetryState | undefined {
+    return this.retries[deploymentId];
+  }
+
+  /** A copy of every retry record (for status output and the local API). */
+  allRetries(): Record<string, RetryState> {
+    return { ...this.retries };
+  }
+
+  /** Records a failed attempt; saved durably unless `durable` is false (a report follows that saves). */
+  async setRetry(deploymentId: string, state: RetryState): Promise<void> {
+    this.retries[deploymentId] = state;
     await this.save();
+  }
+
+  async clearRetry(deploymentId: string): Promise<void> {
+    if (!(deploymentId in this.retries)) return;
+    delete this.retries[deploymentId];
+    await this.save();
+  }
+
+  /** Drops the retry records of deployments the server no longer describes. */
+  async forgetRetriesExcept(known: ReadonlySet<string>): Promise<void> {
+    const stale = Object.keys(this.retries).filter((id) => !known.has(id));
+    if (stale.length === 0) return;
+    for (const id of stale) delete this.retries[id];
+    await this.save();
+  }
+
+  /** Epoch ms of the earliest scheduled retry, or undefined when none is. */
+  nextRetryAt(): number | undefined {
+    const times = Object.values(this.retries)
+      .map((r) => r.retry_at)
+      .filter((t): t is number => t !== null);
+    return times.length > 0 ? Math.min(...times) : undefined;
+  }
+
+  // --- outbox ------------------------------------------------------------------------------------
+
+  get outbox(): readonly PendingReport[] {
+    return this.queue;
+  }
+
+  async enqueue(deploymentId: string, report: Report): Promise<void> {
+    this.queue.push({ deployment_id: deploymentId, report });
+    await this.save();
+  }
+
+  /** Removes the oldest report once the server accepted (or for good refused) it. */
+  async dequeue(): Promise<void> {
+    this.queue.shift();
+    await this.save(false);
   }
 
   /** True when a report moving `deploymentId` to `activity` waits in the outbox. */
   pending(deploymentId: string, activity: Report['activity_status']): boolean {
-    return this.outbox.some((p) => p.deployment_id === deploymentId && p.report.activity_status === activity);
+    return this.queue.some((p) => p.deployment_id === deploymentId && p.report.activity_status === activity);
   }
 }

@@ -1,12 +1,18 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   type AgentReport,
+  type AgentStep,
   ALL_STATES,
   agentAction,
+  agentStep,
   applyAgentReport,
   type BosunError,
   type DeploymentState,
+  type FilesOnDisk,
   isForward,
+  onAgentAgenda,
+  sameState,
 } from '../src/index.ts';
 
 const key = (s: DeploymentState) => `${s.target}/${s.activity}/${s.error}`;
@@ -164,34 +170,74 @@ describe('report details', () => {
   });
 });
 
-describe('agent decision table (docs/decisions.md #28)', () => {
-  const TABLE = {
-    staged: {
-      staged: 'nothing',
-      drifted: 'nothing',
-      queued: 'archive',
-      deployed: 'remove',
-      archived: 'nothing',
-    },
-    deployed: {
-      staged: 'nothing',
-      drifted: 'nothing',
-      queued: 'deploy',
-      deployed: 'nothing',
-      archived: 'deploy',
-    },
-    archived: {
-      staged: 'archive',
-      drifted: 'archive',
-      queued: 'archive',
-      deployed: 'remove',
-      archived: 'nothing',
-    },
-  } as const;
-  for (const s of ALL_STATES) {
-    const expected = s.error === 'failed' ? 'nothing' : TABLE[s.target][s.activity];
-    it(`${key(s)} → ${expected}`, () => {
-      expect(agentAction(s)).toBe(expected);
-    });
-  }
+/**
+ * The decision table (docs/decisions.md #28) and the agent's step built on it, checked by what they
+ * must achieve rather than by a copy of the table: over every state the agent can be shown and every
+ * ledger fact, the step's report is one the server accepts, one step settles the deployment, the
+ * current deployment's files are never removed, and a staged, failed or final deployment is never written.
+ */
+describe('agent decision table and step (properties, docs/decisions.md #28)', () => {
+  const anyState = fc.constantFrom(...ALL_STATES);
+  const agendaState = fc.constantFrom(...ALL_STATES.filter(onAgentAgenda));
+  const disk = fc.constantFrom<FilesOnDisk>('absent', 'current', 'other');
+  const afterFiles = (files: AgentStep['files'], before: FilesOnDisk): FilesOnDisk =>
+    files === 'write' ? 'current' : files === 'remove' ? 'absent' : before;
+  const send = (state: DeploymentState, report: AgentStep['report']) =>
+    report === null
+      ? state
+      : applyAgentReport({ state, error_message: null, attempts: 0 }, { activity_status: report }).state;
+
+  it('every step the agent takes on its agenda is accepted by the server and settles in one step', () => {
+    fc.assert(
+      fc.property(agendaState, disk, (state, files) => {
+        const step = agentStep(state, files);
+        // Throws 409 invalid_transition if the server refused the report.
+        const next = send(state, step.report);
+        expect(isForward(state, next) || sameState(state, next)).toBe(true);
+        expect(agentStep(next, afterFiles(step.files, files))).toEqual({ files: 'keep', report: null });
+      }),
+    );
+  });
+
+  it('writes only deployments the server wants deployed; never removes the files of one', () => {
+    fc.assert(
+      fc.property(anyState, disk, (state, files) => {
+        const step = agentStep(state, files);
+        const wanted =
+          state.target === 'deployed' &&
+          state.error !== 'failed' &&
+          state.activity !== 'staged' &&
+          state.activity !== 'drifted';
+        if (step.files === 'write') expect(wanted).toBe(true);
+        if (wanted) expect(step.files).not.toBe('remove');
+        if (wanted) expect(agentAction(state) === 'deploy' || step.report !== 'archived').toBe(true);
+      }),
+    );
+  });
+
+  it('a failed or staging-area deployment gets no report; only a superseded one is reported archived', () => {
+    fc.assert(
+      fc.property(anyState, disk, (state, files) => {
+        const { report } = agentStep(state, files);
+        if (state.error === 'failed') expect(agentAction(state)).toBe('nothing');
+        if (
+          state.error === 'failed' ||
+          (state.target === 'staged' && state.activity !== 'queued' && state.activity !== 'deployed')
+        )
+          expect(report).toBeNull();
+        if (report === 'archived') expect(state.target).not.toBe('deployed');
+        if (report === 'deployed') expect(state.target).toBe('deployed');
+      }),
+    );
+  });
+
+  it('is settled exactly when the files match and the server already knows', () => {
+    fc.assert(
+      fc.property(agendaState, disk, (state, files) => {
+        const settled = agentStep(state, files).files === 'keep' && agentStep(state, files).report === null;
+        const wanted = state.target === 'deployed';
+        expect(settled).toBe(wanted ? files === 'current' && state.activity === 'deployed' : false);
+      }),
+    );
+  });
 });

@@ -1,18 +1,18 @@
-import { generateKeyPairSync } from 'node:crypto';
+import { createHmac, generateKeyPairSync, sign } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import {
   BosunError,
   contactWriteDue,
-  decodeDeviceJwt,
   deviceStatus,
   isConnected,
   keyFingerprint,
   MAX_PING_TIMEOUT_NANOS,
   parseDevicePublicKey,
   pingTimeoutMs,
+  readDeviceJwt,
   sessionEndedSinceContact,
   signDeviceJwt,
-  verifyDeviceJwtSignature,
+  verifyDeviceJwt,
 } from '../src/index.ts';
 
 const keys = () => generateKeyPairSync('ed25519');
@@ -90,41 +90,109 @@ describe('ping timeout', () => {
   });
 });
 
-describe('device JWT', () => {
+describe('device JWT (jose, alg pinned to EdDSA)', () => {
   const now = 1_800_000_000;
-  it('round-trips: signed by the device key, verified with its public key', () => {
+  const refusal = async (p: Promise<unknown>) => {
+    try {
+      await p;
+    } catch (err) {
+      return err instanceof BosunError
+        ? `${err.status} ${err.code} ${String((err.params as { field?: unknown }).field)}`
+        : String(err);
+    }
+    return 'no error';
+  };
+  const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  const device = () => {
     const { privateKey, publicKey } = keys();
     const kid = keyFingerprint(publicKey);
+    return { privateKey, publicKey, kid, pem: publicKey.export({ type: 'spki', format: 'pem' }).toString() };
+  };
+
+  it('round-trips: signed by the device key, verified with its public key, in the wire format', async () => {
+    const { privateKey, publicKey, kid } = device();
     expect(kid).toMatch(/^[0-9a-f]{64}$/);
-    const jwt = signDeviceJwt(privateKey, { deviceId: 'dvc_1', kid, now });
-    const decoded = decodeDeviceJwt(jwt, now);
-    expect(decoded.header).toMatchObject({ alg: 'EdDSA', typ: 'JWT', kid });
-    expect(decoded.claims).toMatchObject({ sub: 'dvc_1', iat: now, exp: now + 120 });
-    expect(verifyDeviceJwtSignature(decoded, publicKey)).toBe(true);
-    expect(verifyDeviceJwtSignature(decoded, keys().publicKey)).toBe(false);
-  });
-  it('a tampered payload fails the signature', () => {
-    const { privateKey, publicKey } = keys();
-    const jwt = signDeviceJwt(privateKey, { deviceId: 'dvc_1', kid: keyFingerprint(publicKey), now });
-    const [h, , s] = jwt.split('.');
-    const forged = `${h}.${Buffer.from(JSON.stringify({ sub: 'dvc_2', iat: now, exp: now + 60, jti: 'aaaaaaaaaa' })).toString('base64url')}.${s}`;
-    expect(verifyDeviceJwtSignature(decodeDeviceJwt(forged, now), publicKey)).toBe(false);
-  });
-  it('refuses expired, future, over-long and malformed tokens with 401 invalid_device_jwt', () => {
-    const { privateKey, publicKey } = keys();
-    const kid = keyFingerprint(publicKey);
-    const jwt = (o: Partial<{ now: number; lifetimeSeconds: number }>) =>
-      signDeviceJwt(privateKey, { deviceId: 'dvc_1', kid, now, ...o });
-    expect(code(() => decodeDeviceJwt(jwt({ now: now - 200, lifetimeSeconds: 120 }), now))).toBe(
-      '401 invalid_device_jwt',
+    const jwt = await signDeviceJwt(privateKey, { deviceId: 'dvc_1', kid, now, jti: 'jti-00000001' });
+    const [h, p] = jwt.split('.');
+    // The wire format older servers and agents speak: header {alg, typ, kid}; claims sub, iat, exp, jti.
+    expect(JSON.parse(Buffer.from(h!, 'base64url').toString())).toEqual({ alg: 'EdDSA', typ: 'JWT', kid });
+    expect(JSON.parse(Buffer.from(p!, 'base64url').toString())).toEqual({
+      sub: 'dvc_1',
+      iat: now,
+      exp: now + 120,
+      jti: 'jti-00000001',
+    });
+    expect(readDeviceJwt(jwt)).toEqual({ kid, sub: 'dvc_1' });
+    expect(await verifyDeviceJwt(jwt, publicKey, now)).toEqual({
+      sub: 'dvc_1',
+      iat: now,
+      exp: now + 120,
+      jti: 'jti-00000001',
+    });
+    expect(await refusal(verifyDeviceJwt(jwt, keys().publicKey, now))).toBe(
+      '401 invalid_device_jwt signature',
     );
-    expect(code(() => decodeDeviceJwt(jwt({ now: now + 120 }), now))).toBe('401 invalid_device_jwt');
-    expect(code(() => decodeDeviceJwt(jwt({ lifetimeSeconds: 301 }), now))).toBe('401 invalid_device_jwt');
-    expect(code(() => decodeDeviceJwt('abc.def', now))).toBe('401 invalid_device_jwt');
-    // Within the 30 s skew both ways.
-    expect(code(() => decodeDeviceJwt(jwt({ now: now + 20 }), now))).toBe('no error');
-    expect(code(() => decodeDeviceJwt(jwt({ now: now - 140 }), now))).toBe('no error');
   });
+
+  it('a tampered payload fails the signature', async () => {
+    const { privateKey, publicKey, kid } = device();
+    const jwt = await signDeviceJwt(privateKey, { deviceId: 'dvc_1', kid, now });
+    const [h, , s] = jwt.split('.');
+    const forged = `${h}.${b64({ sub: 'dvc_2', iat: now, exp: now + 60, jti: 'aaaaaaaaaa' })}.${s}`;
+    expect(readDeviceJwt(forged).sub).toBe('dvc_2');
+    expect(await refusal(verifyDeviceJwt(forged, publicKey, now))).toBe('401 invalid_device_jwt signature');
+  });
+
+  it('refuses alg confusion: none, HS256 keyed with the public key, RS256/ES256 headers', async () => {
+    const { publicKey, pem, kid } = device();
+    const claims = { sub: 'dvc_1', iat: now, exp: now + 60, jti: 'jti-00000001' };
+    const unsigned = `${b64({ alg: 'none', typ: 'JWT', kid })}.${b64(claims)}.`;
+    // The classic confusion: an HMAC over the token with the (public) PEM as the secret.
+    const hsInput = `${b64({ alg: 'HS256', typ: 'JWT', kid })}.${b64(claims)}`;
+    const hs = `${hsInput}.${createHmac('sha256', pem).update(hsInput).digest('base64url')}`;
+    const rs = `${b64({ alg: 'RS256', kid })}.${b64(claims)}.AAAA`;
+    for (const token of [unsigned, hs, rs]) {
+      expect(() => readDeviceJwt(token)).toThrow(/alg 'EdDSA'/);
+      expect(await refusal(verifyDeviceJwt(token, publicKey, now))).toMatch(/^401 invalid_device_jwt/);
+    }
+  });
+
+  it('refuses expired, future, over-long, claim-less and malformed tokens with 401 invalid_device_jwt', async () => {
+    const { privateKey, publicKey, kid } = device();
+    const jwt = (o: Partial<{ now: number; lifetimeSeconds: number; jti: string }>) =>
+      signDeviceJwt(privateKey, { deviceId: 'dvc_1', kid, now, ...o });
+    const check = async (o: Parameters<typeof jwt>[0]) =>
+      refusal(verifyDeviceJwt(await jwt(o), publicKey, now));
+    expect(await check({ now: now - 200, lifetimeSeconds: 120 })).toBe('401 invalid_device_jwt exp');
+    expect(await check({ now: now + 120 })).toBe('401 invalid_device_jwt iat');
+    expect(await check({ lifetimeSeconds: 301 })).toBe('401 invalid_device_jwt exp');
+    expect(await check({ lifetimeSeconds: 0 })).toBe('401 invalid_device_jwt exp');
+    expect(await check({ jti: 'short' })).toBe('401 invalid_device_jwt jti');
+    // Within the 30 s skew both ways.
+    expect(await check({ now: now + 20 })).toBe('no error');
+    expect(await check({ now: now - 140 })).toBe('no error');
+    // Signed, but without the claims the token endpoint needs.
+    const ed = privateKey;
+    for (const [missing, claims] of [
+      ['jti', { sub: 'dvc_1', iat: now, exp: now + 60 }],
+      ['iat', { sub: 'dvc_1', exp: now + 60, jti: 'jti-00000001' }],
+      ['exp', { sub: 'dvc_1', iat: now, jti: 'jti-00000001' }],
+    ] as const) {
+      const input = `${b64({ alg: 'EdDSA', typ: 'JWT', kid })}.${b64(claims)}`;
+      const token = `${input}.${sign(null, Buffer.from(input), ed).toString('base64url')}`;
+      expect(await refusal(verifyDeviceJwt(token, publicKey, now)), missing).toBe(
+        `401 invalid_device_jwt ${missing}`,
+      );
+    }
+    for (const bad of ['abc.def', 'a.b.c', '', `${b64({ alg: 'EdDSA', kid })}.${b64({ iat: now })}.x`]) {
+      expect(() => readDeviceJwt(bad), bad).toThrow(BosunError);
+      expect(await refusal(verifyDeviceJwt(bad, publicKey, now)), bad).toMatch(/^401 invalid_device_jwt/);
+    }
+    expect(() => readDeviceJwt(`${b64({ alg: 'EdDSA', kid: 'nope' })}.${b64({ sub: 'd' })}.x`)).toThrow(
+      /kid/,
+    );
+  });
+
   it('only Ed25519 PEM public keys are accepted', () => {
     expect(
       parseDevicePublicKey(keys().publicKey.export({ type: 'spki', format: 'pem' }).toString())

@@ -102,7 +102,7 @@ describe('POST /agent/v1/activate', () => {
     const identity = await t.server.app.repos.deviceIdentity.identity(id);
     expect(identity).toMatchObject({ key_fingerprint: keys.kid, hostname: 'amr-017' });
 
-    const jwt = signDeviceJwt(keys.privateKey, { deviceId: id, kid: keys.kid });
+    const jwt = await signDeviceJwt(keys.privateKey, { deviceId: id, kid: keys.kid });
     const token = await agentCall(t.url, 'POST', '/token', { bearer: jwt });
     expect(token.status).toBe(200);
     expect(token.body.token).toMatch(/^bsn_dat_/);
@@ -182,7 +182,7 @@ describe('POST /agent/v1/activate', () => {
     expect(second.kid).not.toBe(first.kid);
     expect((await first.api('GET', '/state')).status).toBe(401);
     expect((await second.api('GET', '/state')).status).not.toBe(401);
-    const oldJwt = signDeviceJwt(first.privateKey, { deviceId: first.id, kid: first.kid });
+    const oldJwt = await signDeviceJwt(first.privateKey, { deviceId: first.id, kid: first.kid });
     const refused = await agentCall(t.url, 'POST', '/token', { bearer: oldJwt });
     expect(refused.status).toBe(401);
     expect(refused.body.error).toMatchObject({ code: 'invalid_device_jwt', params: { field: 'kid' } });
@@ -192,7 +192,7 @@ describe('POST /agent/v1/activate', () => {
 describe('POST /agent/v1/token (proof of possession)', () => {
   it('a JWT is accepted once: a replay is refused', async () => {
     const d = await provisionDevice(t);
-    const jwt = signDeviceJwt(d.privateKey, { deviceId: d.id, kid: d.kid });
+    const jwt = await signDeviceJwt(d.privateKey, { deviceId: d.id, kid: d.kid });
     expect((await agentCall(t.url, 'POST', '/token', { bearer: jwt })).status).toBe(200);
     const replay = await agentCall(t.url, 'POST', '/token', { bearer: jwt });
     expect(replay.status).toBe(401);
@@ -200,7 +200,7 @@ describe('POST /agent/v1/token (proof of possession)', () => {
   });
   it('the same JWT sent 10 times at once gets exactly one token', async () => {
     const d = await provisionDevice(t);
-    const jwt = signDeviceJwt(d.privateKey, { deviceId: d.id, kid: d.kid });
+    const jwt = await signDeviceJwt(d.privateKey, { deviceId: d.id, kid: d.kid });
     const answers = await Promise.all(
       Array.from({ length: 10 }, () => agentCall(t.url, 'POST', '/token', { bearer: jwt })),
     );
@@ -217,15 +217,25 @@ describe('POST /agent/v1/token (proof of possession)', () => {
     const cases: [string, string][] = [
       [
         'forged: stranger key claiming kid of a',
-        signDeviceJwt(stranger.privateKey, { deviceId: a.id, kid: a.kid }),
+        await signDeviceJwt(stranger.privateKey, { deviceId: a.id, kid: a.kid }),
       ],
-      ["b's key claiming to be a", signDeviceJwt(b.privateKey, { deviceId: a.id, kid: b.kid })],
+      ["b's key claiming to be a", await signDeviceJwt(b.privateKey, { deviceId: a.id, kid: b.kid })],
       [
         'expired',
-        signDeviceJwt(a.privateKey, { deviceId: a.id, kid: a.kid, now: Math.floor(Date.now() / 1000) - 600 }),
+        await signDeviceJwt(a.privateKey, {
+          deviceId: a.id,
+          kid: a.kid,
+          now: Math.floor(Date.now() / 1000) - 600,
+        }),
       ],
-      ['too long-lived', signDeviceJwt(a.privateKey, { deviceId: a.id, kid: a.kid, lifetimeSeconds: 3600 })],
-      ['not activated', signDeviceJwt(stranger.privateKey, { deviceId: 'dvc_unknown', kid: stranger.kid })],
+      [
+        'too long-lived',
+        await signDeviceJwt(a.privateKey, { deviceId: a.id, kid: a.kid, lifetimeSeconds: 3600 }),
+      ],
+      [
+        'not activated',
+        await signDeviceJwt(stranger.privateKey, { deviceId: 'dvc_unknown', kid: stranger.kid }),
+      ],
       ['garbage', 'not.a.jwt'],
     ];
     for (const [what, jwt] of cases) {
@@ -240,7 +250,7 @@ describe('POST /agent/v1/token (proof of possession)', () => {
   it('an access token is never a JWT substitute and vice versa', async () => {
     const d = await provisionDevice(t);
     expect((await agentCall(t.url, 'POST', '/token', { bearer: d.token })).status).toBe(401);
-    const jwt = signDeviceJwt(d.privateKey, { deviceId: d.id, kid: d.kid });
+    const jwt = await signDeviceJwt(d.privateKey, { deviceId: d.id, kid: d.kid });
     expect((await d.api('GET', '/state', { token: jwt })).status).toBe(401);
   });
 });

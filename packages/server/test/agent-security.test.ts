@@ -147,10 +147,10 @@ describe('expired, forged and tampered tokens reach nothing', () => {
   it("a device JWT forged for b (a stranger's key, or a's key) gets no token", async () => {
     const stranger = newKeyPair();
     for (const jwt of [
-      signDeviceJwt(stranger.privateKey, { deviceId: b.id, kid: b.kid }),
-      signDeviceJwt(stranger.privateKey, { deviceId: b.id, kid: stranger.kid }),
-      signDeviceJwt(a.privateKey, { deviceId: b.id, kid: a.kid }),
-      signDeviceJwt(a.privateKey, { deviceId: b.id, kid: b.kid }),
+      await signDeviceJwt(stranger.privateKey, { deviceId: b.id, kid: b.kid }),
+      await signDeviceJwt(stranger.privateKey, { deviceId: b.id, kid: stranger.kid }),
+      await signDeviceJwt(a.privateKey, { deviceId: b.id, kid: a.kid }),
+      await signDeviceJwt(a.privateKey, { deviceId: b.id, kid: b.kid }),
     ]) {
       const res = await agentCall(t.url, 'POST', '/token', { bearer: jwt });
       expect(res.status).toBe(401);

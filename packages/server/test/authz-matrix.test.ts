@@ -231,14 +231,14 @@ describe('agent API: every route of the route table', () => {
     expect(jwtRoutes.length).toBeGreaterThan(0);
     for (const r of jwtRoutes) {
       const path = r.url.replace('/agent/v1', '');
-      const jwt = signDeviceJwt(device.privateKey, { deviceId: device.id, kid: device.kid });
+      const jwt = await signDeviceJwt(device.privateKey, { deviceId: device.id, kid: device.kid });
       expect((await agentCall(t.url, r.method, path, { bearer: jwt })).status).toBe(200);
       const longAgo = Math.floor(Date.now() / 1000) - 3600;
       const cases: Array<[string, string]> = [
         ['replayed JWT', jwt],
         [
           'expired JWT',
-          signDeviceJwt(device.privateKey, { deviceId: device.id, kid: device.kid, now: longAgo }),
+          await signDeviceJwt(device.privateKey, { deviceId: device.id, kid: device.kid, now: longAgo }),
         ],
         ['platform API key', t.adminKey],
         ['access token', device.token],

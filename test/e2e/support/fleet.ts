@@ -29,14 +29,19 @@ export async function freePort(): Promise<number> {
 }
 
 export class RestartableServer {
-  readonly adminKey = generateApiKeySecret();
-  readonly database: TestDatabase = createTestDatabase(httpEngine());
+  readonly adminKey: string;
+  readonly database: TestDatabase;
   running: RunningServer | undefined;
 
+  /** `shared`: another replica's database and admin key (a second server on the same database). */
   constructor(
     readonly port: number,
     readonly mqttUrl: string | undefined,
-  ) {}
+    shared?: { database: TestDatabase; adminKey: string },
+  ) {
+    this.database = shared?.database ?? createTestDatabase(httpEngine());
+    this.adminKey = shared?.adminKey ?? generateApiKeySecret();
+  }
 
   get url(): string {
     return `http://127.0.0.1:${this.port}`;

@@ -1,5 +1,5 @@
 import { deviceStatus, onDeviceState } from '@bosun/core';
-import type { Agent } from '../agent.ts';
+import type { Ledger } from '../applier.ts';
 import type { AgentDeployment } from '../client.ts';
 import type {
   DeviceApiSource,
@@ -12,6 +12,37 @@ import type {
 
 /** "Never" in the Device API: its times are required date-times, so upstream agents send the epoch. */
 const NEVER = new Date(0).toISOString();
+
+/** What the agent tells the Device API about its link to the server. */
+export interface LocalInfo {
+  deviceId: string;
+  name: string;
+  pushConnected: boolean;
+  lastConnectedAt: string | null;
+  lastDisconnectedAt: string | null;
+  lastSyncedAt: string | null;
+  lastAttemptedSyncAt: string | null;
+}
+
+/**
+ * The small, read-only view of the agent the Device API answers from (plus `sync`, the one action the
+ * API offers). The agent hands one over; this module never sees the agent itself.
+ */
+export interface AgentView {
+  readonly deviceId: string;
+  localInfo(): LocalInfo;
+  /** Which deployment put which digest at which path (what is on disk, per the journal). */
+  deployedFiles(): Promise<Ledger>;
+  /** A deployment the server described, from the local catalog. */
+  known(id: string): AgentDeployment | undefined;
+  allKnown(): readonly AgentDeployment[];
+  /** One of this device's deployments from the server (a local miss); undefined when unknown or offline. */
+  fetchDeployment(id: string): Promise<AgentDeployment | undefined>;
+  /** The agent's own error state of a deployment it is retrying or gave up on. */
+  retryError(id: string): 'retrying' | 'failed' | undefined;
+  /** Runs a reconcile that starts after this call. */
+  sync(): Promise<void>;
+}
 
 /**
  * The current one of the deployments whose files are on disk: during a replacement only the new one
@@ -31,7 +62,7 @@ export function currentOf(onDisk: readonly AgentDeployment[]): AgentDeployment |
  * agent has never heard of is asked from the server when it is reachable.
  */
 export class AgentDeviceApiSource implements DeviceApiSource {
-  constructor(private readonly agent: Agent) {}
+  constructor(private readonly agent: AgentView) {}
 
   async device(): Promise<LocalDevice> {
     const info = this.agent.localInfo();
@@ -61,23 +92,23 @@ export class AgentDeviceApiSource implements DeviceApiSource {
 
   async currentDeployment(): Promise<LocalDeployment | undefined> {
     const onDisk = await this.agent.deployedFiles();
-    const current = currentOf(Object.keys(onDisk).flatMap((id) => this.agent.catalog.get(id) ?? []));
+    const current = currentOf(Object.keys(onDisk).flatMap((id) => this.agent.known(id) ?? []));
     return current ? this.view(current, true) : undefined;
   }
 
   async deployment(id: string): Promise<LocalDeployment | undefined> {
     const onDisk = await this.agent.deployedFiles();
-    const known = this.agent.catalog.get(id) ?? (await this.agent.fetchDeployment(id));
+    const known = this.agent.known(id) ?? (await this.agent.fetchDeployment(id));
     return known ? this.view(known, id in onDisk) : undefined;
   }
 
   async release(id: string): Promise<LocalRelease | undefined> {
-    const d = this.agent.catalog.all().find((x) => x.release.id === id);
+    const d = this.agent.allKnown().find((x) => x.release.id === id);
     return d ? { object: 'release', ...d.release } : undefined;
   }
 
   async gitCommit(id: string): Promise<LocalGitCommit | undefined> {
-    const d = this.agent.catalog.all().find((x) => x.git_commit?.id === id);
+    const d = this.agent.allKnown().find((x) => x.git_commit?.id === id);
     return d?.git_commit ? { object: 'git_commit', ...d.git_commit } : undefined;
   }
 
@@ -103,7 +134,7 @@ export class AgentDeviceApiSource implements DeviceApiSource {
     const { activity, error, status } = onDeviceState({
       server: { target: d.target_status, activity: d.activity_status, error: d.error_status },
       filesOnDisk,
-      agentError: this.agent.retryOf(d.id)?.error,
+      agentError: this.agent.retryError(d.id),
     });
     return {
       object: 'deployment',

@@ -1,4 +1,5 @@
 import { request } from 'node:http';
+import { createParser } from 'eventsource-parser';
 import type { AgentEvent } from './event-log.ts';
 import { DEFAULT_SOCKET_PATH } from './server.ts';
 import type { LocalDeployment } from './source.ts';
@@ -81,29 +82,27 @@ export function onConfigChange(
           (err) => opts.onError?.(err),
         );
       }
-      let buffer = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => {
-        buffer += chunk;
-        let at = buffer.indexOf('\n\n');
-        while (at >= 0) {
-          const block = buffer.slice(0, at);
-          buffer = buffer.slice(at + 2);
-          const data = block
-            .split('\n')
-            .filter((l) => l.startsWith('data:'))
-            .map((l) => l.slice(5).trimStart())
-            .join('\n');
-          if (data) {
-            const event = JSON.parse(data) as AgentEvent;
-            if (cursor === undefined || event.id > cursor) {
-              cursor = event.id;
-              callback({ kind: 'event', event });
-            }
+      // eventsource-parser frames the stream per the SSE spec (LF, CRLF or CR line ends, comments,
+      // multi-line data). A payload that is not an event is reported and skipped; it never throws out
+      // of the stream's listener.
+      const parser = createParser({
+        onEvent: (message) => {
+          const event = parseEvent(message.data);
+          if (!event) {
+            opts.onError?.(
+              new Error(`event stream sent a payload that is not an event: ${message.data.slice(0, 200)}`),
+            );
+            return;
           }
-          at = buffer.indexOf('\n\n');
-        }
+          if (cursor === undefined || event.id > cursor) {
+            cursor = event.id;
+            callback({ kind: 'event', event });
+          }
+        },
+        onError: (err) => opts.onError?.(err),
       });
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => parser.feed(chunk));
       res.on('end', schedule);
       res.on('error', () => {});
     });
@@ -126,6 +125,24 @@ export function onConfigChange(
       current?.destroy();
     },
   };
+}
+
+/** The event of one SSE `data` payload, or undefined when it is not JSON of an event's shape. */
+function parseEvent(data: string): AgentEvent | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(data);
+  } catch {
+    return undefined;
+  }
+  if (typeof value !== 'object' || value === null) return undefined;
+  const e = value as Partial<AgentEvent>;
+  return Number.isSafeInteger(e.id) &&
+    typeof e.type === 'string' &&
+    typeof e.data === 'object' &&
+    e.data !== null
+    ? (value as AgentEvent)
+    : undefined;
 }
 
 /** GET a Device API path over the Unix socket; undefined on 404. */

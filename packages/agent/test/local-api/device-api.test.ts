@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
-import { request } from 'node:http';
+import { createServer, request } from 'node:http';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -305,6 +305,41 @@ describe('onConfigChange client', () => {
     expect(watch.lastEventId).toBe(e.id);
     watch.close();
   });
+  it('frames CRLF streams per the SSE spec and skips a bad payload without throwing', async () => {
+    // A hand-written stream (a proxy or another implementation may end lines with CRLF), split into
+    // chunks that cut frames and line ends in half.
+    const d = mkdtempSync(join(tmpdir(), 'bosun-sse-client-'));
+    const sock = join(d, 'raw.sock');
+    const event = (id: number) =>
+      JSON.stringify({ object: 'event', id, type: 'deployment.deployed', occurred_at: now, data: { n: id } });
+    const body =
+      `: heartbeat\r\n\r\nid: 1\r\nevent: deployment.deployed\r\ndata: ${event(1)}\r\n\r\n` +
+      'id: 2\r\ndata: {not json\r\n\r\n' +
+      'data: {"object":"event","id":"three"}\r\n\r\n' +
+      `id: 4\r\ndata: ${event(4)}\r\n\r\n`;
+    const raw = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      for (let i = 0; i < body.length; i += 7) res.write(body.slice(i, i + 7));
+    });
+    await new Promise<void>((r) => raw.listen(sock, r));
+    const changes: ConfigChange[] = [];
+    const errors: Error[] = [];
+    const watch = onConfigChange((c) => changes.push(c), {
+      socketPath: sock,
+      retryMs: 20,
+      onError: (e) => errors.push(e),
+    });
+    await until(() => watch.lastEventId === 4);
+    expect(changes.map((c) => (c.kind === 'event' ? c.event.id : c.kind))).toEqual([1, 4]);
+    expect(errors.map((e) => e.message)).toEqual([
+      expect.stringContaining('not an event: {not json'),
+      expect.stringContaining('not an event: {"object":"event","id":"three"}'),
+    ]);
+    watch.close();
+    raw.closeAllConnections();
+    await new Promise((r) => raw.close(r));
+    rmSync(d, { recursive: true, force: true });
+  });
 });
 
 describe('stream lifecycle', () => {
@@ -358,7 +393,7 @@ describe('stream lifecycle', () => {
       req.end();
       return state;
     });
-    await new Promise((r) => setTimeout(r, 100));
+    await until(() => a.openStreams === 3);
     await a.close();
     await until(() => streams.every((s) => s.ended));
     l.close();

@@ -17,6 +17,13 @@ export interface JitterPolicy {
 /** Reconnecting to the broker: the first retry within 1 s, never more than 30 s apart. */
 export const RECONNECT_JITTER: JitterPolicy = { baseMs: 1_000, capMs: 30_000, minMs: 100 };
 
+/**
+ * Work the agent knows is waiting (a sync hint arrived, a download or a report failed on the network):
+ * retried within half a second first, never more than 4 s apart, so a robot applies a deployment made
+ * during an outage within seconds of its server's return rather than at the next poll (issue 19).
+ */
+export const PENDING_WORK_JITTER: JitterPolicy = { baseMs: 500, capMs: 4_000, minMs: 100 };
+
 /** The ceiling of the `attempt`-th retry (0-based): min(cap, base × 2^attempt). */
 export function backoffCeilingMs(attempt: number, policy: Pick<JitterPolicy, 'baseMs' | 'capMs'>): number {
   const exponent = Math.min(Math.max(0, Math.floor(attempt)), 52);

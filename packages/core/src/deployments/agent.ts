@@ -142,3 +142,36 @@ export const AGENT_DECISIONS: Record<
 export function agentAction(state: DeploymentState): AgentAction {
   return state.error === 'failed' ? 'nothing' : AGENT_DECISIONS[state.target][state.activity];
 }
+
+/** What the agent's ledger says about a deployment's files: none, exactly the wanted ones, or others. */
+export type FilesOnDisk = 'absent' | 'current' | 'other';
+
+/** One step of the agent for one deployment: what to do with its files, then which report to send. */
+export interface AgentStep {
+  files: 'write' | 'remove' | 'keep';
+  report: 'deployed' | 'archived' | null;
+}
+
+const SETTLED: AgentStep = { files: 'keep', report: null };
+
+/**
+ * The agent's decision for a deployment it sees, given its files on disk: the decision table
+ * (`agentAction`) refined by the ledger. `deploy` writes unless the files are already there, then
+ * reports `deployed`; `remove`/`archive` remove whatever is on disk, then report `archived`. Where the
+ * table says `nothing`: the current deployment's lost files are written again (level-triggered), and the
+ * files of a deployment that is final (failed, archived) go without a report, since the server accepts
+ * none.
+ */
+export function agentStep(state: DeploymentState, disk: FilesOnDisk): AgentStep {
+  switch (agentAction(state)) {
+    case 'deploy':
+      return { files: disk === 'current' ? 'keep' : 'write', report: 'deployed' };
+    case 'remove':
+    case 'archive':
+      return { files: disk === 'absent' ? 'keep' : 'remove', report: 'archived' };
+    case 'nothing':
+      if (state.error !== 'failed' && state.target === 'deployed' && state.activity === 'deployed')
+        return disk === 'current' ? SETTLED : { files: 'write', report: 'deployed' };
+      return disk === 'absent' ? SETTLED : { files: 'remove', report: null };
+  }
+}

@@ -1,10 +1,20 @@
-import { createHash, createPublicKey, type KeyObject, randomUUID, sign, verify } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, type KeyObject, randomUUID } from 'node:crypto';
+import {
+  decodeJwt,
+  decodeProtectedHeader,
+  errors,
+  type JWTPayload,
+  jwtVerify,
+  type ProtectedHeaderParameters,
+  SignJWT,
+} from 'jose';
 import { BosunError, badRequest } from '../errors.ts';
 
 /**
  * Device identity (docs/agent-protocol.md): an Ed25519 key generated on the device, named by its
  * fingerprint, and short-lived JWTs the agent signs to prove it holds the private key. Shared by the
- * server (verify) and the agent (sign) so both follow one definition.
+ * server (verify) and the agent (sign) so both follow one definition; signing and verification are
+ * jose's, with the algorithm pinned (docs/decisions.md, archagent section).
  */
 
 /** Clock skew tolerated between device and server. */
@@ -21,11 +31,10 @@ export interface DeviceJwtClaims {
   jti: string;
 }
 
-export interface DecodedDeviceJwt {
-  header: { alg: string; typ?: string; kid: string };
-  claims: DeviceJwtClaims;
-  signingInput: string;
-  signature: Buffer;
+/** What a device JWT claims about itself before it is verified: enough to look its key up. */
+export interface UnverifiedDeviceJwt {
+  kid: string;
+  sub: string;
 }
 
 /** Parses a PEM public key and insists on Ed25519; 400 names the field otherwise. */
@@ -59,9 +68,10 @@ export function canonicalPublicKeyPem(key: KeyObject): string {
   return key.export({ type: 'spki', format: 'pem' }).toString();
 }
 
-const b64url = (data: Buffer | string) => Buffer.from(data).toString('base64url');
+/** The one signature algorithm of device JWTs: pinned on both sides, never read from the token. */
+export const DEVICE_JWT_ALG = 'EdDSA';
 
-/** Signs a proof-of-possession JWT (`alg: EdDSA`). `now` is in seconds. */
+/** Signs a proof-of-possession JWT (`alg: EdDSA`, `typ: JWT`, `kid`; claims sub, iat, exp, jti). `now` is in seconds. */
 export function signDeviceJwt(
   privateKey: KeyObject | string,
   opts: {
@@ -71,48 +81,76 @@ export function signDeviceJwt(
     lifetimeSeconds?: number;
     jti?: string;
   },
-): string {
+): Promise<string> {
+  const key = typeof privateKey === 'string' ? createPrivateKey(privateKey) : privateKey;
   const iat = opts.now ?? Math.floor(Date.now() / 1000);
-  const header = { alg: 'EdDSA', typ: 'JWT', kid: opts.kid };
-  const claims: DeviceJwtClaims = {
-    sub: opts.deviceId,
-    iat,
-    exp: iat + (opts.lifetimeSeconds ?? JWT_DEFAULT_LIFETIME_SECONDS),
-    jti: opts.jti ?? randomUUID(),
-  };
-  const signingInput = `${b64url(JSON.stringify(header))}.${b64url(JSON.stringify(claims))}`;
-  const signature = sign(null, Buffer.from(signingInput), privateKey);
-  return `${signingInput}.${b64url(signature)}`;
+  return new SignJWT({})
+    .setProtectedHeader({ alg: DEVICE_JWT_ALG, typ: 'JWT', kid: opts.kid })
+    .setSubject(opts.deviceId)
+    .setIssuedAt(iat)
+    .setExpirationTime(iat + (opts.lifetimeSeconds ?? JWT_DEFAULT_LIFETIME_SECONDS))
+    .setJti(opts.jti ?? randomUUID())
+    .sign(key);
 }
 
 const invalid = (message: string, params: Record<string, unknown> = {}) =>
   new BosunError(401, 'invalid_device_jwt', message, params);
 
-/** Structural parse and claim checks (no signature yet: the key is looked up by `sub`/`kid` first). */
-export function decodeDeviceJwt(token: string, nowSeconds: number): DecodedDeviceJwt {
-  const parts = token.split('.');
-  if (parts.length !== 3 || parts.some((p) => !/^[A-Za-z0-9_-]*$/.test(p))) {
-    throw invalid('The bearer token is not a compact JWT (three base64url parts).');
-  }
-  let header: any;
-  let claims: any;
+/**
+ * Reads the header and the subject of a device JWT without trusting them, to find the key that must
+ * have signed it. The algorithm is pinned here already, so an unsigned or HMAC token is refused before
+ * any key lookup. Nothing else of the token is believed until `verifyDeviceJwt` has checked it.
+ */
+export function readDeviceJwt(token: string): UnverifiedDeviceJwt {
+  let header: ProtectedHeaderParameters;
+  let claims: JWTPayload;
   try {
-    header = JSON.parse(Buffer.from(parts[0]!, 'base64url').toString('utf8'));
-    claims = JSON.parse(Buffer.from(parts[1]!, 'base64url').toString('utf8'));
+    header = decodeProtectedHeader(token);
+    claims = decodeJwt(token);
   } catch {
-    throw invalid('The JWT header or payload is not JSON.');
+    throw invalid('The bearer token is not a compact JWT (three base64url parts, JSON header and payload).');
   }
-  if (!header || typeof header !== 'object' || header.alg !== 'EdDSA') {
-    throw invalid("The JWT must be signed with alg 'EdDSA'.", { field: 'alg' });
+  if (header.alg !== DEVICE_JWT_ALG) {
+    throw invalid(`The JWT must be signed with alg '${DEVICE_JWT_ALG}'.`, { field: 'alg' });
   }
   if (typeof header.kid !== 'string' || !/^[0-9a-f]{64}$/.test(header.kid)) {
     throw invalid("The JWT header needs 'kid', the key fingerprint (64 hex characters).", { field: 'kid' });
   }
-  if (!claims || typeof claims !== 'object') throw invalid('The JWT payload must be an object.');
-  const { sub, iat, exp, jti } = claims;
+  if (typeof claims.sub !== 'string' || claims.sub.length === 0)
+    throw invalid("The JWT needs 'sub', the device id.", { field: 'sub' });
+  return { kid: header.kid, sub: claims.sub };
+}
+
+/**
+ * Verifies a device JWT with jose against the device's registered key: the pinned algorithm (no
+ * `none`, no HMAC with the public key as secret), the signature, then the claims — `sub` and `jti`
+ * present, integer `iat`/`exp`, not issued in the future and not expired (both within the skew), and
+ * a lifetime of at most `JWT_MAX_LIFETIME_SECONDS`. Every failure is 401 `invalid_device_jwt` naming
+ * the field. Device JWTs carry no `aud`: the token endpoint is their only consumer and each `jti` is
+ * spent once (docs/agent-protocol.md).
+ */
+export async function verifyDeviceJwt(
+  token: string,
+  publicKey: KeyObject | string,
+  nowSeconds: number,
+): Promise<DeviceJwtClaims> {
+  const key = typeof publicKey === 'string' ? createPublicKey(publicKey) : publicKey;
+  let payload: JWTPayload;
+  try {
+    ({ payload } = await jwtVerify(token, key, {
+      algorithms: [DEVICE_JWT_ALG],
+      requiredClaims: ['sub', 'iat', 'exp', 'jti'],
+      clockTolerance: JWT_SKEW_SECONDS,
+      maxTokenAge: JWT_MAX_LIFETIME_SECONDS,
+      currentDate: new Date(nowSeconds * 1000),
+    }));
+  } catch (err) {
+    throw joseRefusal(err);
+  }
+  const { sub, iat, exp, jti } = payload;
   if (typeof sub !== 'string' || sub.length === 0)
     throw invalid("The JWT needs 'sub', the device id.", { field: 'sub' });
-  if (!Number.isInteger(iat) || !Number.isInteger(exp)) {
+  if (!Number.isInteger(iat) || !Number.isInteger(exp) || iat === undefined || exp === undefined) {
     throw invalid("The JWT needs integer 'iat' and 'exp' (seconds).", { field: 'exp' });
   }
   if (typeof jti !== 'string' || jti.length < 8 || jti.length > 128) {
@@ -123,22 +161,25 @@ export function decodeDeviceJwt(token: string, nowSeconds: number): DecodedDevic
       field: 'exp',
     });
   }
-  if (iat > nowSeconds + JWT_SKEW_SECONDS)
-    throw invalid('The JWT was issued in the future.', { field: 'iat' });
-  if (exp <= nowSeconds - JWT_SKEW_SECONDS) throw invalid('The JWT has expired.', { field: 'exp' });
-  return {
-    header: { alg: header.alg, typ: header.typ, kid: header.kid },
-    claims: { sub, iat, exp, jti },
-    signingInput: `${parts[0]}.${parts[1]}`,
-    signature: Buffer.from(parts[2]!, 'base64url'),
-  };
+  return { sub, iat, exp, jti };
 }
 
-/** True when `signature` over `signingInput` was made by the private half of `publicKey`. */
-export function verifyDeviceJwtSignature(decoded: DecodedDeviceJwt, publicKey: KeyObject | string): boolean {
-  try {
-    return verify(null, Buffer.from(decoded.signingInput), publicKey, decoded.signature);
-  } catch {
-    return false;
+/** jose's reasons, as the envelope's field and message. */
+function joseRefusal(err: unknown): BosunError {
+  if (err instanceof errors.JWTExpired) return invalid('The JWT has expired.', { field: err.claim });
+  if (err instanceof errors.JWTClaimValidationFailed) {
+    const message =
+      err.claim === 'iat' && err.reason === 'check_failed'
+        ? 'The JWT was issued in the future.'
+        : `The JWT's '${err.claim}' claim is missing or invalid.`;
+    return invalid(message, { field: err.claim });
   }
+  if (err instanceof errors.JOSEAlgNotAllowed)
+    return invalid(`The JWT must be signed with alg '${DEVICE_JWT_ALG}'.`, { field: 'alg' });
+  if (err instanceof errors.JWSSignatureVerificationFailed) {
+    return invalid("The JWT's signature does not verify against the device's registered key.", {
+      field: 'signature',
+    });
+  }
+  return invalid('The bearer token is not a valid device JWT.');
 }

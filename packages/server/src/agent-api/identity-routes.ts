@@ -1,11 +1,11 @@
 import {
   BosunError,
   canonicalPublicKeyPem,
-  decodeDeviceJwt,
   JWT_SKEW_SECONDS,
   keyFingerprint,
   parseDevicePublicKey,
-  verifyDeviceJwtSignature,
+  readDeviceJwt,
+  verifyDeviceJwt,
 } from '@bosun/core';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
@@ -75,11 +75,12 @@ export const identityRoutes: FastifyPluginAsyncTypebox<{
     },
     async (request) => {
       const agentVersion = agentVersionHeader(request);
-      const jwt = decodeDeviceJwt(bearerToken(request), Math.floor(Date.now() / 1000));
-      const registered = await identity.identity(jwt.claims.sub);
+      const token = bearerToken(request);
+      const claimed = readDeviceJwt(token);
+      const registered = await identity.identity(claimed.sub);
       if (!registered)
         throw badJwt('No key is registered for this device; activate it first.', { field: 'sub' });
-      if (registered.key_fingerprint !== jwt.header.kid) {
+      if (registered.key_fingerprint !== claimed.kid) {
         throw badJwt(
           "The JWT's kid is not the device's registered key (it was reactivated with another key?).",
           {
@@ -87,15 +88,11 @@ export const identityRoutes: FastifyPluginAsyncTypebox<{
           },
         );
       }
-      if (!verifyDeviceJwtSignature(jwt, registered.public_key_pem)) {
-        throw badJwt("The JWT's signature does not verify against the device's registered key.", {
-          field: 'signature',
-        });
-      }
+      const claims = await verifyDeviceJwt(token, registered.public_key_pem, Math.floor(Date.now() / 1000));
       return identity.issueAccessToken({
         deviceId: registered.device_id,
-        jti: jwt.claims.jti,
-        jwtExpiresAt: new Date((jwt.claims.exp + JWT_SKEW_SECONDS) * 1000).toISOString(),
+        jti: claims.jti,
+        jwtExpiresAt: new Date((claims.exp + JWT_SKEW_SECONDS) * 1000).toISOString(),
         agentVersion,
       });
     },
