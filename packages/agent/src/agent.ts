@@ -151,7 +151,7 @@ export class Agent extends EventEmitter<AgentEvents> {
         url,
         deviceId: this.deviceId,
         topicPrefix: this.identity.device.mqtt.topic_prefix || `bosun/v1/devices/${this.deviceId}/`,
-        password: (fresh) => this.client.accessToken(fresh),
+        password: (fresh) => this.client.brokerPassword(fresh),
         onSync: () => this.trigger('push'),
         logger: log,
         keepaliveSeconds: this.opts.mqttKeepaliveSeconds,

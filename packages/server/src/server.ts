@@ -38,6 +38,7 @@ export async function startServer(
       mqtt: {
         url: config.mqttUrl,
         publicUrl: config.mqttPublicUrl,
+        auth: config.mqttAuth,
         port: config.mqttPort,
         host: config.host,
       },

@@ -1,5 +1,5 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './ports.ts';
@@ -19,22 +19,84 @@ function which(bin: string, extra: string[] = []): string | undefined {
 
 export const mosquittoBinary = () => which('mosquitto', ['/usr/sbin', '/usr/local/sbin']);
 
+/** Mosquitto 2's dynamic-security plugin (Debian: in the `mosquitto` package, under the multiarch dir). */
+export function dynsecPlugin(): string | undefined {
+  for (const dir of ['/usr/lib', '/usr/local/lib', '/usr/lib/mosquitto']) {
+    if (existsSync(join(dir, 'mosquitto_dynamic_security.so')))
+      return join(dir, 'mosquitto_dynamic_security.so');
+    let subdirs: string[] = [];
+    try {
+      subdirs = readdirSync(dir).filter((d) => d.endsWith('-linux-gnu'));
+    } catch {}
+    for (const d of subdirs) {
+      const p = join(dir, d, 'mosquitto_dynamic_security.so');
+      if (existsSync(p)) return p;
+    }
+  }
+  return undefined;
+}
+
+export interface OwnMosquittoOptions {
+  /**
+   * Dynamic security: anonymous clients refused, `admin` (with `password`) the plugin's admin, the
+   * way `deploy/mosquitto/setup-dynsec.sh` sets up a broker. `persistence` keeps retained messages
+   * across restarts (the presence tests restart the broker).
+   */
+  dynsec?: { admin: string; password: string };
+  persistence?: boolean;
+}
+
 export class OwnMosquitto {
   readonly dir = mkdtempSync(join(tmpdir(), 'bosun-mosquitto-'));
   port = 0;
   private proc: ChildProcess | undefined;
   log = '';
 
-  constructor(private readonly bin: string) {}
+  constructor(
+    private readonly bin: string,
+    private readonly opts: OwnMosquittoOptions = {},
+  ) {}
 
   get url(): string {
     return `mqtt://127.0.0.1:${this.port}`;
   }
 
+  /** The URL with the admin's credentials (what the server gets as BOSUN_MQTT_URL). */
+  get adminUrl(): string {
+    const d = this.opts.dynsec;
+    return d
+      ? `mqtt://${encodeURIComponent(d.admin)}:${encodeURIComponent(d.password)}@127.0.0.1:${this.port}`
+      : this.url;
+  }
+
   async start(): Promise<void> {
     this.port ||= await freePort();
     const conf = join(this.dir, 'mosquitto.conf');
-    writeFileSync(conf, `listener ${this.port} 127.0.0.1\nallow_anonymous true\npersistence false\n`);
+    const lines = [`listener ${this.port} 127.0.0.1`];
+    if (process.getuid?.() === 0) {
+      // Mosquitto started as root drops to the `mosquitto` user, which must be able to save its files.
+      lines.push('user mosquitto');
+      const uid = Number(execFileSync('id', ['-u', 'mosquitto'], { encoding: 'utf8' }).trim());
+      const gid = Number(execFileSync('id', ['-g', 'mosquitto'], { encoding: 'utf8' }).trim());
+      chownSync(this.dir, uid, gid);
+    }
+    lines.push(
+      this.opts.persistence ? `persistence true\npersistence_location ${this.dir}/` : 'persistence false',
+    );
+    const dynsec = this.opts.dynsec;
+    if (dynsec) {
+      const plugin = dynsecPlugin();
+      if (!plugin) throw new Error('mosquitto_dynamic_security.so not found');
+      const file = join(this.dir, 'dynamic-security.json');
+      if (!existsSync(file)) {
+        execFileSync('mosquitto_ctrl', ['dynsec', 'init', file, dynsec.admin, dynsec.password], {
+          stdio: 'ignore',
+        });
+        if (process.getuid?.() === 0) execFileSync('chown', ['mosquitto:', file]);
+      }
+      lines.push('allow_anonymous false', `plugin ${plugin}`, `plugin_opt_config_file ${file}`);
+    } else lines.push('allow_anonymous true');
+    writeFileSync(conf, `${lines.join('\n')}\n`);
     this.proc = spawn(this.bin, ['-c', conf], { stdio: ['ignore', 'pipe', 'pipe'] });
     this.proc.stdout!.on('data', (d) => {
       this.log += d;

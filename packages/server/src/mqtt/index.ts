@@ -2,10 +2,11 @@ import type { Server as HttpServer } from 'node:http';
 import type { Logger } from 'pino';
 import type { DeviceIdentityStore } from '../storage/device-identity.ts';
 import { MQTT_WS_PATH, startEmbeddedBroker } from './embedded.ts';
-import { connectExternalBroker } from './external.ts';
+import { type BrokerAuth, connectExternalBroker } from './external.ts';
 import type { PresenceEvent, PushChannel, PushHooks } from './push-channel.ts';
 
-export type { PingResult, PushChannel, SyncHint } from './push-channel.ts';
+export type { BrokerAuth } from './external.ts';
+export type { BrokerCredentials, PingResult, PushChannel, SyncHint } from './push-channel.ts';
 export { deviceTopic, topicPrefix } from './topics.ts';
 
 export interface MqttOptions {
@@ -13,6 +14,8 @@ export interface MqttOptions {
   url?: string | undefined;
   /** What devices are told to use for an external broker (`BOSUN_MQTT_PUBLIC_URL`). */
   publicUrl?: string | undefined;
+  /** How devices authenticate to the external broker (`BOSUN_MQTT_AUTH`). */
+  auth?: BrokerAuth | undefined;
   /** Plain TCP port for the embedded broker (`--mqtt-port`); WebSocket on `/mqtt` is always there. */
   port?: number | undefined;
   host?: string | undefined;
@@ -56,7 +59,8 @@ export async function startPushChannel(
   logger: PushHooks['logger'],
 ): Promise<PushChannel> {
   const hooks = pushHooks(identity, logger);
-  if (opts.url) return connectExternalBroker({ url: opts.url, publicUrl: opts.publicUrl, hooks });
+  if (opts.url)
+    return connectExternalBroker({ url: opts.url, publicUrl: opts.publicUrl, auth: opts.auth, hooks });
   // A fresh embedded broker has no sessions; any still recorded as open died with the last process.
   await identity.closeOpenSessions();
   const broker = await startEmbeddedBroker({
