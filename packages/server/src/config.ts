@@ -65,11 +65,11 @@ export function resolveServerConfig(
     throw new Error(`BOSUN_MQTT_AUTH must be none, dynsec or http, got '${mqttAuth}'`);
   if (mqttAuth !== undefined && mqttAuth !== 'none' && !mqttUrl)
     throw new Error('BOSUN_MQTT_AUTH is for an external broker; set BOSUN_MQTT_URL too');
-  if (mqttAuth === 'dynsec' && mqttUrl) {
+  if ((mqttAuth === 'dynsec' || mqttAuth === 'http') && mqttUrl) {
     const u = new URL(mqttUrl);
     if (!u.username || !u.password)
       throw new Error(
-        "BOSUN_MQTT_AUTH=dynsec needs the server's broker account in BOSUN_MQTT_URL (mqtt://user:password@host:port)",
+        `BOSUN_MQTT_AUTH=${mqttAuth} needs the server's broker account in BOSUN_MQTT_URL (mqtt://user:password@host:port)`,
       );
   }
   const brokerAuthSecret = env.BOSUN_BROKER_AUTH_SECRET || undefined;

@@ -39,6 +39,7 @@ export async function startServer(
         url: config.mqttUrl,
         publicUrl: config.mqttPublicUrl,
         auth: config.mqttAuth,
+        httpAuthSecret: config.brokerAuthSecret,
         port: config.mqttPort,
         host: config.host,
       },

@@ -1,10 +1,12 @@
 import type { Server as HttpServer } from 'node:http';
 import type { Logger } from 'pino';
 import type { DeviceIdentityStore } from '../storage/device-identity.ts';
+import type { BrokerAuthOptions } from './broker-auth.ts';
 import { MQTT_WS_PATH, startEmbeddedBroker } from './embedded.ts';
 import { type BrokerAuth, connectExternalBroker } from './external.ts';
 import type { PresenceEvent, PushChannel, PushHooks } from './push-channel.ts';
 
+export { brokerAuthRoutes } from './broker-auth.ts';
 export type { BrokerAuth } from './external.ts';
 export type { BrokerCredentials, PingResult, PushChannel, SyncHint } from './push-channel.ts';
 export { deviceTopic, topicPrefix } from './topics.ts';
@@ -16,6 +18,8 @@ export interface MqttOptions {
   publicUrl?: string | undefined;
   /** How devices authenticate to the external broker (`BOSUN_MQTT_AUTH`). */
   auth?: BrokerAuth | undefined;
+  /** The credential an HTTP-auth broker presents (`BOSUN_BROKER_AUTH_SECRET`, with `auth: 'http'`). */
+  httpAuthSecret?: string | undefined;
   /** Plain TCP port for the embedded broker (`--mqtt-port`); WebSocket on `/mqtt` is always there. */
   port?: number | undefined;
   host?: string | undefined;
@@ -49,6 +53,25 @@ export function pushHooks(identity: DeviceIdentityStore, logger: PushHooks['logg
         await identity.recordAgentVersion(e.deviceId, e.agentVersion);
       }
     },
+  };
+}
+
+/**
+ * The HTTP auth endpoint's options when `auth: 'http'`, else undefined (the routes are not served).
+ * The server's own broker login is the user and password of the broker URL.
+ */
+export function brokerAuthOptions(
+  opts: MqttOptions | undefined,
+  identity: DeviceIdentityStore,
+  logger: PushHooks['logger'],
+): BrokerAuthOptions | undefined {
+  if (opts?.auth !== 'http' || !opts.url) return undefined;
+  if (!opts.httpAuthSecret) throw new Error('the HTTP broker auth endpoint needs BOSUN_BROKER_AUTH_SECRET');
+  const u = new URL(opts.url);
+  return {
+    secret: opts.httpAuthSecret,
+    server: { username: decodeURIComponent(u.username), password: decodeURIComponent(u.password) },
+    authenticate: pushHooks(identity, logger).authenticate,
   };
 }
 
