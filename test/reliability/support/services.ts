@@ -208,3 +208,122 @@ async function waitForPort(port: number, alive: () => boolean, log: () => string
   }
   throw new Error(`nothing listens on ${port}: ${log()}`);
 }
+
+/** RabbitMQ's start script (Debian's `rabbitmq-server` package), when installed. */
+export const rabbitmqServerBinary = () =>
+  ['/usr/lib/rabbitmq/bin/rabbitmq-server', which('rabbitmq-server')].find((p) => p && existsSync(p));
+
+/**
+ * A RabbitMQ node of our own (own node name, ports, data and config in a temp dir; the machine's
+ * node is not touched) with the MQTT plugin and `rabbitmq_auth_backend_http`: the given internal
+ * user (the Bosun server's account, loaded from definitions) is checked first, every other login and
+ * permission is asked of `authUrl` (`…/broker/v1/rabbitmq`). Booting takes tens of seconds.
+ */
+export class OwnRabbitMQ {
+  readonly dir = mkdtempSync(join(tmpdir(), 'bosun-rabbitmq-'));
+  readonly node = `bosun${Math.random().toString(36).slice(2, 10)}@localhost`;
+  mqttPort = 0;
+  private proc: ChildProcess | undefined;
+  log = '';
+
+  constructor(
+    private readonly bin: string,
+    private readonly opts: { authUrl: string; user: { name: string; password: string } },
+  ) {}
+
+  get url(): string {
+    return `mqtt://127.0.0.1:${this.mqttPort}`;
+  }
+
+  async start(): Promise<void> {
+    const { createHash, randomBytes } = await import('node:crypto');
+    const [amqp, dist] = [await freePort(), await freePort()];
+    this.mqttPort = await freePort();
+    const salt = randomBytes(4);
+    const hash = createHash('sha256')
+      .update(Buffer.concat([salt, Buffer.from(this.opts.user.password, 'utf8')]))
+      .digest();
+    const name = this.opts.user.name;
+    writeFileSync(
+      join(this.dir, 'definitions.json'),
+      JSON.stringify({
+        users: [
+          {
+            name,
+            password_hash: Buffer.concat([salt, hash]).toString('base64'),
+            hashing_algorithm: 'rabbit_password_hashing_sha256',
+            tags: [],
+          },
+        ],
+        vhosts: [{ name: '/' }],
+        permissions: [{ user: name, vhost: '/', configure: '.*', write: '.*', read: '.*' }],
+        topic_permissions: [
+          {
+            user: name,
+            vhost: '/',
+            exchange: 'amq.topic',
+            write: '^bosun\\.v1\\.devices\\.',
+            read: '^bosun\\.v1\\.devices\\.',
+          },
+        ],
+      }),
+    );
+    const a = this.opts.authUrl;
+    writeFileSync(
+      join(this.dir, 'rabbitmq.conf'),
+      [
+        `listeners.tcp.default = 127.0.0.1:${amqp}`,
+        `mqtt.listeners.tcp.default = 127.0.0.1:${this.mqttPort}`,
+        'mqtt.allow_anonymous = false',
+        `load_definitions = ${join(this.dir, 'definitions.json')}`,
+        'auth_backends.1 = internal',
+        'auth_backends.2 = http',
+        'auth_http.http_method = post',
+        ...['user', 'vhost', 'resource', 'topic'].map((p) => `auth_http.${p}_path = ${a}/${p}`),
+        '',
+      ].join('\n'),
+    );
+    writeFileSync(join(this.dir, 'enabled_plugins'), '[rabbitmq_mqtt,rabbitmq_auth_backend_http].\n');
+    const env = {
+      ...process.env,
+      HOME: this.dir,
+      RABBITMQ_NODENAME: this.node,
+      RABBITMQ_DIST_PORT: String(dist),
+      RABBITMQ_CONFIG_FILE: join(this.dir, 'rabbitmq'),
+      RABBITMQ_ENABLED_PLUGINS_FILE: join(this.dir, 'enabled_plugins'),
+      RABBITMQ_MNESIA_BASE: join(this.dir, 'mnesia'),
+      RABBITMQ_LOG_BASE: join(this.dir, 'log'),
+      RABBITMQ_PID_FILE: join(this.dir, 'pid'),
+    };
+    // Its own process group, so stopping it ends the Erlang VM the script starts, and nothing else.
+    this.proc = spawn(this.bin, [], { env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    const keep = (d: Buffer) => {
+      this.log = (this.log + d.toString()).slice(-20_000);
+    };
+    this.proc.stdout!.on('data', keep);
+    this.proc.stderr!.on('data', keep);
+    for (let i = 0; i < 240; i++) {
+      if (this.proc.exitCode !== null) throw new Error(`rabbitmq exited while starting: ${this.log}`);
+      if (/Starting broker\.\.\. completed/.test(this.log))
+        return waitForPort(
+          this.mqttPort,
+          () => true,
+          () => this.log,
+        );
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    throw new Error(`rabbitmq did not start: ${this.log}`);
+  }
+
+  async destroy(): Promise<void> {
+    const p = this.proc;
+    if (p?.pid && p.exitCode === null && p.signalCode === null) {
+      const exited = new Promise((r) => p.once('exit', r));
+      try {
+        process.kill(-p.pid, 'SIGTERM');
+      } catch {}
+      await exited;
+    }
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
