@@ -81,7 +81,9 @@ export class OwnMosquitto {
       chownSync(this.dir, uid, gid);
     }
     lines.push(
-      this.opts.persistence ? `persistence true\npersistence_location ${this.dir}/` : 'persistence false',
+      this.opts.persistence
+        ? `persistence true\npersistence_location ${this.dir}/\nautosave_interval 1`
+        : 'persistence false',
     );
     const dynsec = this.opts.dynsec;
     if (dynsec) {

@@ -24,6 +24,10 @@ export class BrokerSetupError extends Error {}
 
 /** How long start-up waits for the broker before carrying on (the client keeps reconnecting). */
 const FIRST_CONNECT_WAIT_MS = 10_000;
+/** Reconciliation: wait for retained presence replays, then ping each device this long, this many at once. */
+const RECONCILE_SETTLE_MS = 2_000;
+const RECONCILE_PING_MS = 10_000;
+const RECONCILE_CONCURRENCY = 200;
 
 /** The URL without credentials: what may be logged or handed to devices. */
 export function redactMqttUrl(url: string): string {
@@ -98,7 +102,10 @@ export async function connectExternalBroker(opts: {
     });
   };
 
-  client.on('message', (topic, payload) => {
+  /** Devices whose retained `online` was replayed since the last reconnect: claims to verify. */
+  const claimedOnline = new Set<string>();
+  let closed = false;
+  client.on('message', (topic, payload, packet) => {
     if (topic === DYNSEC_RESPONSE_TOPIC) return dynsec?.onResponse(payload);
     const parsed = parseDeviceTopic(topic);
     if (!parsed) return;
@@ -106,6 +113,19 @@ export async function connectExternalBroker(opts: {
     else if (parsed.leaf === 'presence') {
       const p = parsePresence(payload);
       if (!p) return;
+      // A retained `online` replayed on (re)subscribe may be stale: the agent may have died while the
+      // broker was down (no last will then). It is verified by a ping, not believed (`reconcile`).
+      if (packet.retain && p.status === 'online') {
+        claimedOnline.add(parsed.deviceId);
+        if (p.agentVersion)
+          record({
+            deviceId: parsed.deviceId,
+            kind: 'announced',
+            agentVersion: p.agentVersion,
+            authoritative: false,
+          });
+        return;
+      }
       record({
         deviceId: parsed.deviceId,
         kind: p.status === 'online' ? 'connected' : 'disconnected',
@@ -127,6 +147,45 @@ export async function connectExternalBroker(opts: {
         `the mqtt broker ${where} refused the server's subscription to ${refused.join(', ')}; the server's account must be allowed every device topic`,
       );
   };
+  /**
+   * Presence reconciliation after every (re)connect (docs/agent-protocol.md "Presence"): while this
+   * replica was away, or the broker restarted, sessions may have ended unseen. Every device recorded
+   * as connected, and every device whose retained `online` was replayed, is pinged; an answer records
+   * it connected, silence records it disconnected. Live presence messages keep applying meanwhile.
+   */
+  let reconciling: Promise<void> | undefined;
+  const reconcile = async () => {
+    await new Promise((r) => setTimeout(r, RECONCILE_SETTLE_MS).unref());
+    const devices = new Set([...(await hooks.openSessions()), ...claimedOnline]);
+    claimedOnline.clear();
+    const queue = [...devices];
+    let online = 0;
+    const worker = async () => {
+      for (let id = queue.pop(); id !== undefined; id = queue.pop()) {
+        const r = await waiters.roundTrip(id, RECONCILE_PING_MS, (messageId) =>
+          publish(deviceTopic(id, 'ping'), pingPayload(messageId), false),
+        );
+        if (closed) return; // shutting down: an unanswered ping says nothing about the device
+        if (r.code === 'success') online++;
+        record({
+          deviceId: id,
+          kind: r.code === 'success' ? 'connected' : 'disconnected',
+          authoritative: false,
+        });
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(RECONCILE_CONCURRENCY, queue.length) }, worker));
+    hooks.logger.info({ checked: devices.size, online }, 'presence reconciled after the broker connection');
+  };
+  const startReconcile = () => {
+    if (closed || reconciling) return;
+    reconciling = reconcile()
+      .catch((err: Error) => hooks.logger.warn({ err: err.message }, 'presence reconciliation failed'))
+      .finally(() => {
+        reconciling = undefined;
+      });
+  };
+
   // A clean session forgets subscriptions, so every (re)connect subscribes again (and, with dynamic
   // security, makes sure the server's own role is there before it subscribes to the device topics).
   client.on('connect', () => {
@@ -139,6 +198,7 @@ export async function connectExternalBroker(opts: {
         if (!(await dynsec.grantServer(serverUsername))) return false;
       }
       await subscribe([everyDevice('pong'), everyDevice('presence')]);
+      startReconcile();
       return true;
     })().then(
       (done) => {
@@ -184,7 +244,9 @@ export async function connectExternalBroker(opts: {
       await dynsec?.revokeDevice(deviceId);
     },
     async close() {
+      closed = true;
       waiters.cancelAll();
+      await reconciling;
       await client.endAsync(true).catch(() => {});
       while (chains.size) await Promise.all([...chains.values()]);
     },

@@ -41,6 +41,7 @@ export function pushHooks(identity: DeviceIdentityStore, logger: PushHooks['logg
       const principal = await identity.authenticateAccessToken(token);
       return principal && principal.device_id === deviceId ? { expiresAt: principal.expires_at } : null;
     },
+    openSessions: () => identity.openSessions(),
     async presence(e: PresenceEvent) {
       if (e.kind === 'connected') {
         await identity.recordConnected(e.deviceId, {

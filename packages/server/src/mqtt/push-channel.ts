@@ -31,6 +31,8 @@ export interface PushHooks {
   /** Resolves the device id an access token belongs to (embedded broker authentication). */
   authenticate(deviceId: string, token: string): Promise<{ expiresAt: string } | null>;
   presence(event: PresenceEvent): Promise<void>;
+  /** Devices recorded with an open session (re-checked after a reconnect to an external broker). */
+  openSessions(): Promise<string[]>;
   logger: Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>;
 }
 
