@@ -73,9 +73,9 @@ export function resolveServerConfig(
       );
   }
   const brokerAuthSecret = env.BOSUN_BROKER_AUTH_SECRET || undefined;
-  if (mqttAuth === 'http' && (brokerAuthSecret?.length ?? 0) < 20)
+  if (mqttAuth === 'http' && (brokerAuthSecret ?? '').split(',').some((secret) => secret.length < 20))
     throw new Error(
-      'BOSUN_MQTT_AUTH=http needs BOSUN_BROKER_AUTH_SECRET (at least 20 characters): the credential the broker presents to the auth endpoint',
+      'BOSUN_MQTT_AUTH=http needs BOSUN_BROKER_AUTH_SECRET (at least 20 characters; several comma-separated while rotating): the credential the broker presents to the auth endpoint',
     );
   const bodyLimitText = env.BOSUN_BODY_LIMIT_BYTES;
   const bodyLimitBytes = bodyLimitText ? Number(bodyLimitText) : undefined;

@@ -12,6 +12,8 @@ import { startTestServer, type TestServer } from '../../../test/support/server.t
  */
 const MOSQUITTO = mosquittoBinary();
 const SECRET = 'broker-http-auth-secret-0123456789';
+/** A second accepted secret, as during a rotation. */
+const NEXT_SECRET = 'broker-http-auth-secret-next-000000';
 const SERVER_PASSWORD = 'server-broker-password-42';
 
 describe.skipIf(!MOSQUITTO)('HTTP broker auth endpoint', () => {
@@ -27,7 +29,7 @@ describe.skipIf(!MOSQUITTO)('HTTP broker auth endpoint', () => {
       config: {
         mqttUrl: `mqtt://bosun-server:${SERVER_PASSWORD}@127.0.0.1:${broker.port}`,
         mqttAuth: 'http',
-        brokerAuthSecret: SECRET,
+        brokerAuthSecret: `${SECRET},${NEXT_SECRET}`,
       },
     });
     a = await provisionDevice(t);
@@ -75,6 +77,8 @@ describe.skipIf(!MOSQUITTO)('HTTP broker auth endpoint', () => {
       expect(res.body.error.code).toBe('invalid_broker_credential');
     }
     expect((await json('authenticate', login, basic('any-user', SECRET))).body).toEqual({ result: 'allow' });
+    expect((await json('authenticate', login, `Bearer ${NEXT_SECRET}`)).body).toEqual({ result: 'allow' });
+    expect((await json('authenticate', login, `Bearer ${SECRET},${NEXT_SECRET}`)).status).toBe(401);
   });
 
   it('device logins: the access token, with client id = username = device id', async () => {

@@ -98,5 +98,12 @@ describe('MQTT configuration', () => {
       BOSUN_BROKER_AUTH_SECRET: 'a-broker-secret-of-20-chars',
     });
     expect(http).toMatchObject({ mqttAuth: 'http', brokerAuthSecret: 'a-broker-secret-of-20-chars' });
+    expect(() =>
+      resolveServerConfig(base, {
+        BOSUN_MQTT_URL: url,
+        BOSUN_MQTT_AUTH: 'http',
+        BOSUN_BROKER_AUTH_SECRET: 'a-broker-secret-of-20-chars,short',
+      }),
+    ).toThrow(/at least 20 characters/);
   });
 });

@@ -8,13 +8,14 @@ import { deviceMay, TOPIC_ROOT } from './topics.ts';
  * `rabbitmq_auth_backend_http` (form posts, `allow`/`deny` text), EMQX's HTTP authentication and
  * authorisation, VerneMQ webhooks and mosquitto-go-auth (JSON, `{"result": "allow" | "deny"}`).
  * Every request must carry the broker's own credential (`BOSUN_BROKER_AUTH_SECRET`, as HTTP Basic
- * password or Bearer token). Devices log in as on the embedded broker (username = client id = device
+ * password or Bearer token; comma-separated secrets are all accepted, for a rolling rotation). Devices log in as on the embedded broker (username = client id = device
  * id, password = access token) and get exactly its ACL; the server's own broker account (the user
  * and password of `BOSUN_MQTT_URL`) may use every device topic. Anything the server cannot decide
  * (database down) is denied.
  */
 export interface BrokerAuthOptions {
-  secret: string;
+  /** Accepted broker credentials: more than one while a new one is rolled out. */
+  secrets: string[];
   /** The server's own broker login, from BOSUN_MQTT_URL. */
   server: { username: string; password: string };
   /** Resolves a device login (access token) to its expiry; throws when the database is down. */
@@ -46,7 +47,7 @@ function presentedSecret(request: FastifyRequest): string | undefined {
 const text = (v: unknown): string => (typeof v === 'string' ? v : '');
 
 export const brokerAuthRoutes: FastifyPluginAsync<BrokerAuthOptions> = async (app, opts) => {
-  const secret = digest(opts.secret);
+  const secrets = opts.secrets.map(digest);
   const serverPassword = digest(opts.server.password);
   const now = opts.now ?? Date.now;
   const cacheMs = opts.cacheMs ?? 10_000;
@@ -60,7 +61,9 @@ export const brokerAuthRoutes: FastifyPluginAsync<BrokerAuthOptions> = async (ap
   );
   app.addHook('onRequest', async (request) => {
     const given = presentedSecret(request);
-    if (given === undefined || !sameSecret(given, secret))
+    // Every candidate is compared (constant time each), so the answer time does not tell which matched.
+    const matches = given === undefined ? [] : secrets.filter((s) => sameSecret(given, s));
+    if (matches.length === 0)
       throw new BosunError(401, 'invalid_broker_credential', "The broker's credential is missing or wrong.", {
         header: 'Authorization',
       });

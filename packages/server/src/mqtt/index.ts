@@ -70,7 +70,7 @@ export function brokerAuthOptions(
   if (!opts.httpAuthSecret) throw new Error('the HTTP broker auth endpoint needs BOSUN_BROKER_AUTH_SECRET');
   const u = new URL(opts.url);
   return {
-    secret: opts.httpAuthSecret,
+    secrets: opts.httpAuthSecret.split(','),
     server: { username: decodeURIComponent(u.username), password: decodeURIComponent(u.password) },
     authenticate: pushHooks(identity, logger).authenticate,
   };
