@@ -14,7 +14,7 @@ export const DYNSEC_RESPONSE_TOPIC = `${DYNSEC_TOPIC}/response`;
 const SERVER_ROLE = 'bosun-server';
 const deviceRole = (deviceId: string) => `bosun-device-${deviceId}`;
 /** How long a command may wait for the plugin's answer. */
-const COMMAND_TIMEOUT_MS = 5_000;
+const COMMAND_TIMEOUT_MS = 15_000;
 
 export type DynsecCommand = { command: string } & Record<string, unknown>;
 export interface DynsecResponse {
