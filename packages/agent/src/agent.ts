@@ -162,7 +162,7 @@ export class Agent extends EventEmitter<AgentEvents> {
         url,
         deviceId: this.deviceId,
         topicPrefix: this.identity.device.mqtt.topic_prefix || `bosun/v1/devices/${this.deviceId}/`,
-        password: (fresh) => client.accessToken(fresh),
+        password: (fresh) => client.brokerPassword(fresh),
         onSync: () => this.scheduler.trigger('push'),
         logger: log,
         keepaliveSeconds: this.opts.mqttKeepaliveSeconds,

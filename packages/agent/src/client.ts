@@ -109,6 +109,8 @@ export async function activate(
 export class AgentClient {
   private token: { value: string; expiresAt: number } | undefined;
   private refreshing: Promise<string> | undefined;
+  /** What the broker wants as password, once the server said (see `brokerPassword`). */
+  private broker: 'access_token' | { password: string } | undefined;
 
   constructor(
     readonly serverUrl: string,
@@ -123,6 +125,26 @@ export class AgentClient {
       this.refreshing = undefined;
     });
     return this.refreshing;
+  }
+
+  /**
+   * The MQTT password (docs/agent-protocol.md "MQTT"): the access token, unless the server issues a
+   * broker password of its own (Mosquitto dynamic security), which is kept in memory only and asked
+   * for again when the broker refuses it (`fresh`). A server without the endpoint means the token.
+   */
+  async brokerPassword(fresh: boolean): Promise<string> {
+    if (this.broker === 'access_token') return this.accessToken(fresh);
+    if (!fresh && this.broker) return this.broker.password;
+    const res = await this.call('/mqtt_credentials', { method: 'POST' });
+    if (res.status === 404) {
+      await res.arrayBuffer().catch(() => {});
+      this.broker = 'access_token';
+      return this.accessToken(fresh);
+    }
+    if (!res.ok) throw await failure(res);
+    const body = (await res.json()) as { kind: 'access_token' } | { kind: 'issued'; password: string };
+    this.broker = body.kind === 'issued' ? { password: body.password } : 'access_token';
+    return body.kind === 'issued' ? body.password : this.accessToken(fresh);
   }
 
   private async mintToken(): Promise<string> {

@@ -19,6 +19,8 @@ import { ErrorEnvelope } from './http/schemas.ts';
 import { lazySerializerFactory } from './http/serialization.ts';
 import { validatorCompiler } from './http/validation.ts';
 import {
+  brokerAuthOptions,
+  brokerAuthRoutes,
   createNotifier,
   type DeviceNotifier,
   type MqttOptions,
@@ -176,6 +178,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   );
 
   await app.register(agentApi, { prefix: '/agent/v1', repos, push });
+  const brokerAuth = brokerAuthOptions(opts.mqtt, repos.deviceIdentity, app.log);
+  if (brokerAuth) await app.register(brokerAuthRoutes, { prefix: '/broker/v1', ...brokerAuth });
   await app.register(downloadRoutes, {
     artifactsDir: opts.downloads?.artifactsDir ?? DEFAULT_ARTIFACTS_DIR,
     publicUrl: opts.downloads?.publicUrl,

@@ -16,13 +16,18 @@ export async function bootstrapAdminKey(
   keys: ApiKeyStore,
   provided: string | undefined,
 ): Promise<BootstrapResult> {
+  // Cheap check first; the atomic one below decides when replicas race on an empty table.
   if ((await keys.count()) > 0) return { kind: 'existing' };
-  if (provided !== undefined) {
-    if (provided.length < 20) throw new Error('BOSUN_BOOTSTRAP_API_KEY must be at least 20 characters long');
-    const key = await keys.create({ name: 'bootstrap admin', scopes: ADMIN_SCOPES, secret: provided });
-    return { kind: 'provided', id: key.id };
-  }
-  const secret = generateApiKeySecret();
-  const key = await keys.create({ name: 'admin', scopes: ADMIN_SCOPES, secret });
-  return { kind: 'generated', id: key.id, secret };
+  if (provided !== undefined && provided.length < 20)
+    throw new Error('BOSUN_BOOTSTRAP_API_KEY must be at least 20 characters long');
+  const secret = provided ?? generateApiKeySecret();
+  const key = await keys.createIfNone({
+    name: provided !== undefined ? 'bootstrap admin' : 'admin',
+    scopes: ADMIN_SCOPES,
+    secret,
+  });
+  if (!key) return { kind: 'existing' };
+  return provided !== undefined
+    ? { kind: 'provided', id: key.id }
+    : { kind: 'generated', id: key.id, secret };
 }

@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { type GitHostMap, parseGitHostMap } from '@bosun/core';
 import { safeServerUrl } from './downloads/install-script.ts';
+import type { BrokerAuth } from './mqtt/index.ts';
 
 export interface ServerConfig {
   port: number;
@@ -15,6 +16,10 @@ export interface ServerConfig {
   mqttPublicUrl?: string | undefined;
   /** Plain TCP port of the embedded broker (`--mqtt-port`); WebSocket `/mqtt` is always served. */
   mqttPort?: number | undefined;
+  /** How devices authenticate to the external broker (`BOSUN_MQTT_AUTH`: none, dynsec, http). */
+  mqttAuth?: BrokerAuth | undefined;
+  /** The credential brokers present to the HTTP auth endpoint (`BOSUN_BROKER_AUTH_SECRET`). */
+  brokerAuthSecret?: string | undefined;
   /** Self-hosted git servers and their forge (`BOSUN_GIT_HOSTS=git.acme.internal=gitlab,...`). */
   gitHosts?: GitHostMap | undefined;
   /** Largest request body in bytes (`BOSUN_BODY_LIMIT_BYTES`); default LIMITS.bodyBytes. */
@@ -55,6 +60,23 @@ export function resolveServerConfig(
       '--mqtt-port (BOSUN_MQTT_PORT) is for the embedded broker; it cannot be used with BOSUN_MQTT_URL',
     );
   }
+  const mqttAuth = (env.BOSUN_MQTT_AUTH || undefined) as BrokerAuth | undefined;
+  if (mqttAuth !== undefined && !['none', 'dynsec', 'http'].includes(mqttAuth))
+    throw new Error(`BOSUN_MQTT_AUTH must be none, dynsec or http, got '${mqttAuth}'`);
+  if (mqttAuth !== undefined && mqttAuth !== 'none' && !mqttUrl)
+    throw new Error('BOSUN_MQTT_AUTH is for an external broker; set BOSUN_MQTT_URL too');
+  if ((mqttAuth === 'dynsec' || mqttAuth === 'http') && mqttUrl) {
+    const u = new URL(mqttUrl);
+    if (!u.username || !u.password)
+      throw new Error(
+        `BOSUN_MQTT_AUTH=${mqttAuth} needs the server's broker account in BOSUN_MQTT_URL (mqtt://user:password@host:port)`,
+      );
+  }
+  const brokerAuthSecret = env.BOSUN_BROKER_AUTH_SECRET || undefined;
+  if (mqttAuth === 'http' && (brokerAuthSecret ?? '').split(',').some((secret) => secret.length < 20))
+    throw new Error(
+      'BOSUN_MQTT_AUTH=http needs BOSUN_BROKER_AUTH_SECRET (at least 20 characters; several comma-separated while rotating): the credential the broker presents to the auth endpoint',
+    );
   const bodyLimitText = env.BOSUN_BODY_LIMIT_BYTES;
   const bodyLimitBytes = bodyLimitText ? Number(bodyLimitText) : undefined;
   if (bodyLimitBytes !== undefined && (!Number.isInteger(bodyLimitBytes) || bodyLimitBytes < 1024)) {
@@ -77,6 +99,8 @@ export function resolveServerConfig(
     mqttUrl,
     mqttPublicUrl: env.BOSUN_MQTT_PUBLIC_URL || undefined,
     mqttPort,
+    mqttAuth,
+    brokerAuthSecret,
     gitHosts: parseGitHostMap(env.BOSUN_GIT_HOSTS),
     bodyLimitBytes,
     artifactsDir: env.BOSUN_ARTIFACTS_DIR ? resolve(env.BOSUN_ARTIFACTS_DIR) : undefined,

@@ -38,6 +38,8 @@ export async function startServer(
       mqtt: {
         url: config.mqttUrl,
         publicUrl: config.mqttPublicUrl,
+        auth: config.mqttAuth,
+        httpAuthSecret: config.brokerAuthSecret,
         port: config.mqttPort,
         host: config.host,
       },

@@ -77,4 +77,33 @@ describe('MQTT configuration', () => {
     expect(redactMqttUrl('mqtt://bosun:s3cret@broker.internal:1883')).toBe('mqtt://broker.internal:1883');
     expect(redactMqttUrl('not a url')).not.toContain('not a url');
   });
+  it('BOSUN_MQTT_AUTH: none, dynsec or http, for an external broker with the server account in its URL', () => {
+    const url = 'mqtt://bosun-server:pw@broker:1883';
+    expect(resolveServerConfig(base, { BOSUN_MQTT_URL: url, BOSUN_MQTT_AUTH: 'dynsec' }).mqttAuth).toBe(
+      'dynsec',
+    );
+    expect(() => resolveServerConfig(base, { BOSUN_MQTT_URL: url, BOSUN_MQTT_AUTH: 'acl' })).toThrow(
+      /none, dynsec or http/,
+    );
+    expect(() => resolveServerConfig(base, { BOSUN_MQTT_AUTH: 'dynsec' })).toThrow(/BOSUN_MQTT_URL/);
+    expect(() =>
+      resolveServerConfig(base, { BOSUN_MQTT_URL: 'mqtt://broker:1883', BOSUN_MQTT_AUTH: 'dynsec' }),
+    ).toThrow(/server's broker account/);
+    expect(() => resolveServerConfig(base, { BOSUN_MQTT_URL: url, BOSUN_MQTT_AUTH: 'http' })).toThrow(
+      /BOSUN_BROKER_AUTH_SECRET/,
+    );
+    const http = resolveServerConfig(base, {
+      BOSUN_MQTT_URL: url,
+      BOSUN_MQTT_AUTH: 'http',
+      BOSUN_BROKER_AUTH_SECRET: 'a-broker-secret-of-20-chars',
+    });
+    expect(http).toMatchObject({ mqttAuth: 'http', brokerAuthSecret: 'a-broker-secret-of-20-chars' });
+    expect(() =>
+      resolveServerConfig(base, {
+        BOSUN_MQTT_URL: url,
+        BOSUN_MQTT_AUTH: 'http',
+        BOSUN_BROKER_AUTH_SECRET: 'a-broker-secret-of-20-chars,short',
+      }),
+    ).toThrow(/at least 20 characters/);
+  });
 });

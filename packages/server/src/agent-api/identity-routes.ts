@@ -54,8 +54,17 @@ export const identityRoutes: FastifyPluginAsyncTypebox<{
         agentVersion,
         hostname: body.hostname ?? null,
       });
-      // A reactivated device's old sessions logged in with revoked credentials.
-      await push.disconnect(device.id);
+      // A reactivated device's old sessions logged in with revoked credentials. If the broker cannot be
+      // told now, the old broker password still dies when the new agent asks for its own (the
+      // password change ends any session of that client).
+      await push
+        .disconnect(device.id)
+        .catch((err: Error) =>
+          request.log.error(
+            { err: err.message, device_id: device.id },
+            'could not revoke the old broker access',
+          ),
+        );
       request.log.info({ device_id: device.id }, 'device activated');
       return {
         device: { id: device.id, name: device.name },
@@ -64,6 +73,39 @@ export const identityRoutes: FastifyPluginAsyncTypebox<{
           topic_prefix: topicPrefix(device.id),
         },
       };
+    },
+  );
+
+  app.post(
+    '/mqtt_credentials',
+    {
+      schema: {
+        response: {
+          200: Type.Union([
+            Type.Object({ kind: Type.Literal('access_token') }),
+            Type.Object({
+              kind: Type.Literal('issued'),
+              username: Type.String(),
+              password: Type.String(),
+            }),
+          ]),
+          ...errorResponses,
+        },
+      },
+    },
+    async (request, reply) => {
+      // The password is shown once, to the device its access token names; never stored or logged.
+      reply.header('cache-control', 'no-store');
+      try {
+        return await push.brokerCredentials(request.agent!.device_id);
+      } catch (err) {
+        request.log.warn({ err: (err as Error).message }, 'could not set the device broker credentials');
+        throw new BosunError(
+          503,
+          'broker_unavailable',
+          'The broker could not be updated; try again shortly.',
+        );
+      }
     },
   );
 

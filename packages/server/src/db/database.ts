@@ -37,23 +37,58 @@ export async function openStore(opts: DatabaseOptions): Promise<Store> {
   const store =
     opts.databaseUrl && /^postgres(ql)?:\/\//.test(opts.databaseUrl) ? openPostgres(opts) : openSqlite(opts);
   try {
-    if (store.engine === 'postgres' && opts.pgSchema) {
-      await store.db.schema.createSchema(opts.pgSchema).ifNotExists().execute();
-    }
-    // Without a schema of its own (a plain URL, or one whose `options` set search_path) the store
-    // lives in the connection's current schema; naming it keeps another schema's Kysely tables
-    // (another app, another Bosun) from being mistaken for ours.
-    const schema =
-      store.engine === 'postgres'
-        ? (opts.pgSchema ??
-          (await sql<{ s: string }>`select current_schema() as s`.execute(store.db)).rows[0]?.s)
-        : undefined;
-    await migrateToLatest(store.db, store.engine, schema);
+    if (store.engine === 'sqlite') await migrateSqlite(store.db);
+    else await migratePostgres(store.db, opts.pgSchema);
   } catch (err) {
     await store.close();
     throw err;
   }
   return store;
+}
+
+/**
+ * Replicas that start together on an empty PostgreSQL database (docs/decisions.md #58): schema
+ * creation and every migration run under one session-level advisory lock per schema, held on a
+ * connection of its own, so the second replica waits and then finds everything done. `CREATE SCHEMA
+ * IF NOT EXISTS` and Kysely's own migration tables are not safe against a concurrent creator.
+ */
+async function migratePostgres(db: Kysely<Database>, pgSchema: string | undefined): Promise<void> {
+  await db.connection().execute(async (conn) => {
+    // Without a schema of its own (a plain URL, or one whose `options` set search_path) the store
+    // lives in the connection's current schema; naming it keeps another schema's Kysely tables
+    // (another app, another Bosun) from being mistaken for ours.
+    const schema =
+      pgSchema ??
+      (await sql<{ s: string }>`select current_schema() as s`.execute(conn)).rows[0]?.s ??
+      'public';
+    const key = `bosun.migrate.${schema}`;
+    await sql`select pg_advisory_lock(hashtext(${key}))`.execute(conn);
+    try {
+      if (pgSchema) await db.schema.createSchema(pgSchema).ifNotExists().execute();
+      await migrateToLatest(db, 'postgres', schema);
+    } finally {
+      await sql`select pg_advisory_unlock(hashtext(${key}))`.execute(conn);
+    }
+  });
+}
+
+/**
+ * Two processes on one SQLite file (a second server, the CLI's `keys create --data-dir`): the
+ * migrations run in one `BEGIN IMMEDIATE` transaction (SQLite's DDL is transactional), so the second
+ * process waits for the write lock and then finds them applied. Kysely runs SQLite migrations
+ * outside any transaction.
+ */
+async function migrateSqlite(db: Kysely<Database>): Promise<void> {
+  await db.connection().execute(async (conn) => {
+    await sql`begin immediate`.execute(conn);
+    try {
+      await migrateToLatest(conn, 'sqlite');
+      await sql`commit`.execute(conn);
+    } catch (err) {
+      await sql`rollback`.execute(conn);
+      throw err;
+    }
+  });
 }
 
 function openSqlite(opts: DatabaseOptions): Store {

@@ -173,6 +173,7 @@ export async function startEmbeddedBroker(opts: {
       waiters.roundTrip(deviceId, timeoutMs, (messageId) =>
         publish(deviceTopic(deviceId, 'ping'), pingPayload(messageId), false),
       ),
+    brokerCredentials: async () => ({ kind: 'access_token' as const }),
     async disconnect(deviceId: string) {
       const client = sessions.get(deviceId);
       if (client) await new Promise<void>((resolve) => client.close(() => resolve()));

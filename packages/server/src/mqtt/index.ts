@@ -1,11 +1,14 @@
 import type { Server as HttpServer } from 'node:http';
 import type { Logger } from 'pino';
 import type { DeviceIdentityStore } from '../storage/device-identity.ts';
+import type { BrokerAuthOptions } from './broker-auth.ts';
 import { MQTT_WS_PATH, startEmbeddedBroker } from './embedded.ts';
-import { connectExternalBroker } from './external.ts';
+import { type BrokerAuth, connectExternalBroker } from './external.ts';
 import type { PresenceEvent, PushChannel, PushHooks } from './push-channel.ts';
 
-export type { PingResult, PushChannel, SyncHint } from './push-channel.ts';
+export { brokerAuthRoutes } from './broker-auth.ts';
+export type { BrokerAuth } from './external.ts';
+export type { BrokerCredentials, PingResult, PushChannel, SyncHint } from './push-channel.ts';
 export { deviceTopic, topicPrefix } from './topics.ts';
 
 export interface MqttOptions {
@@ -13,6 +16,10 @@ export interface MqttOptions {
   url?: string | undefined;
   /** What devices are told to use for an external broker (`BOSUN_MQTT_PUBLIC_URL`). */
   publicUrl?: string | undefined;
+  /** How devices authenticate to the external broker (`BOSUN_MQTT_AUTH`). */
+  auth?: BrokerAuth | undefined;
+  /** The credential an HTTP-auth broker presents (`BOSUN_BROKER_AUTH_SECRET`, with `auth: 'http'`). */
+  httpAuthSecret?: string | undefined;
   /** Plain TCP port for the embedded broker (`--mqtt-port`); WebSocket on `/mqtt` is always there. */
   port?: number | undefined;
   host?: string | undefined;
@@ -34,6 +41,7 @@ export function pushHooks(identity: DeviceIdentityStore, logger: PushHooks['logg
       const principal = await identity.authenticateAccessToken(token);
       return principal && principal.device_id === deviceId ? { expiresAt: principal.expires_at } : null;
     },
+    openSessions: () => identity.openSessions(),
     async presence(e: PresenceEvent) {
       if (e.kind === 'connected') {
         await identity.recordConnected(e.deviceId, {
@@ -49,6 +57,25 @@ export function pushHooks(identity: DeviceIdentityStore, logger: PushHooks['logg
   };
 }
 
+/**
+ * The HTTP auth endpoint's options when `auth: 'http'`, else undefined (the routes are not served).
+ * The server's own broker login is the user and password of the broker URL.
+ */
+export function brokerAuthOptions(
+  opts: MqttOptions | undefined,
+  identity: DeviceIdentityStore,
+  logger: PushHooks['logger'],
+): BrokerAuthOptions | undefined {
+  if (opts?.auth !== 'http' || !opts.url) return undefined;
+  if (!opts.httpAuthSecret) throw new Error('the HTTP broker auth endpoint needs BOSUN_BROKER_AUTH_SECRET');
+  const u = new URL(opts.url);
+  return {
+    secrets: opts.httpAuthSecret.split(','),
+    server: { username: decodeURIComponent(u.username), password: decodeURIComponent(u.password) },
+    authenticate: pushHooks(identity, logger).authenticate,
+  };
+}
+
 export async function startPushChannel(
   opts: MqttOptions,
   httpServer: HttpServer,
@@ -56,7 +83,8 @@ export async function startPushChannel(
   logger: PushHooks['logger'],
 ): Promise<PushChannel> {
   const hooks = pushHooks(identity, logger);
-  if (opts.url) return connectExternalBroker({ url: opts.url, publicUrl: opts.publicUrl, hooks });
+  if (opts.url)
+    return connectExternalBroker({ url: opts.url, publicUrl: opts.publicUrl, auth: opts.auth, hooks });
   // A fresh embedded broker has no sessions; any still recorded as open died with the last process.
   await identity.closeOpenSessions();
   const broker = await startEmbeddedBroker({

@@ -22,11 +22,17 @@ export interface PresenceEvent {
   authoritative: boolean;
 }
 
+export type BrokerCredentials =
+  | { kind: 'access_token' }
+  | { kind: 'issued'; username: string; password: string };
+
 /** The hooks a broker adapter calls into; storage stays outside the mqtt module. */
 export interface PushHooks {
   /** Resolves the device id an access token belongs to (embedded broker authentication). */
   authenticate(deviceId: string, token: string): Promise<{ expiresAt: string } | null>;
   presence(event: PresenceEvent): Promise<void>;
+  /** Devices recorded with an open session (re-checked after a reconnect to an external broker). */
+  openSessions(): Promise<string[]>;
   logger: Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>;
 }
 
@@ -44,7 +50,13 @@ export interface PushChannel {
   publishSync(deviceId: string, hint: SyncHint): Promise<void>;
   /** Round trip through the broker; the pong reaches this replica through its own subscription. */
   ping(deviceId: string, timeoutMs: number): Promise<PingResult>;
-  /** Ends a device's sessions (reactivation revoked its credentials). */
+  /**
+   * What the device logs in to the broker with: its access token (embedded broker, HTTP-auth brokers)
+   * or a password issued now and set in the broker (Mosquitto dynamic security; the previous one
+   * stops working). The password is returned once and never stored or logged by the server.
+   */
+  brokerCredentials(deviceId: string): Promise<BrokerCredentials>;
+  /** Ends a device's sessions and removes its broker access (reactivation revoked its credentials). */
   disconnect(deviceId: string): Promise<void>;
   close(): Promise<void>;
 }

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { newId, randomBase62 } from '@bosun/core';
-import type { Kysely } from 'kysely';
+import { type Kysely, SqliteAdapter, sql } from 'kysely';
 import type { Database } from '../db/schema.ts';
 import { nowIso } from '../db/time.ts';
 import { fetchPage, type Page, type PageRequest } from './list.ts';
@@ -56,6 +56,40 @@ export class ApiKeyStore {
     };
     await this.db.insertInto('api_keys').values(row).execute();
     return toRecord(row);
+  }
+
+  /**
+   * Creates the key only when the table is empty, atomically across processes (replicas starting
+   * together, docs/decisions.md #58): PostgreSQL counts and inserts under a transaction-level advisory
+   * lock of the schema, SQLite inside `BEGIN IMMEDIATE` (the write lock is taken before the count).
+   * Returns undefined when a key already existed.
+   */
+  async createIfNone(input: {
+    name: string;
+    scopes: string[];
+    secret: string;
+  }): Promise<ApiKeyRecord | undefined> {
+    const run = async (tx: Kysely<Database>) => {
+      if ((await new ApiKeyStore(tx).count()) > 0) return undefined;
+      return new ApiKeyStore(tx).create(input);
+    };
+    if (this.db.getExecutor().adapter instanceof SqliteAdapter) {
+      return this.db.connection().execute(async (conn) => {
+        await sql`begin immediate`.execute(conn);
+        try {
+          const created = await run(conn);
+          await sql`commit`.execute(conn);
+          return created;
+        } catch (err) {
+          await sql`rollback`.execute(conn);
+          throw err;
+        }
+      });
+    }
+    return this.db.transaction().execute(async (tx) => {
+      await sql`select pg_advisory_xact_lock(hashtext('bosun.bootstrap.' || current_schema()))`.execute(tx);
+      return run(tx);
+    });
   }
 
   /** The active key whose hash matches, or undefined for an unknown or revoked key. */

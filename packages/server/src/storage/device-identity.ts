@@ -325,6 +325,22 @@ export class DeviceIdentityStore {
       .execute();
   }
 
+  /** Devices whose last recorded MQTT session has not ended (what a broker reconnect must re-check). */
+  async openSessions(): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom('devices')
+      .select('id')
+      .where('last_connected_at', 'is not', null)
+      .where((eb) =>
+        eb.or([
+          eb('last_disconnected_at', 'is', null),
+          eb('last_disconnected_at', '<', eb.ref('last_connected_at')),
+        ]),
+      )
+      .execute();
+    return rows.map((r) => r.id);
+  }
+
   /**
    * The embedded broker starts with no sessions: any session still recorded as open was cut when the
    * previous process stopped without recording it, so it is closed now.
