@@ -21,7 +21,7 @@ import {
 import { type Kysely, type Selectable, SqliteAdapter, sql } from 'kysely';
 import type { ActivityStatus, Database, DeploymentTable, ErrorStatus, TargetStatus } from '../db/schema.ts';
 import { nowIso } from '../db/time.ts';
-import { fetchPage, type Page, type PageRequest } from './list.ts';
+import { fetchPage, type Page, type PageRequest, whereFilters } from './list.ts';
 
 export type DeploymentRow = Selectable<DeploymentTable>;
 export type DeploymentEventRow = Selectable<Database['deployment_events']>;
@@ -83,13 +83,14 @@ export class DeploymentStore {
   }
 
   async list(filter: DeploymentFilter, page: PageRequest): Promise<Page<DeploymentRow>> {
-    let q = this.db.selectFrom('deployments').selectAll();
-    if (filter.id?.length) q = q.where('id', 'in', filter.id);
-    if (filter.target_status?.length) q = q.where('target_status', 'in', filter.target_status);
-    if (filter.activity_status?.length) q = q.where('activity_status', 'in', filter.activity_status);
-    if (filter.error_status?.length) q = q.where('error_status', 'in', filter.error_status);
-    if (filter.device_id?.length) q = q.where('device_id', 'in', filter.device_id);
-    if (filter.release_id?.length) q = q.where('release_id', 'in', filter.release_id);
+    const q = whereFilters(this.db.selectFrom('deployments').selectAll(), filter, {
+      id: 'id',
+      target_status: 'target_status',
+      activity_status: 'activity_status',
+      error_status: 'error_status',
+      device_id: 'device_id',
+      release_id: 'release_id',
+    });
     return fetchPage(q, page);
   }
 

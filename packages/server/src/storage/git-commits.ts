@@ -2,13 +2,13 @@ import { commitUrl, type GitHostMap, newId, parseGitOrigin } from '@bosun/core';
 import type { Kysely } from 'kysely';
 import type { Database, GitCommitTable } from '../db/schema.ts';
 import { nowIso } from '../db/time.ts';
-import { fetchPage, type Page, type PageRequest } from './list.ts';
+import { fetchPage, type Page, type PageRequest, whereFilters } from './list.ts';
 
 export type GitCommitRow = GitCommitTable;
 
 export interface GitCommitFilter {
-  id?: string[];
-  sha?: string[];
+  id?: string[] | undefined;
+  sha?: string[] | undefined;
 }
 
 export class GitCommitStore {
@@ -34,15 +34,9 @@ export class GitCommitStore {
   }
 
   async list(filter: GitCommitFilter, page: PageRequest): Promise<Page<GitCommitRow>> {
-    let q = this.db.selectFrom('git_commits').selectAll();
-    if (filter.id?.length) q = q.where('id', 'in', filter.id);
-    if (filter.sha?.length)
-      q = q.where(
-        'sha',
-        'in',
-        filter.sha.map((s) => s.toLowerCase()),
-      );
-    return fetchPage(q, page);
+    const q = this.db.selectFrom('git_commits').selectAll();
+    const sha = filter.sha?.map((s) => s.toLowerCase());
+    return fetchPage(whereFilters(q, { id: filter.id, sha }, { id: 'id', sha: 'sha' }), page);
   }
 
   /**
