@@ -1,4 +1,4 @@
-import { conflict, newId } from '@bosun/core';
+import { BosunError, badRequest, conflict, newId, notFound } from '@bosun/core';
 import type { Kysely } from 'kysely';
 import type { ConfigTypeTable, Database } from '../db/schema.ts';
 import { nowIso } from '../db/time.ts';
@@ -21,6 +21,27 @@ export class ConfigTypeStore {
 
   async getBySlug(slug: string): Promise<ConfigTypeRow | undefined> {
     return this.db.selectFrom('config_types').selectAll().where('slug', '=', slug).executeTakeFirst();
+  }
+
+  /** `{id?, slug?}` of a request: the id wins when both are given; an unknown type is a 404. */
+  async resolve(ref: { id?: string | undefined; slug?: string | undefined }): Promise<ConfigTypeRow> {
+    if (ref.id !== undefined) {
+      const row = await this.get(ref.id);
+      if (!row) throw notFound('config type', ref.id);
+      return row;
+    }
+    if (ref.slug !== undefined) {
+      const row = await this.getBySlug(ref.slug);
+      if (!row)
+        throw new BosunError(404, 'resource_not_found', `No config type with slug '${ref.slug}' exists.`, {
+          resource: 'config type',
+          slug: ref.slug,
+        });
+      return row;
+    }
+    throw badRequest('invalid_request', 'config_type_ref needs an id or a slug.', {
+      field: 'config_type_ref',
+    });
   }
 
   async list(filter: ConfigTypeFilter, page: PageRequest): Promise<Page<ConfigTypeRow>> {
