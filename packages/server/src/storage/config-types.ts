@@ -1,8 +1,8 @@
-import { BosunError, badRequest, conflict, newId, notFound } from '@bosun/core';
+import { conflict, newId } from '@bosun/core';
 import type { Kysely } from 'kysely';
 import type { ConfigTypeTable, Database } from '../db/schema.ts';
 import { nowIso } from '../db/time.ts';
-import { fetchPage, type Page, type PageRequest, rowsById, whereFilters } from './list.ts';
+import { fetchPage, type Page, type PageRequest, resolveRef, rowsById, whereFilters } from './list.ts';
 
 export type ConfigTypeRow = ConfigTypeTable;
 
@@ -25,23 +25,12 @@ export class ConfigTypeStore {
 
   /** `{id?, slug?}` of a request: the id wins when both are given; an unknown type is a 404. */
   async resolve(ref: { id?: string | undefined; slug?: string | undefined }): Promise<ConfigTypeRow> {
-    if (ref.id !== undefined) {
-      const row = await this.get(ref.id);
-      if (!row) throw notFound('config type', ref.id);
-      return row;
-    }
-    if (ref.slug !== undefined) {
-      const row = await this.getBySlug(ref.slug);
-      if (!row)
-        throw new BosunError(404, 'resource_not_found', `No config type with slug '${ref.slug}' exists.`, {
-          resource: 'config type',
-          slug: ref.slug,
-        });
-      return row;
-    }
-    throw badRequest('invalid_request', 'config_type_ref needs an id or a slug.', {
-      field: 'config_type_ref',
-    });
+    return resolveRef(
+      'config type',
+      { id: ref.id, key: { name: 'slug', value: ref.slug } },
+      { byId: (id) => this.get(id), byKey: (slug) => this.getBySlug(slug) },
+      { message: 'config_type_ref needs an id or a slug.', field: 'config_type_ref' },
+    );
   }
 
   async list(filter: ConfigTypeFilter, page: PageRequest): Promise<Page<ConfigTypeRow>> {

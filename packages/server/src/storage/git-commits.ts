@@ -1,16 +1,8 @@
-import {
-  BosunError,
-  badRequest,
-  commitUrl,
-  type GitHostMap,
-  newId,
-  notFound,
-  parseGitOrigin,
-} from '@bosun/core';
+import { commitUrl, type GitHostMap, newId, parseGitOrigin } from '@bosun/core';
 import type { Kysely } from 'kysely';
 import type { Database, GitCommitTable } from '../db/schema.ts';
 import { nowIso } from '../db/time.ts';
-import { fetchPage, type Page, type PageRequest, whereFilters } from './list.ts';
+import { fetchPage, type Page, type PageRequest, resolveRef, whereFilters } from './list.ts';
 
 export type GitCommitRow = GitCommitTable;
 
@@ -43,23 +35,12 @@ export class GitCommitStore {
 
   /** `{id?, sha?}` of a request: the id wins when both are given; an unknown commit is a 404. */
   async resolve(ref: { id?: string | undefined; sha?: string | undefined }): Promise<GitCommitRow> {
-    if (ref.id !== undefined) {
-      const row = await this.get(ref.id);
-      if (!row) throw notFound('git commit', ref.id);
-      return row;
-    }
-    if (ref.sha !== undefined) {
-      const row = await this.getBySha(ref.sha);
-      if (!row)
-        throw new BosunError(404, 'resource_not_found', `No git commit with sha '${ref.sha}' exists.`, {
-          resource: 'git commit',
-          sha: ref.sha,
-        });
-      return row;
-    }
-    throw badRequest('invalid_request', 'A git commit reference needs an id or a sha.', {
-      field: 'commit_ref',
-    });
+    return resolveRef(
+      'git commit',
+      { id: ref.id, key: { name: 'sha', value: ref.sha } },
+      { byId: (id) => this.get(id), byKey: (sha) => this.getBySha(sha) },
+      { message: 'A git commit reference needs an id or a sha.', field: 'commit_ref' },
+    );
   }
 
   async list(filter: GitCommitFilter, page: PageRequest): Promise<Page<GitCommitRow>> {

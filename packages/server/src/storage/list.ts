@@ -1,4 +1,4 @@
-import type { SortKey } from '@bosun/core';
+import { BosunError, badRequest, notFound, type SortKey } from '@bosun/core';
 import { type SelectQueryBuilder, type SqlBool, sql } from 'kysely';
 
 export interface PageRequest {
@@ -74,4 +74,33 @@ export async function fetchPage<DB, TB extends keyof DB, Row>(
     result.totalCount = Number(counted.count);
   }
   return result;
+}
+
+/**
+ * Resolves a request's reference to another resource, `{id?, <key>?}`: the id wins when both are
+ * given; an unknown one is a 404 naming what was asked for; neither is a 400 with `empty`'s text.
+ */
+export async function resolveRef<Row>(
+  noun: string,
+  ref: { id?: string | undefined; key?: { name: string; value: string | undefined } },
+  lookup: { byId(id: string): Promise<Row | undefined>; byKey(value: string): Promise<Row | undefined> },
+  empty: { message: string; field: string },
+): Promise<Row> {
+  if (ref.id !== undefined) {
+    const row = await lookup.byId(ref.id);
+    if (!row) throw notFound(noun, ref.id);
+    return row;
+  }
+  const key = ref.key;
+  if (key?.value !== undefined) {
+    const row = await lookup.byKey(key.value);
+    if (!row) {
+      throw new BosunError(404, 'resource_not_found', `No ${noun} with ${key.name} '${key.value}' exists.`, {
+        resource: noun,
+        [key.name]: key.value,
+      });
+    }
+    return row;
+  }
+  throw badRequest('invalid_request', empty.message, { field: empty.field });
 }
