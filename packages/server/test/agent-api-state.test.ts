@@ -381,6 +381,8 @@ describe('a report is one transaction (docs/decisions.md, archserver #4)', () =>
     expect(history.body.data.at(-1).message).toContain('mobility.json');
   });
 
+  // On PostgreSQL (a pool) a dedupe check outside the report transaction lets copies through (verified);
+  // SQLite runs one transaction at a time on its one connection, so there this always holds.
   it('the same report resent concurrently is applied once (dedupe record in the same transaction)', async () => {
     const w = await deviceWithDeployment();
     await w.d.api('POST', `/deployments/${w.deployment.id}/reports`, {

@@ -78,8 +78,9 @@ export interface AgentReportInput {
 /** How many report ids the ledger keeps per device: far more than an agent's outbox ever resends. */
 export const AGENT_REPORT_RETENTION = 1000;
 
-export const stateOf = (row: Pick<DeploymentRow, 'target_status' | 'activity_status' | 'error_status'>) =>
-  ({ target: row.target_status, activity: row.activity_status, error: row.error_status }) as DeploymentState;
+export const stateOf = (
+  row: Pick<DeploymentRow, 'target_status' | 'activity_status' | 'error_status'>,
+): DeploymentState => ({ target: row.target_status, activity: row.activity_status, error: row.error_status });
 
 const asDevice = (row: DeploymentRow): DeviceDeployment => ({
   id: row.id,
@@ -483,12 +484,22 @@ export class DeploymentStore {
     return effects;
   }
 
-  /** Writes the columns of `next` that differ from `row`. */
+  /** Writes what a report may change: the statuses, error, attempts and the times they set. */
   private async writeRow(tx: Tx, row: DeploymentRow, next: DeploymentRow): Promise<void> {
-    const changed = Object.fromEntries(
-      Object.entries(next).filter(([key, value]) => row[key as keyof DeploymentRow] !== value),
-    ) as Partial<DeploymentRow>;
-    await tx.updateTable('deployments').set(changed).where('id', '=', row.id).execute();
+    await tx
+      .updateTable('deployments')
+      .set({
+        target_status: next.target_status,
+        activity_status: next.activity_status,
+        error_status: next.error_status,
+        error_message: next.error_message,
+        attempts: next.attempts,
+        deployed_at: next.deployed_at,
+        archived_at: next.archived_at,
+        updated_at: next.updated_at,
+      })
+      .where('id', '=', row.id)
+      .execute();
   }
 
   private async write(
