@@ -4,8 +4,8 @@ import { Timestamp } from '../http/schemas.ts';
 import type { ConfigInstanceRow } from '../storage/config-instances.ts';
 import type { Repositories } from '../storage/index.ts';
 import { type ConfigSchemaView, configSchemaView } from './config-schemas.ts';
-import { type ConfigTypeView, configTypesById } from './config-types.ts';
-import { renderById, type View } from './view.ts';
+import { type ConfigTypeView, expandConfigTypes } from './config-types.ts';
+import { related, type View } from './view.ts';
 
 export const InstanceContent = Type.Object({
   format: Type.Literal('json', { description: 'Format of data; tetons knows only json.' }),
@@ -60,17 +60,18 @@ export async function renderConfigInstances(
   tree: ExpandTree = {},
 ): Promise<ConfigInstanceView[]> {
   const [schemas, types] = await Promise.all([
-    tree.config_schema
-      ? repos.configSchemas
-          .getMany(rows.map((r) => r.config_schema_id))
-          .then((found) => renderById(configSchemaView, repos, found.values(), tree.config_schema!))
-      : undefined,
-    tree.config_type
-      ? configTypesById(
-          repos,
-          rows.map((r) => r.config_type_id),
-        )
-      : undefined,
+    related(
+      repos,
+      configSchemaView,
+      tree.config_schema,
+      rows.map((r) => r.config_schema_id),
+      (ids) => repos.configSchemas.getMany(ids),
+    ),
+    expandConfigTypes(
+      repos,
+      tree.config_type,
+      rows.map((r) => r.config_type_id),
+    ),
   ]);
   return rows.map((row) => {
     const view: ConfigInstanceView = toConfigInstance(row);

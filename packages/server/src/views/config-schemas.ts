@@ -3,7 +3,7 @@ import { Type } from '@sinclair/typebox';
 import { Timestamp } from '../http/schemas.ts';
 import type { ConfigSchemaRow } from '../storage/config-schemas.ts';
 import type { Repositories } from '../storage/index.ts';
-import { type ConfigTypeView, configTypesById } from './config-types.ts';
+import { type ConfigTypeView, expandConfigTypes } from './config-types.ts';
 import type { View } from './view.ts';
 
 export const SchemaLanguage = Type.Union([Type.Literal('jsonschema'), Type.Literal('cue')]);
@@ -70,15 +70,13 @@ export async function renderConfigSchemas(
   rows: readonly ConfigSchemaRow[],
   tree: ExpandTree = {},
 ): Promise<ConfigSchemaView[]> {
-  const ids = rows.map((r) => r.id);
   const [documents, types] = await Promise.all([
-    tree.documents ? repos.configSchemas.documents(ids) : undefined,
-    tree.config_type
-      ? configTypesById(
-          repos,
-          rows.map((r) => r.config_type_id),
-        )
-      : undefined,
+    tree.documents ? repos.configSchemas.documents(rows.map((r) => r.id)) : undefined,
+    expandConfigTypes(
+      repos,
+      tree.config_type,
+      rows.map((r) => r.config_type_id),
+    ),
   ]);
   return rows.map((row) => {
     const view: ConfigSchemaView = toConfigSchema(row);

@@ -1,8 +1,9 @@
+import type { ExpandTree } from '@bosun/core';
 import { Type } from '@sinclair/typebox';
 import { Timestamp } from '../http/schemas.ts';
 import type { ConfigTypeRow } from '../storage/config-types.ts';
 import type { Repositories } from '../storage/index.ts';
-import { plainView, renderById } from './view.ts';
+import { plainView, related } from './view.ts';
 
 export const ConfigType = Type.Object(
   {
@@ -31,10 +32,6 @@ export type ConfigTypeView = ReturnType<typeof toConfigType>;
 
 export const configTypeView = plainView('config_type', 'config type', toConfigType);
 
-/** Config types by id in one query, rendered; for `expand=config_type` on schemas and instances. */
-export async function configTypesById(
-  repos: Repositories,
-  ids: readonly string[],
-): Promise<Map<string, ConfigTypeView>> {
-  return renderById(configTypeView, repos, (await repos.configTypes.getMany(ids)).values(), {});
-}
+/** `expand=config_type` of schemas and instances: their types in one query, by id (or nothing). */
+export const expandConfigTypes = (repos: Repositories, subtree: ExpandTree | undefined, ids: string[]) =>
+  related(repos, configTypeView, subtree, ids, (unique) => repos.configTypes.getMany(unique));

@@ -15,7 +15,7 @@ import type { Repositories } from '../storage/index.ts';
 import { type ConfigInstanceView, configInstanceView } from './config-instances.ts';
 import { type DeviceView, deviceView } from './devices.ts';
 import { type ReleaseView, releaseView } from './releases.ts';
-import { renderById, type View } from './view.ts';
+import { related, renderById, type View } from './view.ts';
 
 const literals = (values: readonly string[]) => Type.Union(values.map((v) => Type.Literal(v)));
 
@@ -131,16 +131,20 @@ export async function renderDeployments(
   tree: ExpandTree = {},
 ): Promise<DeploymentView[]> {
   const [devices, releases, instances] = await Promise.all([
-    tree.device
-      ? repos.devices
-          .getMany(rows.map((r) => r.device_id))
-          .then((found) => renderById(deviceView, repos, found.values(), {}))
-      : undefined,
-    tree.release
-      ? repos.releases
-          .getMany(rows.map((r) => r.release_id))
-          .then((found) => renderById(releaseView, repos, found.values(), tree.release!))
-      : undefined,
+    related(
+      repos,
+      deviceView,
+      tree.device,
+      rows.map((r) => r.device_id),
+      (ids) => repos.devices.getMany(ids),
+    ),
+    related(
+      repos,
+      releaseView,
+      tree.release,
+      rows.map((r) => r.release_id),
+      (ids) => repos.releases.getMany(ids),
+    ),
     tree.config_instances ? instancesOf(repos, rows, tree.config_instances) : undefined,
   ]);
   return rows.map((row) => {

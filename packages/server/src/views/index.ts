@@ -29,7 +29,7 @@ export {
   SchemaLanguage,
   toConfigSchema,
 } from './config-schemas.ts';
-export { type ConfigTypeView, configTypesById, configTypeView, toConfigType } from './config-types.ts';
+export { type ConfigTypeView, configTypeView, toConfigType } from './config-types.ts';
 export {
   type DeploymentView,
   deploymentView,
@@ -40,7 +40,7 @@ export {
 export { type DeviceView, deviceView, toDevice } from './devices.ts';
 export { gitCommitView, toGitCommit } from './git-commits.ts';
 export { type ReleaseView, releaseView, renderReleases, toRelease } from './releases.ts';
-export { plainView, renderById, type View } from './view.ts';
+export { plainView, related, renderById, type View } from './view.ts';
 
 /** Every shared response schema, in the order the OpenAPI document has always listed them. */
 export const viewSchemas: TSchema[] = [

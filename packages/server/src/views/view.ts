@@ -31,3 +31,18 @@ export async function renderById<Row, Out extends { id: string }>(
   const rendered = await view.render(repos, [...rows], tree);
   return new Map(rendered.map((item) => [item.id, item]));
 }
+
+/**
+ * One expanded relation of a batch: when `subtree` was asked for, the related rows in one query
+ * (`getMany`), rendered through their view with their own expansions, by id; otherwise nothing.
+ */
+export async function related<Row, Out extends { id: string }>(
+  repos: Repositories,
+  view: View<Row, Out>,
+  subtree: ExpandTree | undefined,
+  ids: readonly string[],
+  getMany: (ids: readonly string[]) => Promise<Map<string, Row>>,
+): Promise<Map<string, Out> | undefined> {
+  if (!subtree) return undefined;
+  return renderById(view, repos, (await getMany(ids)).values(), subtree);
+}
