@@ -88,13 +88,18 @@ export function expandParam(query: ExpandInput | undefined, resource: ResourceNa
   return parseExpand(resource, query?.expand, { list: false });
 }
 
-/** Builds the `PaginatedList` body; `total_count` appears only when it was expanded. */
-export function listBody<T>(params: ListParams, data: T[], hasMore: boolean, totalCount?: number) {
+/** Builds the `PaginatedList` body of every list; `total_count` appears only when it was expanded. */
+export function listBody<T>(
+  page: { offset: number; limit: number },
+  data: T[],
+  hasMore: boolean,
+  totalCount?: number,
+) {
   return {
     object: 'list' as const,
     ...(totalCount !== undefined ? { total_count: totalCount } : {}),
-    limit: params.page.limit,
-    offset: params.page.offset,
+    limit: page.limit,
+    offset: page.offset,
     has_more: hasMore,
     data,
   };

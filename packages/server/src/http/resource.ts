@@ -17,7 +17,7 @@ export async function listResource<Row, Out>(
   const params = listParams(query, view.resource);
   const page = await fetch(params.page);
   const data = await view.render(repos, page.rows, params.expand.tree);
-  return listBody(params, data, page.hasMore, page.totalCount);
+  return listBody(params.page, data, page.hasMore, page.totalCount);
 }
 
 /** The one get handler: expansions checked first, the row or a 404 naming the resource, the view. */

@@ -10,7 +10,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
 import { requireScopes } from '../http/auth.ts';
-import { expandParam } from '../http/query.ts';
+import { expandParam, listBody } from '../http/query.ts';
 import { getResource, listResource, renderOne } from '../http/resource.ts';
 import {
   ExpandQuery,
@@ -238,8 +238,7 @@ export const deploymentRoutes: FastifyPluginAsyncTypebox<{ repos: Repositories }
       const row = await repos.deployments.get(id);
       if (!row) throw notFound('deployment', id);
       const page = await repos.deployments.drifts(row, { offset, limit });
-      const data = await renderDeployments(repos, page.rows, tree);
-      return { object: 'list' as const, limit, offset, has_more: page.hasMore, data };
+      return listBody({ offset, limit }, await renderDeployments(repos, page.rows, tree), page.hasMore);
     },
   );
 
@@ -266,13 +265,7 @@ export const deploymentRoutes: FastifyPluginAsyncTypebox<{ repos: Repositories }
       const { offset, limit } = parsePage(q.offset, q.limit ?? 100);
       if (!(await repos.deployments.get(id))) throw notFound('deployment', id);
       const page = await repos.deployments.events(id, { offset, limit });
-      return {
-        object: 'list' as const,
-        limit,
-        offset,
-        has_more: page.hasMore,
-        data: page.rows.map(toDeploymentEvent),
-      };
+      return listBody({ offset, limit }, page.rows.map(toDeploymentEvent), page.hasMore);
     },
   );
 };
