@@ -1,3 +1,4 @@
+import type { AgentDeployment, AgentDesiredState, AgentReportBody } from '@bosun/core';
 import { deviceJwt, type Identity } from './identity.ts';
 import { AGENT_VERSION } from './version.ts';
 
@@ -19,42 +20,12 @@ export class HttpError extends Error {
   }
 }
 
-export interface AgentDeployment {
-  id: string;
-  description: string;
-  created_at: string;
-  release_id: string;
-  release_version: string;
-  release: { id: string; version: string; git_commit_id: string | null; created_at: string };
-  git_commit: { id: string; sha: string; message: string; commit_url: string; created_at: string } | null;
-  target_status: 'staged' | 'deployed' | 'archived';
-  activity_status: 'drifted' | 'staged' | 'queued' | 'deployed' | 'archived';
-  error_status: 'none' | 'retrying' | 'failed';
-  attempts: number;
-  config_instances: {
-    id: string;
-    filepath: string;
-    content_digest: string;
-    config_type_name: string;
-    config_schema_id: string;
-  }[];
-}
+/** The wire shapes come from core's protocol module, shared with the server's agent routes. */
+export type { AgentDeployment };
+export type DesiredState = AgentDesiredState;
 
-export interface DesiredState {
-  device: { id: string; name: string };
-  deployments: AgentDeployment[];
-}
-
-export interface Report {
-  activity_status?: 'deployed' | 'archived';
-  error_status?: 'none' | 'retrying' | 'failed';
-  message?: string;
-  attempts?: number;
-  occurred_at: string;
-  report_id: string;
-  /** Files changed or removed on the robot behind the agent's back. */
-  drift?: { path: string; change: 'changed' | 'missing' }[];
-}
+/** What the agent sends: the wire body, always with its observation time and report id. */
+export type Report = AgentReportBody & { occurred_at: string; report_id: string; message?: string };
 
 export interface ActivateResponse {
   device: { id: string; name: string };

@@ -1,4 +1,5 @@
 export * from './agent/index.ts';
+export * from './agent-protocol.ts';
 export * from './api-version.ts';
 export * from './deployments/index.ts';
 export * from './devices/index.ts';

@@ -27,18 +27,19 @@ import {
   type PushChannel,
   startPushChannel,
 } from './mqtt/index.ts';
-import { ApiKey, apiKeyRoutes, CreatedApiKey } from './routes/api-keys.ts';
-import { ConfigInstance, configInstanceRoutes } from './routes/config-instances.ts';
-import { ConfigSchema, configSchemaRoutes } from './routes/config-schemas.ts';
-import { ConfigType, configTypeRoutes } from './routes/config-types.ts';
-import { deploymentRoutes, deploymentSchemas } from './routes/deployments.ts';
-import { deviceAgentRoutes, PingDeviceResponse, TokenResponse } from './routes/device-agent.ts';
-import { Device, deviceRoutes } from './routes/devices.ts';
-import { GitCommit, gitCommitRoutes } from './routes/git-commits.ts';
+import { apiKeyRoutes } from './routes/api-keys.ts';
+import { configInstanceRoutes } from './routes/config-instances.ts';
+import { configSchemaRoutes } from './routes/config-schemas.ts';
+import { configTypeRoutes } from './routes/config-types.ts';
+import { deploymentRoutes } from './routes/deployments.ts';
+import { deviceAgentRoutes } from './routes/device-agent.ts';
+import { deviceRoutes } from './routes/devices.ts';
+import { gitCommitRoutes } from './routes/git-commits.ts';
 import { principalRoutes } from './routes/principal.ts';
-import { Release, releaseRoutes } from './routes/releases.ts';
+import { releaseRoutes } from './routes/releases.ts';
 import { createRepositories, type Repositories } from './storage/index.ts';
 import { BOSUN_VERSION } from './version.ts';
+import { viewSchemas } from './views/index.ts';
 
 export interface AppOptions {
   store: Store;
@@ -83,9 +84,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     genReqId: () => `req_${randomBase62(16)}`,
     bodyLimit: opts.bodyLimit ?? LIMITS.bodyBytes,
     return503OnClosing: true,
-    ajv: {
-      customOptions: { coerceTypes: 'array', removeAdditional: true, useDefaults: true, allErrors: false },
-    },
+    // No `ajv` options: every route validates through `validatorCompiler` (http/validation.ts), which
+    // has its own Ajv instances; Fastify's built-in Ajv is never used.
     schemaController: { compilersFactory: { buildSerializer: lazySerializerFactory } },
   });
   await app.register(routeTablePlugin);
@@ -105,20 +105,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(errorsPlugin);
   await app.register(requestLogPlugin);
   app.addSchema(ErrorEnvelope);
-  for (const schema of [
-    ConfigType,
-    ConfigSchema,
-    ConfigInstance,
-    Release,
-    Device,
-    GitCommit,
-    TokenResponse,
-    PingDeviceResponse,
-    ApiKey,
-    CreatedApiKey,
-  ])
-    app.addSchema(schema);
-  for (const schema of deploymentSchemas) app.addSchema(schema);
+  for (const schema of viewSchemas) app.addSchema(schema);
 
   await app.register(swagger, {
     openapi: {

@@ -9,6 +9,7 @@ import {
 } from '../../../test/support/deployments.ts';
 import { provisionDevice, type TestDevice } from '../../../test/support/device-agent.ts';
 import { startTestServer, type TestServer } from '../../../test/support/server.ts';
+import { AGENT_REPORT_RETENTION } from '../src/storage/deployments.ts';
 
 let t: TestServer;
 let release: TestRelease;
@@ -341,5 +342,134 @@ describe('POST /agent/v1/deployments/{id}/reports', () => {
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ error_status: 'failed', target_status: 'archived' });
     expect((await w.d.api('GET', '/state')).body.deployments).toEqual([]);
+  });
+});
+
+describe('a report is one transaction (docs/decisions.md #64)', () => {
+  const ledger = (deviceId: string) =>
+    t.server.store.db
+      .selectFrom('agent_reports')
+      .selectAll()
+      .where('device_id', '=', deviceId)
+      .orderBy('received_at')
+      .execute();
+
+  it('a status change and a drift notice of one report get distinct times, in that order', async () => {
+    const w = await deviceWithDeployment();
+    const before = (await events(w.deployment.id)).length;
+    const res = await w.d.api('POST', `/deployments/${w.deployment.id}/reports`, {
+      body: {
+        activity_status: 'deployed',
+        drift: [{ path: '/srv/bosun/configs/mobility.json', change: 'missing' }],
+        report_id: randomUUID(),
+      },
+    });
+    expect(res.status).toBe(200);
+    const added = (await events(w.deployment.id)).slice(before);
+    expect(added.map((e) => [e.from_activity_status, e.to_activity_status])).toEqual([
+      ['queued', 'deployed'],
+      ['deployed', 'deployed'],
+    ]);
+    expect(added[1]!.message).toContain('mobility.json (missing)');
+    expect(added[0]!.occurred_at < added[1]!.occurred_at).toBe(true);
+    // The platform API lists them in the same order.
+    const history = await t.api('GET', `deployments/${w.deployment.id}/events`);
+    expect(history.body.data.slice(-2).map((e: any) => e.to.activity_status)).toEqual([
+      'deployed',
+      'deployed',
+    ]);
+    expect(history.body.data.at(-1).message).toContain('mobility.json');
+  });
+
+  // On PostgreSQL (a pool) a dedupe check outside the report transaction lets copies through (verified);
+  // SQLite runs one transaction at a time on its one connection, so there this always holds.
+  it('the same report resent concurrently is applied once (dedupe record in the same transaction)', async () => {
+    const w = await deviceWithDeployment();
+    await w.d.api('POST', `/deployments/${w.deployment.id}/reports`, {
+      body: { activity_status: 'deployed' },
+    });
+    const before = (await events(w.deployment.id)).length;
+    // A drift notice always adds an event, so every copy that got past the ledger would show.
+    const body = {
+      activity_status: 'deployed',
+      drift: [{ path: '/srv/bosun/configs/mobility.json', change: 'changed' }],
+      report_id: randomUUID(),
+    };
+    const answers = await Promise.all(
+      Array.from({ length: 8 }, () => w.d.api('POST', `/deployments/${w.deployment.id}/reports`, { body })),
+    );
+    expect(answers.map((a) => a.status)).toEqual(Array(8).fill(200));
+    expect((await events(w.deployment.id)).length).toBe(before + 1);
+    expect((await ledger(w.d.id)).filter((r) => r.report_id === body.report_id)).toHaveLength(1);
+  });
+
+  it('a refused report leaves no trace: no event, no dedupe record', async () => {
+    const w = await deviceWithDeployment();
+    const before = (await events(w.deployment.id)).length;
+    const reportId = randomUUID();
+    const res = await w.d.api('POST', `/deployments/${w.deployment.id}/reports`, {
+      body: { activity_status: 'archived', report_id: reportId },
+    });
+    expect(res.status).toBe(409);
+    expect(await events(w.deployment.id)).toHaveLength(before);
+    expect((await ledger(w.d.id)).map((r) => r.report_id)).not.toContain(reportId);
+  });
+
+  it("another device's deployment is a 404 and records nothing", async () => {
+    const w = await deviceWithDeployment();
+    const stranger = await provisionDevice(t);
+    const reportId = randomUUID();
+    const res = await stranger.api('POST', `/deployments/${w.deployment.id}/reports`, {
+      body: { activity_status: 'deployed', report_id: reportId },
+    });
+    expect(res.status).toBe(404);
+    expect(await ledger(stranger.id)).toEqual([]);
+    expect((await t.server.app.repos.deployments.get(w.deployment.id))?.activity_status).toBe('queued');
+  });
+
+  it(`keeps the newest ${AGENT_REPORT_RETENTION} report ids per device and prunes the rest`, async () => {
+    const w = await deviceWithDeployment();
+    const other = await deviceWithDeployment();
+    // A full ledger of old ids (timestamps before anything this test sends), plus one of another device.
+    const old = (i: number) => new Date(Date.UTC(2020, 0, 1, 0, 0, 0, i)).toISOString();
+    const rows = Array.from({ length: AGENT_REPORT_RETENTION }, (_, i) => ({
+      device_id: w.d.id,
+      report_id: `old-${String(i).padStart(4, '0')}`,
+      deployment_id: w.deployment.id,
+      received_at: old(i),
+    }));
+    for (let i = 0; i < rows.length; i += 200) {
+      await t.server.store.db
+        .insertInto('agent_reports')
+        .values(rows.slice(i, i + 200))
+        .execute();
+    }
+    await t.server.store.db
+      .insertInto('agent_reports')
+      .values({
+        device_id: other.d.id,
+        report_id: 'other-old',
+        deployment_id: other.deployment.id,
+        received_at: old(0),
+      })
+      .execute();
+    const reportId = randomUUID();
+    const res = await w.d.api('POST', `/deployments/${w.deployment.id}/reports`, {
+      body: { activity_status: 'deployed', report_id: reportId },
+    });
+    expect(res.status).toBe(200);
+    const kept = (await ledger(w.d.id)).map((r) => r.report_id);
+    expect(kept).toHaveLength(AGENT_REPORT_RETENTION);
+    expect(kept).not.toContain('old-0000');
+    expect(kept).toContain('old-0001');
+    expect(kept.at(-1)).toBe(reportId);
+    // Another device's ledger is its own.
+    expect((await ledger(other.d.id)).map((r) => r.report_id)).toEqual(['other-old']);
+    // A pruned id is forgotten; a kept one still makes a resend a no-op.
+    const resend = await w.d.api('POST', `/deployments/${w.deployment.id}/reports`, {
+      body: { activity_status: 'deployed', report_id: reportId },
+    });
+    expect(resend.status).toBe(200);
+    expect((await ledger(w.d.id)).map((r) => r.report_id)).toEqual(kept);
   });
 });

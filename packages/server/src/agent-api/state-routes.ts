@@ -1,11 +1,22 @@
 import { createHash } from 'node:crypto';
-import { notFound } from '@bosun/core';
+import {
+  ACTIVITY_STATUSES,
+  type AgentDeployment as AgentDeploymentWire,
+  type AgentDesiredState,
+  type AgentReportBody,
+  ERROR_STATUSES,
+  notFound,
+  TARGET_STATUSES,
+} from '@bosun/core';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Type } from '@sinclair/typebox';
+import { type Static, Type } from '@sinclair/typebox';
 import { errorResponses, IdParam } from '../http/schemas.ts';
 import type { AgentStateStore } from '../storage/agent-state.ts';
 import type { DeploymentStore } from '../storage/deployments.ts';
 
+const literals = <V extends string>(values: readonly V[]) => Type.Union(values.map((v) => Type.Literal(v)));
+
+/** The TypeBox form of core's `AgentDeployment` (checked below), for validation and serialization. */
 const AgentDeployment = Type.Object({
   id: Type.String(),
   description: Type.String(),
@@ -28,9 +39,9 @@ const AgentDeployment = Type.Object({
     }),
     Type.Null(),
   ]),
-  target_status: Type.String(),
-  activity_status: Type.String(),
-  error_status: Type.String(),
+  target_status: literals(TARGET_STATUSES),
+  activity_status: literals(ACTIVITY_STATUSES),
+  error_status: literals(ERROR_STATUSES),
   attempts: Type.Integer(),
   config_instances: Type.Array(
     Type.Object({
@@ -42,6 +53,38 @@ const AgentDeployment = Type.Object({
     }),
   ),
 });
+
+const ReportBody = Type.Object({
+  activity_status: Type.Optional(Type.Union([Type.Literal('deployed'), Type.Literal('archived')])),
+  error_status: Type.Optional(literals(ERROR_STATUSES)),
+  message: Type.Optional(Type.Union([Type.String({ maxLength: 4000 }), Type.Null()])),
+  attempts: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000 })),
+  occurred_at: Type.Optional(Type.String({ format: 'date-time' })),
+  report_id: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+  drift: Type.Optional(
+    Type.Array(
+      Type.Object({
+        path: Type.String({ maxLength: 4096 }),
+        change: Type.Union([Type.Literal('changed'), Type.Literal('missing')]),
+      }),
+      { maxItems: 1000 },
+    ),
+  ),
+});
+
+const DesiredState = Type.Object({
+  device: Type.Object({ id: Type.String(), name: Type.String() }),
+  deployments: Type.Array(AgentDeployment),
+});
+
+// The schemas above must say exactly what core's protocol types say (both directions).
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const protocolChecks: [
+  Same<Static<typeof AgentDeployment>, AgentDeploymentWire>,
+  Same<Static<typeof DesiredState>, AgentDesiredState>,
+  Same<Static<typeof ReportBody>, AgentReportBody>,
+] = [true, true, true];
+void protocolChecks;
 
 /** `If-None-Match` may list several tags or `*`; weak prefixes compare equal (RFC 9110, section 13.1.2). */
 function matches(header: string | undefined, etag: string): boolean {
@@ -63,13 +106,7 @@ export const stateRoutes: FastifyPluginAsyncTypebox<{
     {
       schema: {
         headers: Type.Object({ 'if-none-match': Type.Optional(Type.String()) }),
-        response: {
-          200: Type.Object({
-            device: Type.Object({ id: Type.String(), name: Type.String() }),
-            deployments: Type.Array(AgentDeployment),
-          }),
-          ...errorResponses,
-        },
+        response: { 200: DesiredState, ...errorResponses },
       },
     },
     async (request, reply) => {
@@ -90,7 +127,7 @@ export const stateRoutes: FastifyPluginAsyncTypebox<{
     '/config_instances/:config_instance_id/content',
     { schema: { params: IdParam('config_instance_id', 'cfg_inst_...') } },
     async (request, reply) => {
-      const id = request.params.config_instance_id as string;
+      const id = request.params.config_instance_id;
       const content = await agentState.content(request.agent!.device_id, id);
       // Someone else's instance is indistinguishable from a missing one.
       if (!content) throw notFound('config_instance', id);
@@ -114,7 +151,7 @@ export const stateRoutes: FastifyPluginAsyncTypebox<{
       },
     },
     async (request) => {
-      const id = request.params.deployment_id as string;
+      const id = request.params.deployment_id;
       // Any of this device's deployments, whatever its state (the local Device API's cache miss).
       const found = await agentState.deployment(request.agent!.device_id, id);
       if (!found) throw notFound('deployment', id);
@@ -127,60 +164,33 @@ export const stateRoutes: FastifyPluginAsyncTypebox<{
     {
       schema: {
         params: IdParam('deployment_id', 'dpl_...'),
-        body: Type.Object({
-          activity_status: Type.Optional(Type.Union([Type.Literal('deployed'), Type.Literal('archived')])),
-          error_status: Type.Optional(
-            Type.Union([Type.Literal('none'), Type.Literal('retrying'), Type.Literal('failed')]),
-          ),
-          message: Type.Optional(Type.Union([Type.String({ maxLength: 4000 }), Type.Null()])),
-          attempts: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000 })),
-          occurred_at: Type.Optional(Type.String({ format: 'date-time' })),
-          report_id: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
-          drift: Type.Optional(
-            Type.Array(
-              Type.Object({
-                path: Type.String({ maxLength: 4096 }),
-                change: Type.Union([Type.Literal('changed'), Type.Literal('missing')]),
-              }),
-              { maxItems: 1000 },
-            ),
-          ),
-        }),
+        body: ReportBody,
         response: { 200: AgentDeployment, ...errorResponses },
       },
     },
     async (request) => {
       const deviceId = request.agent!.device_id;
-      const id = request.params.deployment_id as string;
+      const id = request.params.deployment_id;
       const body = request.body;
-      // Another device's deployment is indistinguishable from a missing one.
-      const current = await agentState.deployment(deviceId, id);
-      if (!current) throw notFound('deployment', id);
-      if (body.report_id && (await agentState.reportSeen(deviceId, body.report_id))) return current;
-      const observedAt = observedTime(body.occurred_at);
-      const actor = { type: 'agent' as const, id: deviceId };
-      await deployments.report(
+      const files = body.drift?.map((d) => `${d.path} (${d.change})`).join(', ');
+      // One transaction: another device's deployment is a 404, a resent report id changes nothing.
+      const answer = await deployments.agentReport(
+        deviceId,
         id,
         {
-          activity_status: body.activity_status,
-          error_status: body.error_status,
-          message: body.drift?.length ? undefined : body.message,
-          attempts: body.attempts,
+          report: {
+            activity_status: body.activity_status,
+            error_status: body.error_status,
+            message: files ? undefined : body.message,
+            attempts: body.attempts,
+          },
+          notice: files ? (body.message ?? `Files drifted on the device: ${files}.`) : undefined,
+          reportId: body.report_id,
+          observedAt: observedTime(body.occurred_at),
         },
-        actor,
-        observedAt,
+        (tx) => agentState.deployment(deviceId, id, tx),
       );
-      if (body.drift?.length) {
-        const files = body.drift.map((d) => `${d.path} (${d.change})`).join(', ');
-        await deployments.recordNotice(
-          id,
-          body.message ?? `Files drifted on the device: ${files}.`,
-          actor,
-          observedAt,
-        );
-      }
-      if (body.report_id) await agentState.rememberReport(deviceId, body.report_id, id);
-      return (await agentState.deployment(deviceId, id))!;
+      return answer!;
     },
   );
 };

@@ -33,6 +33,13 @@ export interface Store {
 
 const TIMESTAMPTZ_OID = 1184;
 
+/** The pool's type parsers: `timestamptz` values become ISO strings like SQLite's; the rest as pg's. */
+function timestampsAsIso(): pg.TypeOverrides {
+  const types = new pg.TypeOverrides();
+  types.setTypeParser(TIMESTAMPTZ_OID, 'text', (v: string) => toIso(v));
+  return types;
+}
+
 export async function openStore(opts: DatabaseOptions): Promise<Store> {
   const store =
     opts.databaseUrl && /^postgres(ql)?:\/\//.test(opts.databaseUrl) ? openPostgres(opts) : openSqlite(opts);
@@ -109,10 +116,7 @@ function openPostgres(opts: DatabaseOptions): Store {
     connectionString: opts.databaseUrl,
     max: opts.poolSize ?? 10,
     ...(opts.pgSchema ? { options: `-c search_path=${opts.pgSchema}` } : {}),
-    types: {
-      getTypeParser: ((oid: number, format?: any) =>
-        oid === TIMESTAMPTZ_OID ? (v: string) => toIso(v) : pg.types.getTypeParser(oid, format)) as any,
-    },
+    types: timestampsAsIso(),
   });
   pool.on('error', (err) => opts.onConnectionError?.(err));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });

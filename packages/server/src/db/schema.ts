@@ -1,3 +1,9 @@
+import type {
+  DeploymentActivityStatus,
+  DeploymentErrorStatus,
+  DeploymentTargetStatus,
+  DeviceStatus,
+} from '@bosun/core';
 import type { Generated } from 'kysely';
 
 /**
@@ -27,7 +33,7 @@ export interface ConfigTypeTable {
 export interface DeviceTable {
   id: string;
   name: string;
-  status: 'inactive' | 'activating' | 'online' | 'offline';
+  status: DeviceStatus;
   agent_version: string | null;
   last_connected_at: string | null;
   last_disconnected_at: string | null;
@@ -99,9 +105,10 @@ export interface ReleaseSchemaTable {
   position: number;
 }
 
-export type TargetStatus = 'staged' | 'deployed' | 'archived';
-export type ActivityStatus = 'drifted' | 'staged' | 'queued' | 'deployed' | 'archived';
-export type ErrorStatus = 'none' | 'retrying' | 'failed';
+/** The status unions are core's (`deployments/status.ts`); the database holds exactly those values. */
+export type TargetStatus = DeploymentTargetStatus;
+export type ActivityStatus = DeploymentActivityStatus;
+export type ErrorStatus = DeploymentErrorStatus;
 
 export interface DeploymentTable {
   id: string;

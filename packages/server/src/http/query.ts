@@ -45,13 +45,26 @@ function checkIntegerText(field: string, text: string): void {
   }
 }
 
+/** The query of a list endpoint after validation (`ListQuery` in `schemas.ts`). */
+export interface ListInput {
+  offset?: number | undefined;
+  limit?: number | undefined;
+  order_by?: string[] | undefined;
+  expand?: string[] | undefined;
+}
+
+/** The query of a single-object endpoint that expands (`ExpandQuery`). */
+export interface ExpandInput {
+  expand?: string[] | undefined;
+}
+
 export interface ListParams {
   page: PageRequest;
   expand: ParsedExpand;
 }
 
 /** Pagination, order and expansions of one list request, with the core's clamping and checks. */
-export function listParams(query: Record<string, unknown>, resource: ResourceName): ListParams {
+export function listParams(query: ListInput, resource: ResourceName): ListParams {
   const { offset, limit } = parsePage(unexponent(query.offset), unexponent(query.limit));
   const expand = parseExpand(resource, query.expand, { list: true });
   return {
@@ -71,24 +84,23 @@ function unexponent(value: unknown): unknown {
     : value;
 }
 
-export function expandParam(query: Record<string, unknown>, resource: ResourceName): ParsedExpand {
-  return parseExpand(resource, query.expand, { list: false });
+export function expandParam(query: ExpandInput | undefined, resource: ResourceName): ParsedExpand {
+  return parseExpand(resource, query?.expand, { list: false });
 }
 
-/** Builds the `PaginatedList` body; `total_count` appears only when it was expanded. */
-export function listBody<T>(params: ListParams, data: T[], hasMore: boolean, totalCount?: number) {
+/** Builds the `PaginatedList` body of every list; `total_count` appears only when it was expanded. */
+export function listBody<T>(
+  page: { offset: number; limit: number },
+  data: T[],
+  hasMore: boolean,
+  totalCount?: number,
+) {
   return {
     object: 'list' as const,
     ...(totalCount !== undefined ? { total_count: totalCount } : {}),
-    limit: params.page.limit,
-    offset: params.page.offset,
+    limit: page.limit,
+    offset: page.offset,
     has_more: hasMore,
     data,
   };
-}
-
-/** An array filter's values, or undefined when the filter was not given. */
-export function filterValues(query: Record<string, unknown>, key: string): string[] | undefined {
-  const values = splitMulti(query[key]);
-  return values.length ? values : undefined;
 }

@@ -1,4 +1,11 @@
-import { type Static, type TSchema, Type } from '@sinclair/typebox';
+import {
+  type Static,
+  type TObject,
+  type TOptional,
+  type TSchema,
+  type TString,
+  Type,
+} from '@sinclair/typebox';
 
 /** The error envelope of docs/decisions.md #1, shared by every non-200 answer. */
 export const ErrorEnvelope = Type.Object(
@@ -41,10 +48,11 @@ export function PaginatedList<T extends TSchema>(item: T, title: string) {
   );
 }
 
-const multi = (description: string, item: TSchema = Type.String()) =>
+const multi = <T extends TSchema>(description: string, item: T) =>
   Type.Optional(
     Type.Array(item, { description: `${description} Repeat the parameter or join values with ',' or '|'.` }),
   );
+const multiText = (description: string) => multi(description, Type.String());
 
 /** Query parameters every list endpoint takes, plus its own filters. */
 export function ListQuery<F extends Record<string, TSchema>>(filters: F, expandNames: string[]) {
@@ -53,26 +61,45 @@ export function ListQuery<F extends Record<string, TSchema>>(filters: F, expandN
       Type.Integer({ default: 0, description: 'Items to skip; negative values count as 0.' }),
     ),
     limit: Type.Optional(Type.Integer({ default: 10, description: 'Page size; clamped to 1..100.' })),
-    order_by: multi(
+    order_by: multiText(
       'Sort keys: id:asc, id:desc, created_at:asc, created_at:desc (id:asc is appended as tie-breaker).',
     ),
-    expand: multi(`Expansions: ${['total_count', ...expandNames].join(', ')}; nested with dots, depth ≤ 4.`),
-    'expand[]': multi('Legacy name of expand.'),
+    expand: multiText(
+      `Expansions: ${['total_count', ...expandNames].join(', ')}; nested with dots, depth ≤ 4.`,
+    ),
+    'expand[]': multiText('Legacy name of expand.'),
     ...filters,
   });
 }
 
-export const filter = (description: string) => multi(description);
-export const enumFilter = (description: string, values: readonly string[]) =>
+export const filter = (description: string) => multiText(description);
+export const enumFilter = <V extends string>(description: string, values: readonly V[]) =>
   multi(description, Type.Union(values.map((v) => Type.Literal(v))));
 
 /** Query of single-object endpoints that expand. */
 export function ExpandQuery(expandNames: string[]) {
   return Type.Object({
-    expand: multi(`Expansions: ${expandNames.join(', ') || 'none'}; nested with dots, depth ≤ 4.`),
-    'expand[]': multi('Legacy name of expand.'),
+    expand: multiText(`Expansions: ${expandNames.join(', ') || 'none'}; nested with dots, depth ≤ 4.`),
+    'expand[]': multiText('Legacy name of expand.'),
   });
 }
 
-export const IdParam = (name: string, example: string) =>
-  Type.Object({ [name]: Type.String({ description: `The unique identifier (${example}).` }) });
+/** The path parameter `name`, typed as such, so handlers read `request.params[name]` as a string. */
+export const IdParam = <N extends string>(name: N, example: string): TObject<{ [K in N]: TString }> =>
+  Type.Object({ [name]: Type.String({ description: `The unique identifier (${example}).` }) } as {
+    [K in N]: TString;
+  });
+
+/**
+ * A reference to another resource by id, or by `key` (slug, sha) when no id is given; the id wins.
+ */
+export const ResourceRef = <K extends string>(
+  name: string,
+  key: K,
+): TObject<{ id: TOptional<TString> } & { [P in K]: TOptional<TString> }> =>
+  Type.Object(
+    { id: Type.Optional(Type.String()), [key]: Type.Optional(Type.String()) } as {
+      id: TOptional<TString>;
+    } & { [P in K]: TOptional<TString> },
+    { description: `A reference to a ${name}: id, or ${key} when no id is given (id wins).` },
+  );

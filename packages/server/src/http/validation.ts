@@ -1,15 +1,12 @@
 import { Ajv, type Options, type ValidateFunction } from 'ajv';
-import formatsPlugin from 'ajv-formats';
 import type { FastifySchemaCompiler } from 'fastify';
+import { addFormats } from './ajv-formats.ts';
 
 /**
  * Two validators: query strings, path params and headers arrive as text, so they are coerced
  * (`limit=5` is the integer 5, a single value becomes a one-item array); JSON bodies are not, so a
  * number where a string belongs is a 400 that names the field instead of silently becoming "5".
  */
-// ajv-formats is CommonJS with a default export; under NodeNext the function sits on `.default`.
-const addFormats = ((formatsPlugin as any).default ?? formatsPlugin) as (ajv: Ajv) => Ajv;
-
 function makeAjv(options: Options): Ajv {
   const ajv = new Ajv({
     strict: false,
@@ -42,5 +39,5 @@ function lazily(compile: () => ValidateFunction): ValidateFunction {
   return validate;
 }
 
-export const validatorCompiler: FastifySchemaCompiler<any> = ({ schema, httpPart }) =>
-  lazily(() => (httpPart === 'body' ? bodies : textParts).compile(schema as object)) as any;
+export const validatorCompiler: FastifySchemaCompiler<object> = ({ schema, httpPart }) =>
+  lazily(() => (httpPart === 'body' ? bodies : textParts).compile(schema));

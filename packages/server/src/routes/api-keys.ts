@@ -10,53 +10,11 @@ import {
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
-import { filterValues, listBody, listParams } from '../http/query.ts';
-import {
-  errorResponses,
-  filter,
-  IdParam,
-  ListQuery,
-  NullableTimestamp,
-  PaginatedList,
-  Timestamp,
-} from '../http/schemas.ts';
-import type { ApiKeyRecord } from '../storage/api-keys.ts';
+import { getResource, listResource } from '../http/resource.ts';
+import { errorResponses, filter, IdParam, ListQuery, PaginatedList } from '../http/schemas.ts';
 import { generateApiKeySecret } from '../storage/api-keys.ts';
 import type { Repositories } from '../storage/index.ts';
-
-const apiKeyFields = {
-  object: Type.Literal('api_key'),
-  id: Type.String({ examples: ['api_key_123'] }),
-  name: Type.String(),
-  scopes: Type.Array(Type.String(), { description: 'What the key may do (`resource:action`).' }),
-  created_at: Timestamp('When the key was created.'),
-  last_used_at: NullableTimestamp('When the key last authenticated a request (to the minute).'),
-  revoked_at: NullableTimestamp('When the key was revoked; a revoked key authenticates nothing.'),
-};
-
-export const ApiKey = Type.Object(apiKeyFields, { $id: 'ApiKey', title: 'API Key' });
-export const CreatedApiKey = Type.Object(
-  {
-    ...apiKeyFields,
-    secret: Type.String({
-      description: 'The key itself, shown only in this response: Bosun stores a hash of it.',
-      examples: ['bsn_0123456789abcdefghijABCDEFGHIJ'],
-    }),
-  },
-  { $id: 'CreatedApiKey', title: 'Created API Key' },
-);
-
-export function toApiKey(key: ApiKeyRecord) {
-  return {
-    object: 'api_key' as const,
-    id: key.id,
-    name: key.name,
-    scopes: key.scopes,
-    created_at: key.created_at,
-    last_used_at: key.last_used_at,
-    revoked_at: key.revoked_at,
-  };
-}
+import { apiKeyView, toApiKey } from '../views/api-keys.ts';
 
 /** Extension beyond the Miru API (docs/decisions.md #19). */
 const EXTENSION = { 'x-bosun-extension': true } as const;
@@ -139,12 +97,8 @@ export const apiKeyRoutes: FastifyPluginAsyncTypebox<{ repos: Repositories }> = 
         response: { 200: PaginatedList(Type.Ref('ApiKey'), 'API Key List'), ...errorResponses },
       },
     },
-    async (request) => {
-      const q = request.query as Record<string, unknown>;
-      const params = listParams(q, 'api_key');
-      const page = await repos.apiKeys.page({ id: filterValues(q, 'id') }, params.page);
-      return listBody(params, page.rows.map(toApiKey), page.hasMore, page.totalCount);
-    },
+    async (request) =>
+      listResource(repos, apiKeyView, request.query, (page) => repos.apiKeys.page(request.query, page)),
   );
 
   app.get(
@@ -160,7 +114,8 @@ export const apiKeyRoutes: FastifyPluginAsyncTypebox<{ repos: Repositories }> = 
         response: { 200: Type.Ref('ApiKey'), ...errorResponses },
       },
     },
-    async (request) => toApiKey(await load(request.params.api_key_id as string)),
+    async (request) =>
+      getResource(repos, apiKeyView, {}, request.params.api_key_id, (id) => repos.apiKeys.get(id)),
   );
 
   app.patch(
@@ -180,7 +135,7 @@ export const apiKeyRoutes: FastifyPluginAsyncTypebox<{ repos: Repositories }> = 
     },
     async (request) => {
       const name = checkName('name', request.body.name);
-      const key = await load(request.params.api_key_id as string);
+      const key = await load(request.params.api_key_id);
       requireHeld(request, key.scopes, 'rename');
       const renamed = await repos.apiKeys.rename(key.id, name);
       if (!renamed) throw notFound('api key', key.id);
@@ -204,7 +159,7 @@ export const apiKeyRoutes: FastifyPluginAsyncTypebox<{ repos: Repositories }> = 
       },
     },
     async (request) => {
-      const key = await load(request.params.api_key_id as string);
+      const key = await load(request.params.api_key_id);
       requireHeld(request, key.scopes, 'revoke');
       if (!(await repos.apiKeys.revoke(key.id))) {
         throw conflict('api_key_revoked', `API key ${key.id} is already revoked.`, { id: key.id });

@@ -1,45 +1,14 @@
 import { createHash } from 'node:crypto';
-import { LIMITS, notFound, unprocessable } from '@bosun/core';
+import { notFound, unprocessable } from '@bosun/core';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { checkDocumentText, checkDocumentValue } from '../http/limits.ts';
-import { expandParam, filterValues, listBody, listParams } from '../http/query.ts';
-import {
-  ExpandQuery,
-  errorResponses,
-  filter,
-  IdParam,
-  ListQuery,
-  PaginatedList,
-  Timestamp,
-} from '../http/schemas.ts';
+import { expandParam } from '../http/query.ts';
+import { getResource, listResource, renderOne } from '../http/resource.ts';
+import { ExpandQuery, errorResponses, filter, IdParam, ListQuery, PaginatedList } from '../http/schemas.ts';
 import { validatorCache } from '../schema-languages/index.ts';
 import type { Repositories } from '../storage/index.ts';
-import { renderConfigInstances } from '../views/config-instances.ts';
-
-const InstanceContent = Type.Object({
-  format: Type.Literal('json', { description: 'Format of data; tetons knows only json.' }),
-  data: Type.String({
-    maxLength: LIMITS.bodyStringChars,
-    description: `The file text, stored and served byte for byte. JSON nesting at most ${LIMITS.documentDepth} levels, at most ${LIMITS.documentKeys} keys or items per object or array; no NUL character (400).`,
-  }),
-});
-
-export const ConfigInstance = Type.Object(
-  {
-    object: Type.Literal('config_instance'),
-    id: Type.String({ examples: ['cfg_inst_123'] }),
-    config_type_name: Type.String({ description: 'Current name of the config type.' }),
-    filepath: Type.String({ description: "Absolute path on the device (the schema's instance_filepath)." }),
-    created_at: Timestamp('When the instance was created.'),
-    config_schema_id: Type.String(),
-    config_type_id: Type.String(),
-    config_schema: Type.Optional(Type.Ref('ConfigSchema')),
-    config_type: Type.Optional(Type.Ref('ConfigType')),
-    content: Type.Optional(InstanceContent),
-  },
-  { $id: 'ConfigInstance', title: 'Config Instance' },
-);
+import { configInstanceView, InstanceContent } from '../views/config-instances.ts';
 
 const EXPAND = ['content', 'config_schema', 'config_type'];
 const MIME = { json: 'application/json' } as const;
@@ -66,7 +35,7 @@ export const configInstanceRoutes: FastifyPluginAsyncTypebox<{ repos: Repositori
       },
     },
     async (request) => {
-      const expand = expandParam(request.query as Record<string, unknown>, 'config_instance');
+      const tree = expandParam(request.query, 'config_instance').tree;
       const { config_schema_id: schemaId, content } = request.body;
       const schema = await repos.configSchemas.get(schemaId);
       if (!schema) throw notFound('config schema', schemaId);
@@ -103,7 +72,7 @@ export const configInstanceRoutes: FastifyPluginAsyncTypebox<{ repos: Repositori
         data: content.data,
         content_digest: `sha256:${createHash('sha256').update(content.data, 'utf8').digest('hex')}`,
       });
-      return (await renderConfigInstances(repos, [row], expand.tree))[0]!;
+      return renderOne(repos, configInstanceView, row, tree);
     },
   );
 
@@ -129,20 +98,10 @@ export const configInstanceRoutes: FastifyPluginAsyncTypebox<{ repos: Repositori
         },
       },
     },
-    async (request) => {
-      const q = request.query as Record<string, unknown>;
-      const params = listParams(q, 'config_instance');
-      const page = await repos.configInstances.list(
-        {
-          id: filterValues(q, 'id'),
-          config_schema_id: filterValues(q, 'config_schema_id'),
-          config_type_id: filterValues(q, 'config_type_id'),
-        },
-        params.page,
-      );
-      const data = await renderConfigInstances(repos, page.rows, params.expand.tree);
-      return listBody(params, data, page.hasMore, page.totalCount);
-    },
+    async (request) =>
+      listResource(repos, configInstanceView, request.query, (page) =>
+        repos.configInstances.list(request.query, page),
+      ),
   );
 
   app.get(
@@ -158,13 +117,10 @@ export const configInstanceRoutes: FastifyPluginAsyncTypebox<{ repos: Repositori
         response: { 200: Type.Ref('ConfigInstance'), ...errorResponses },
       },
     },
-    async (request) => {
-      const expand = expandParam(request.query as Record<string, unknown>, 'config_instance');
-      const id = request.params.config_instance_id as string;
-      const row = await repos.configInstances.get(id);
-      if (!row) throw notFound('config instance', id);
-      return (await renderConfigInstances(repos, [row], expand.tree))[0]!;
-    },
+    async (request) =>
+      getResource(repos, configInstanceView, request.query, request.params.config_instance_id, (id) =>
+        repos.configInstances.get(id),
+      ),
   );
 
   app.get(
@@ -194,10 +150,10 @@ export const configInstanceRoutes: FastifyPluginAsyncTypebox<{ repos: Repositori
       },
     },
     async (request, reply) => {
-      const id = request.params.config_instance_id as string;
+      const id = request.params.config_instance_id;
       const row = await repos.configInstances.get(id);
       if (!row) throw notFound('config instance', id);
-      const disposition = (request.query as { disposition?: string }).disposition ?? 'inline';
+      const disposition = request.query.disposition ?? 'inline';
       const name = row.filepath.slice(row.filepath.lastIndexOf('/') + 1);
       // A Buffer is sent as is: no serializer may touch the bytes.
       return reply

@@ -1,17 +1,16 @@
 import {
-  BosunError,
   badRequest,
   checkFilepath,
   defaultInstanceFilepath,
   filepathProblem,
   LIMITS,
-  notFound,
   schemaIdentityKey,
   unprocessable,
 } from '@bosun/core';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import { expandParam, filterValues, listBody, listParams } from '../http/query.ts';
+import { expandParam } from '../http/query.ts';
+import { getResource, listResource, renderOne } from '../http/resource.ts';
 import {
   ExpandQuery,
   errorResponses,
@@ -19,60 +18,21 @@ import {
   IdParam,
   ListQuery,
   PaginatedList,
-  Timestamp,
+  ResourceRef,
 } from '../http/schemas.ts';
 import { checkSchemaShape, compileSchema, digestOf, validatorCache } from '../schema-languages/index.ts';
 import type { Repositories } from '../storage/index.ts';
-import { renderConfigSchemas } from '../views/config-schemas.ts';
+import { configSchemaView, SchemaFormat, SchemaLanguage } from '../views/config-schemas.ts';
 
-const Language = Type.Union([Type.Literal('jsonschema'), Type.Literal('cue')]);
-const Format = Type.Union([Type.Literal('json'), Type.Literal('yaml'), Type.Literal('cue')]);
-
-export const ConfigSchema = Type.Object(
-  {
-    object: Type.Literal('config_schema'),
-    id: Type.String({ examples: ['cfg_sch_123'] }),
-    digest: Type.String({
-      description: 'sha256:<hex> of the canonical content (formatting and key order ignored).',
-    }),
-    config_type_name: Type.String({ description: 'Current name of the config type.' }),
-    instance_filepath: Type.String({
-      description: 'Absolute path on the device where instances are written.',
-    }),
-    created_at: Timestamp('When the schema was created.'),
-    updated_at: Timestamp('When the schema was last updated.'),
-    config_type_id: Type.String(),
-    language: Language,
-    format: Format,
-    documents: Type.Optional(
-      Type.Array(
-        Type.Object({
-          id: Type.String({ examples: ['doc_123'] }),
-          name: Type.String(),
-          data: Type.String({ description: 'The document exactly as uploaded.' }),
-        }),
-        { description: 'Expanded with expand=documents.' },
-      ),
-    ),
-    config_type: Type.Optional(Type.Ref('ConfigType')),
-  },
-  { $id: 'ConfigSchema', title: 'Config Schema' },
-);
-
-const Ref = (name: string, key: string) =>
-  Type.Object(
-    { id: Type.Optional(Type.String()), [key]: Type.Optional(Type.String()) },
-    { description: `A reference to a ${name}: id, or ${key} when no id is given (id wins).` },
-  );
-export const GitCommitRef = Ref('git commit', 'sha');
+const GitCommitRef = ResourceRef('git commit', 'sha');
 
 const CreateConfigSchemaRequest = Type.Object({
-  config_type_ref: Ref('config type', 'slug'),
+  config_type_ref: ResourceRef('config type', 'slug'),
   instance_filepath: Type.Optional(
     Type.String({ description: 'Absolute, normalised path; default /srv/bosun/configs/<slug>.json.' }),
   ),
-  language: Language,
-  format: Format,
+  language: SchemaLanguage,
+  format: SchemaFormat,
   documents: Type.Array(
     Type.Object({ name: Type.String(), data: Type.String({ maxLength: LIMITS.bodyStringChars }) }),
     {
@@ -114,9 +74,9 @@ export const configSchemaRoutes: FastifyPluginAsyncTypebox<{ repos: Repositories
       },
     },
     async (request) => {
-      const expand = expandParam(request.query as Record<string, unknown>, 'config_schema');
+      const tree = expandParam(request.query, 'config_schema').tree;
       const body = request.body;
-      const type = await resolveConfigType(repos, body.config_type_ref);
+      const type = await repos.configTypes.resolve(body.config_type_ref);
       const instanceFilepath =
         body.instance_filepath === undefined
           ? defaultInstanceFilepath(type.slug)
@@ -124,7 +84,9 @@ export const configSchemaRoutes: FastifyPluginAsyncTypebox<{ repos: Repositories
       const source = { language: body.language, format: body.format, documents: body.documents };
       checkSchemaShape(source);
       const digest = digestOf(source);
-      const gitCommitId = body.git_commit ? await resolveGitCommit(repos, body.git_commit.commit_ref) : null;
+      const gitCommitId = body.git_commit
+        ? (await repos.gitCommits.resolve(body.git_commit.commit_ref)).id
+        : null;
       const repositoryPaths = body.git_commit
         ? checkRepositoryPaths(body.git_commit.schema_filepaths, body.documents.length)
         : null;
@@ -155,7 +117,7 @@ export const configSchemaRoutes: FastifyPluginAsyncTypebox<{ repos: Repositories
         row = created.row;
         if (created.created) validatorCache.set(row.id, validator);
       }
-      return (await renderConfigSchemas(repos, [row], expand.tree))[0]!;
+      return renderOne(repos, configSchemaView, row, tree);
     },
   );
 
@@ -174,16 +136,10 @@ export const configSchemaRoutes: FastifyPluginAsyncTypebox<{ repos: Repositories
         response: { 200: PaginatedList(Type.Ref('ConfigSchema'), 'Config Schema List'), ...errorResponses },
       },
     },
-    async (request) => {
-      const q = request.query as Record<string, unknown>;
-      const params = listParams(q, 'config_schema');
-      const page = await repos.configSchemas.list(
-        { id: filterValues(q, 'id'), config_type_id: filterValues(q, 'config_type_id') },
-        params.page,
-      );
-      const data = await renderConfigSchemas(repos, page.rows, params.expand.tree);
-      return listBody(params, data, page.hasMore, page.totalCount);
-    },
+    async (request) =>
+      listResource(repos, configSchemaView, request.query, (page) =>
+        repos.configSchemas.list(request.query, page),
+      ),
   );
 
   app.get(
@@ -199,58 +155,12 @@ export const configSchemaRoutes: FastifyPluginAsyncTypebox<{ repos: Repositories
         response: { 200: Type.Ref('ConfigSchema'), ...errorResponses },
       },
     },
-    async (request) => {
-      const expand = expandParam(request.query as Record<string, unknown>, 'config_schema');
-      const id = request.params.config_schema_id as string;
-      const row = await repos.configSchemas.get(id);
-      if (!row) throw notFound('config schema', id);
-      return (await renderConfigSchemas(repos, [row], expand.tree))[0]!;
-    },
+    async (request) =>
+      getResource(repos, configSchemaView, request.query, request.params.config_schema_id, (id) =>
+        repos.configSchemas.get(id),
+      ),
   );
 };
-
-/** `{id?, slug?}`: the id wins when both are given; an unknown type is a 404. */
-async function resolveConfigType(repos: Repositories, ref: { id?: string; slug?: string }) {
-  if (ref.id !== undefined) {
-    const row = await repos.configTypes.get(ref.id);
-    if (!row) throw notFound('config type', ref.id);
-    return row;
-  }
-  if (ref.slug !== undefined) {
-    const row = await repos.configTypes.getBySlug(ref.slug);
-    if (!row)
-      throw new BosunError(404, 'resource_not_found', `No config type with slug '${ref.slug}' exists.`, {
-        resource: 'config type',
-        slug: ref.slug,
-      });
-    return row;
-  }
-  throw badRequest('invalid_request', 'config_type_ref needs an id or a slug.', { field: 'config_type_ref' });
-}
-
-/** `{id?, sha?}`: the id wins when both are given; an unknown commit is a 404. */
-export async function resolveGitCommit(
-  repos: Repositories,
-  ref: { id?: string; sha?: string },
-): Promise<string> {
-  if (ref.id !== undefined) {
-    const row = await repos.gitCommits.get(ref.id);
-    if (!row) throw notFound('git commit', ref.id);
-    return row.id;
-  }
-  if (ref.sha !== undefined) {
-    const row = await repos.gitCommits.getBySha(ref.sha);
-    if (!row)
-      throw new BosunError(404, 'resource_not_found', `No git commit with sha '${ref.sha}' exists.`, {
-        resource: 'git commit',
-        sha: ref.sha,
-      });
-    return row.id;
-  }
-  throw badRequest('invalid_request', 'A git commit reference needs an id or a sha.', {
-    field: 'commit_ref',
-  });
-}
 
 /** One repository-relative, normalised path per document. */
 function checkRepositoryPaths(paths: string[], documents: number): string[] {

@@ -1,33 +1,10 @@
 import { checkName, checkSlug, notFound } from '@bosun/core';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import { filterValues, listBody, listParams } from '../http/query.ts';
-import { errorResponses, filter, IdParam, ListQuery, PaginatedList, Timestamp } from '../http/schemas.ts';
-import type { ConfigTypeRow } from '../storage/config-types.ts';
+import { getResource, listResource } from '../http/resource.ts';
+import { errorResponses, filter, IdParam, ListQuery, PaginatedList } from '../http/schemas.ts';
 import type { Repositories } from '../storage/index.ts';
-
-export const ConfigType = Type.Object(
-  {
-    object: Type.Literal('config_type'),
-    id: Type.String({ examples: ['cfg_typ_123'] }),
-    name: Type.String(),
-    slug: Type.String(),
-    created_at: Timestamp('When the config type was created.'),
-    updated_at: Timestamp('When the config type was last updated.'),
-  },
-  { $id: 'ConfigType', title: 'Config Type' },
-);
-
-export function toConfigType(row: ConfigTypeRow) {
-  return {
-    object: 'config_type' as const,
-    id: row.id,
-    name: row.name,
-    slug: row.slug,
-    created_at: row.created_at,
-    updated_at: row.updated_at,
-  };
-}
+import { configTypeView, toConfigType } from '../views/config-types.ts';
 
 const CreateConfigTypeRequest = Type.Object({
   name: Type.String({ description: 'Display name, 1–48 characters, unique.' }),
@@ -80,15 +57,10 @@ export const configTypeRoutes: FastifyPluginAsyncTypebox<{ repos: Repositories }
         response: { 200: PaginatedList(Type.Ref('ConfigType'), 'Config Type List'), ...errorResponses },
       },
     },
-    async (request) => {
-      const q = request.query as Record<string, unknown>;
-      const params = listParams(q, 'config_type');
-      const page = await repos.configTypes.list(
-        { id: filterValues(q, 'id'), name: filterValues(q, 'name'), slug: filterValues(q, 'slug') },
-        params.page,
-      );
-      return listBody(params, page.rows.map(toConfigType), page.hasMore, page.totalCount);
-    },
+    async (request) =>
+      listResource(repos, configTypeView, request.query, (page) =>
+        repos.configTypes.list(request.query, page),
+      ),
   );
 
   app.get(
@@ -103,12 +75,10 @@ export const configTypeRoutes: FastifyPluginAsyncTypebox<{ repos: Repositories }
         response: { 200: Type.Ref('ConfigType'), ...errorResponses },
       },
     },
-    async (request) => {
-      const id = request.params.config_type_id as string;
-      const row = await repos.configTypes.get(id);
-      if (!row) throw notFound('config type', id);
-      return toConfigType(row);
-    },
+    async (request) =>
+      getResource(repos, configTypeView, {}, request.params.config_type_id, (id) =>
+        repos.configTypes.get(id),
+      ),
   );
 
   app.patch(
@@ -125,7 +95,7 @@ export const configTypeRoutes: FastifyPluginAsyncTypebox<{ repos: Repositories }
       },
     },
     async (request) => {
-      const id = request.params.config_type_id as string;
+      const id = request.params.config_type_id;
       const { name, slug } = request.body;
       const row = await repos.configTypes.update(id, {
         ...(name !== undefined ? { name: checkName('name', name) } : {}),

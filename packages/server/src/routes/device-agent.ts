@@ -1,32 +1,10 @@
 import { notFound, pingTimeoutMs } from '@bosun/core';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import { errorResponses, IdParam, Timestamp } from '../http/schemas.ts';
+import { errorResponses, IdParam } from '../http/schemas.ts';
 import type { PushChannel } from '../mqtt/index.ts';
 import type { DeviceIdentityStore } from '../storage/device-identity.ts';
 import type { Repositories } from '../storage/index.ts';
-
-export const TokenResponse = Type.Object(
-  {
-    token: Type.String({ description: 'The token; shown only in this response.', examples: ['bsn_act_...'] }),
-    expires_at: Timestamp('When the token stops working.'),
-  },
-  { $id: 'TokenResponse', title: 'Token Response' },
-);
-
-export const PingDeviceResponse = Type.Object(
-  {
-    code: Type.Union([Type.Literal('success'), Type.Literal('timeout')], {
-      description: 'The result of the ping operation.',
-    }),
-    round_trip_nanos: Type.Optional(
-      Type.Integer({
-        description: 'Round trip to the agent and back, in nanoseconds. Only present on success.',
-      }),
-    ),
-  },
-  { $id: 'PingDeviceResponse', title: 'Ping Device' },
-);
 
 /** The platform API's device-agent endpoints: issuing activation tokens and pinging the agent. */
 export const deviceAgentRoutes: FastifyPluginAsyncTypebox<{
@@ -58,7 +36,7 @@ export const deviceAgentRoutes: FastifyPluginAsyncTypebox<{
       },
     },
     async (request) => {
-      const id = request.params.device_id as string;
+      const id = request.params.device_id;
       const device = await repos.devices.get(id);
       if (!device) throw notFound('device', id);
       return repos.deviceIdentity.issueActivationToken(id, request.body.allow_reactivation === true);
@@ -87,7 +65,7 @@ export const deviceAgentRoutes: FastifyPluginAsyncTypebox<{
     },
     async (request) => {
       const timeoutMs = pingTimeoutMs(request.body.timeout_nanos);
-      const id = request.params.device_id as string;
+      const id = request.params.device_id;
       const device = await repos.devices.get(id);
       if (!device) throw notFound('device', id);
       return push.ping(id, timeoutMs);

@@ -1,48 +1,10 @@
-import { checkName, deviceStatus, notFound } from '@bosun/core';
+import { checkName, notFound } from '@bosun/core';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import { filterValues, listBody, listParams } from '../http/query.ts';
-import {
-  errorResponses,
-  filter,
-  IdParam,
-  ListQuery,
-  NullableTimestamp,
-  PaginatedList,
-  Timestamp,
-} from '../http/schemas.ts';
-import type { DeviceRow } from '../storage/devices.ts';
+import { getResource, listResource } from '../http/resource.ts';
+import { errorResponses, filter, IdParam, ListQuery, PaginatedList } from '../http/schemas.ts';
 import type { Repositories } from '../storage/index.ts';
-
-export const Device = Type.Object(
-  {
-    object: Type.Literal('device'),
-    id: Type.String({ examples: ['dvc_123'] }),
-    name: Type.String(),
-    status: Type.Union(['inactive', 'activating', 'online', 'offline'].map((s) => Type.Literal(s))),
-    agent_version: Type.Union([Type.String(), Type.Null()]),
-    last_connected_at: NullableTimestamp('When the agent last opened a connection.'),
-    last_disconnected_at: NullableTimestamp('When the agent connection last dropped.'),
-    created_at: Timestamp('When the device was created.'),
-    updated_at: Timestamp('When the device was last updated.'),
-  },
-  { $id: 'Device', title: 'Device' },
-);
-
-export function toDevice(row: DeviceRow) {
-  return {
-    object: 'device' as const,
-    id: row.id,
-    name: row.name,
-    // Online/offline is derived from presence at read time (the 60 s rule lives in core).
-    status: deviceStatus(row, Date.now()),
-    agent_version: row.agent_version,
-    last_connected_at: row.last_connected_at,
-    last_disconnected_at: row.last_disconnected_at,
-    created_at: row.created_at,
-    updated_at: row.updated_at,
-  };
-}
+import { deviceView, toDevice } from '../views/devices.ts';
 
 export const deviceRoutes: FastifyPluginAsyncTypebox<{ repos: Repositories }> = async (app, { repos }) => {
   const tags = ['Devices'];
@@ -82,19 +44,8 @@ export const deviceRoutes: FastifyPluginAsyncTypebox<{ repos: Repositories }> = 
         response: { 200: PaginatedList(Type.Ref('Device'), 'Device List'), ...errorResponses },
       },
     },
-    async (request) => {
-      const q = request.query as Record<string, unknown>;
-      const params = listParams(q, 'device');
-      const page = await repos.devices.list(
-        {
-          id: filterValues(q, 'id'),
-          name: filterValues(q, 'name'),
-          agent_version: filterValues(q, 'agent_version'),
-        },
-        params.page,
-      );
-      return listBody(params, page.rows.map(toDevice), page.hasMore, page.totalCount);
-    },
+    async (request) =>
+      listResource(repos, deviceView, request.query, (page) => repos.devices.list(request.query, page)),
   );
 
   app.get(
@@ -109,12 +60,8 @@ export const deviceRoutes: FastifyPluginAsyncTypebox<{ repos: Repositories }> = 
         response: { 200: Type.Ref('Device'), ...errorResponses },
       },
     },
-    async (request) => {
-      const id = request.params.device_id as string;
-      const row = await repos.devices.get(id);
-      if (!row) throw notFound('device', id);
-      return toDevice(row);
-    },
+    async (request) =>
+      getResource(repos, deviceView, {}, request.params.device_id, (id) => repos.devices.get(id)),
   );
 
   app.patch(
@@ -131,7 +78,7 @@ export const deviceRoutes: FastifyPluginAsyncTypebox<{ repos: Repositories }> = 
       },
     },
     async (request) => {
-      const id = request.params.device_id as string;
+      const id = request.params.device_id;
       const name = request.body.name === undefined ? undefined : checkName('name', request.body.name);
       const row = await repos.devices.rename(id, name);
       if (!row) throw notFound('device', id);

@@ -1,41 +1,10 @@
-import { checkCommitSha, notFound } from '@bosun/core';
+import { checkCommitSha } from '@bosun/core';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import { filterValues, listBody, listParams } from '../http/query.ts';
-import { errorResponses, filter, IdParam, ListQuery, PaginatedList, Timestamp } from '../http/schemas.ts';
-import type { GitCommitRow } from '../storage/git-commits.ts';
+import { getResource, listResource } from '../http/resource.ts';
+import { errorResponses, filter, IdParam, ListQuery, PaginatedList } from '../http/schemas.ts';
 import type { Repositories } from '../storage/index.ts';
-
-export const GitCommit = Type.Object(
-  {
-    object: Type.Literal('git_commit'),
-    id: Type.String({ examples: ['git_cmt_123'] }),
-    sha: Type.String(),
-    message: Type.String(),
-    repository_owner: Type.String(),
-    repository_name: Type.String(),
-    repository_type: Type.Union(['github', 'gitlab', 'bitbucket'].map((s) => Type.Literal(s))),
-    repository_url: Type.String(),
-    commit_url: Type.String(),
-    created_at: Timestamp('When the commit was registered.'),
-  },
-  { $id: 'GitCommit', title: 'Git Commit' },
-);
-
-export function toGitCommit(row: GitCommitRow) {
-  return {
-    object: 'git_commit' as const,
-    id: row.id,
-    sha: row.sha,
-    message: row.message,
-    repository_owner: row.repository_owner,
-    repository_name: row.repository_name,
-    repository_type: row.repository_type,
-    repository_url: row.repository_url,
-    commit_url: row.commit_url,
-    created_at: row.created_at,
-  };
-}
+import { gitCommitView, toGitCommit } from '../views/git-commits.ts';
 
 /** Longer messages are kept up to this size and truncated, rather than rejecting the commit. */
 const MAX_MESSAGE_BYTES = 16 * 1024;
@@ -85,15 +54,8 @@ export const gitCommitRoutes: FastifyPluginAsyncTypebox<{ repos: Repositories }>
         response: { 200: PaginatedList(Type.Ref('GitCommit'), 'Git Commit List'), ...errorResponses },
       },
     },
-    async (request) => {
-      const q = request.query as Record<string, unknown>;
-      const params = listParams(q, 'git_commit');
-      const page = await repos.gitCommits.list(
-        { id: filterValues(q, 'id'), sha: filterValues(q, 'sha') },
-        params.page,
-      );
-      return listBody(params, page.rows.map(toGitCommit), page.hasMore, page.totalCount);
-    },
+    async (request) =>
+      listResource(repos, gitCommitView, request.query, (page) => repos.gitCommits.list(request.query, page)),
   );
 
   app.get(
@@ -108,12 +70,8 @@ export const gitCommitRoutes: FastifyPluginAsyncTypebox<{ repos: Repositories }>
         response: { 200: Type.Ref('GitCommit'), ...errorResponses },
       },
     },
-    async (request) => {
-      const id = request.params.git_commit_id as string;
-      const row = await repos.gitCommits.get(id);
-      if (!row) throw notFound('git commit', id);
-      return toGitCommit(row);
-    },
+    async (request) =>
+      getResource(repos, gitCommitView, {}, request.params.git_commit_id, (id) => repos.gitCommits.get(id)),
   );
 };
 

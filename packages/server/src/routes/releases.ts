@@ -1,7 +1,8 @@
 import { checkReleaseSchemaSet, checkReleaseVersion, notFound, unprocessable } from '@bosun/core';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import { expandParam, filterValues, listBody, listParams } from '../http/query.ts';
+import { expandParam } from '../http/query.ts';
+import { getResource, listResource, renderOne } from '../http/resource.ts';
 import {
   ExpandQuery,
   errorResponses,
@@ -9,26 +10,10 @@ import {
   IdParam,
   ListQuery,
   PaginatedList,
-  Timestamp,
+  ResourceRef,
 } from '../http/schemas.ts';
 import type { Repositories } from '../storage/index.ts';
-import { renderReleases } from '../views/releases.ts';
-import { GitCommitRef, resolveGitCommit } from './config-schemas.ts';
-
-export const Release = Type.Object(
-  {
-    object: Type.Literal('release'),
-    id: Type.String({ examples: ['rls_123'] }),
-    version: Type.String({ examples: ['v1.0.0'] }),
-    git_commit_id: Type.Union([Type.String(), Type.Null()]),
-    created_at: Timestamp('When the release was created.'),
-    updated_at: Timestamp('When the release was last updated.'),
-    config_schemas: Type.Optional(
-      Type.Array(Type.Ref('ConfigSchema'), { description: 'Expanded with expand=config_schemas.' }),
-    ),
-  },
-  { $id: 'Release', title: 'Release' },
-);
+import { releaseView } from '../views/releases.ts';
 
 const EXPAND = ['config_schemas'];
 
@@ -49,13 +34,13 @@ export const releaseRoutes: FastifyPluginAsyncTypebox<{ repos: Repositories }> =
         body: Type.Object({
           version: Type.String(),
           config_schema_ids: Type.Array(Type.String()),
-          git_commit_ref: Type.Optional(GitCommitRef),
+          git_commit_ref: Type.Optional(ResourceRef('git commit', 'sha')),
         }),
         response: { 200: Type.Ref('Release'), ...errorResponses },
       },
     },
     async (request) => {
-      const expand = expandParam(request.query as Record<string, unknown>, 'release');
+      const tree = expandParam(request.query, 'release').tree;
       const body = request.body;
       const version = checkReleaseVersion(body.version);
       const ids = body.config_schema_ids;
@@ -71,7 +56,9 @@ export const releaseRoutes: FastifyPluginAsyncTypebox<{ repos: Repositories }> =
       if (missing !== undefined) throw notFound('config schema', missing);
       const schemas = ids.map((id) => found.get(id)!);
       checkReleaseSchemaSet(schemas);
-      const gitCommitId = body.git_commit_ref ? await resolveGitCommit(repos, body.git_commit_ref) : null;
+      const gitCommitId = body.git_commit_ref
+        ? (await repos.gitCommits.resolve(body.git_commit_ref)).id
+        : null;
       const row = await repos.releases.create({
         version,
         git_commit_id: gitCommitId,
@@ -81,7 +68,7 @@ export const releaseRoutes: FastifyPluginAsyncTypebox<{ repos: Repositories }> =
           instance_filepath: s.instance_filepath,
         })),
       });
-      return (await renderReleases(repos, [row], expand.tree))[0]!;
+      return renderOne(repos, releaseView, row, tree);
     },
   );
 
@@ -103,16 +90,8 @@ export const releaseRoutes: FastifyPluginAsyncTypebox<{ repos: Repositories }> =
         response: { 200: PaginatedList(Type.Ref('Release'), 'Release List'), ...errorResponses },
       },
     },
-    async (request) => {
-      const q = request.query as Record<string, unknown>;
-      const params = listParams(q, 'release');
-      const page = await repos.releases.list(
-        { id: filterValues(q, 'id'), version: filterValues(q, 'version') },
-        params.page,
-      );
-      const data = await renderReleases(repos, page.rows, params.expand.tree);
-      return listBody(params, data, page.hasMore, page.totalCount);
-    },
+    async (request) =>
+      listResource(repos, releaseView, request.query, (page) => repos.releases.list(request.query, page)),
   );
 
   app.get(
@@ -128,12 +107,9 @@ export const releaseRoutes: FastifyPluginAsyncTypebox<{ repos: Repositories }> =
         response: { 200: Type.Ref('Release'), ...errorResponses },
       },
     },
-    async (request) => {
-      const expand = expandParam(request.query as Record<string, unknown>, 'release');
-      const id = request.params.release_id as string;
-      const row = await repos.releases.get(id);
-      if (!row) throw notFound('release', id);
-      return (await renderReleases(repos, [row], expand.tree))[0]!;
-    },
+    async (request) =>
+      getResource(repos, releaseView, request.query, request.params.release_id, (id) =>
+        repos.releases.get(id),
+      ),
   );
 };

@@ -1,14 +1,11 @@
 import { unprocessable } from '@bosun/core';
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
-import formatsPlugin from 'ajv-formats';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
+import { addFormats } from '../http/ajv-formats.ts';
 import { checkDocumentText, checkDocumentValue } from '../http/limits.ts';
 import { pointerChild } from './json-pointer.ts';
 import { linearRegExp } from './linear-regexp.ts';
 import type { InstanceValidator, ValidationIssue } from './types.ts';
-
-// ajv-formats is CommonJS with a default export; under NodeNext the function sits on `.default`.
-const addFormats = ((formatsPlugin as any).default ?? formatsPlugin) as (ajv: Ajv2020) => Ajv2020;
 
 const DRAFT_2020_12 = 'https://json-schema.org/draft/2020-12/schema';
 const ACCEPTED_DRAFTS = new Set([DRAFT_2020_12, 'http://json-schema.org/draft/2020-12/schema']);

@@ -1,53 +1,15 @@
-import { onAgentAgenda } from '@bosun/core';
+import { type AgentConfigInstance, type AgentDeployment, onAgentAgenda } from '@bosun/core';
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.ts';
-import { nowIso } from '../db/time.ts';
 import { type DeploymentRow, stateOf } from './deployments.ts';
 
-/** A config file of a deployment as the agent needs it: where it goes and what the bytes hash to. */
-export interface AgentConfigInstance {
-  id: string;
-  filepath: string;
-  content_digest: string;
-  config_type_name: string;
-  config_schema_id: string;
-}
-
-/** Release and commit metadata the agent serves to on-robot apps (Device API) without a round trip. */
-export interface AgentRelease {
-  id: string;
-  version: string;
-  git_commit_id: string | null;
-  created_at: string;
-}
-
-export interface AgentGitCommit {
-  id: string;
-  sha: string;
-  message: string;
-  commit_url: string;
-  created_at: string;
-}
-
-export interface AgentDeployment {
-  id: string;
-  description: string;
-  created_at: string;
-  release_id: string;
-  release_version: string;
-  release: AgentRelease;
-  git_commit: AgentGitCommit | null;
-  target_status: DeploymentRow['target_status'];
-  activity_status: DeploymentRow['activity_status'];
-  error_status: DeploymentRow['error_status'];
-  attempts: number;
-  config_instances: AgentConfigInstance[];
-}
+export type { AgentDeployment };
 
 /**
  * The agent's read model: every query takes the device id from the caller's access token and filters
- * by it, so one device can never read another's deployments or content. Lifecycle changes go through
- * `DeploymentStore`; this class only reads, plus the report-id ledger that makes resent reports no-ops.
+ * by it, so one device can never read another's deployments or content. It only reads: reports (with
+ * the report-id ledger) go through `DeploymentStore.agentReport`, which reads the answer through
+ * `deployment(…, tx)` inside its transaction.
  */
 export class AgentStateStore {
   constructor(private readonly db: Kysely<Database>) {}
@@ -67,18 +29,22 @@ export class AgentStateStore {
   }
 
   /** One deployment of this device in the agent's shape (whatever its state), or undefined. */
-  async deployment(deviceId: string, deploymentId: string): Promise<AgentDeployment | undefined> {
-    const r = await this.selectDeployments()
+  async deployment(
+    deviceId: string,
+    deploymentId: string,
+    db: Kysely<Database> = this.db,
+  ): Promise<AgentDeployment | undefined> {
+    const r = await this.selectDeployments(db)
       .where('d.device_id', '=', deviceId)
       .where('d.id', '=', deploymentId)
       .executeTakeFirst();
     if (!r) return undefined;
-    const instances = await this.instances([r.id]);
+    const instances = await this.instances([r.id], db);
     return toAgentDeployment(r, instances.get(r.id) ?? []);
   }
 
-  private selectDeployments() {
-    return this.db
+  private selectDeployments(db: Kysely<Database> = this.db) {
+    return db
       .selectFrom('deployments as d')
       .innerJoin('releases as r', 'r.id', 'd.release_id')
       .leftJoin('git_commits as g', 'g.id', 'r.git_commit_id')
@@ -122,35 +88,13 @@ export class AgentStateStore {
       .executeTakeFirst();
   }
 
-  /** True when this device already sent a report with this id (a resend from its offline queue). */
-  async reportSeen(deviceId: string, reportId: string): Promise<boolean> {
-    const row = await this.db
-      .selectFrom('agent_reports')
-      .select('report_id')
-      .where('device_id', '=', deviceId)
-      .where('report_id', '=', reportId)
-      .executeTakeFirst();
-    return !!row;
-  }
-
-  async rememberReport(deviceId: string, reportId: string, deploymentId: string): Promise<void> {
-    const row = {
-      device_id: deviceId,
-      report_id: reportId,
-      deployment_id: deploymentId,
-      received_at: nowIso(),
-    };
-    await this.db
-      .insertInto('agent_reports')
-      .values(row)
-      .onConflict((oc) => oc.columns(['device_id', 'report_id']).doNothing())
-      .execute();
-  }
-
-  private async instances(deploymentIds: string[]): Promise<Map<string, AgentConfigInstance[]>> {
+  private async instances(
+    deploymentIds: string[],
+    db: Kysely<Database> = this.db,
+  ): Promise<Map<string, AgentConfigInstance[]>> {
     const out = new Map<string, AgentConfigInstance[]>();
     if (!deploymentIds.length) return out;
-    const rows = await this.db
+    const rows = await db
       .selectFrom('deployment_instances as di')
       .innerJoin('config_instances as c', 'c.id', 'di.config_instance_id')
       .innerJoin('config_types as t', 't.id', 'c.config_type_id')

@@ -3,7 +3,7 @@ import { newId, randomBase62 } from '@bosun/core';
 import { type Kysely, SqliteAdapter, sql } from 'kysely';
 import type { Database } from '../db/schema.ts';
 import { nowIso } from '../db/time.ts';
-import { fetchPage, type Page, type PageRequest } from './list.ts';
+import { fetchPage, type Page, type PageRequest, whereFilters } from './list.ts';
 
 /** Keys Bosun generates carry this prefix so secret scanners can spot a leaked one. */
 export const API_KEY_PREFIX = 'bsn_';
@@ -127,9 +127,8 @@ export class ApiKeyStore {
   }
 
   /** One page of keys (the platform API's list), revoked ones included: the history stays visible. */
-  async page(filter: { id?: string[] }, page: PageRequest): Promise<Page<ApiKeyRecord>> {
-    let q = this.db.selectFrom('api_keys').selectAll();
-    if (filter.id?.length) q = q.where('id', 'in', filter.id);
+  async page(filter: { id?: string[] | undefined }, page: PageRequest): Promise<Page<ApiKeyRecord>> {
+    const q = whereFilters(this.db.selectFrom('api_keys').selectAll(), filter, { id: 'id' });
     const result = await fetchPage(q, page);
     return { ...result, rows: result.rows.map(toRecord) };
   }

@@ -2,15 +2,15 @@ import { newId } from '@bosun/core';
 import type { Kysely } from 'kysely';
 import type { ConfigInstanceTable, Database } from '../db/schema.ts';
 import { nowIso } from '../db/time.ts';
-import { fetchPage, type Page, type PageRequest } from './list.ts';
+import { fetchPage, type Page, type PageRequest, rowsById, whereFilters } from './list.ts';
 
 /** An instance with the live name of its config type. */
 export type ConfigInstanceRow = ConfigInstanceTable & { config_type_name: string };
 
 export interface ConfigInstanceFilter {
-  id?: string[];
-  config_schema_id?: string[];
-  config_type_id?: string[];
+  id?: string[] | undefined;
+  config_schema_id?: string[] | undefined;
+  config_type_id?: string[] | undefined;
 }
 
 export class ConfigInstanceStore {
@@ -30,19 +30,15 @@ export class ConfigInstanceStore {
 
   /** Rows for many ids in one query (for expansions); missing ids are simply absent. */
   async getMany(ids: readonly string[]): Promise<Map<string, ConfigInstanceRow>> {
-    const unique = [...new Set(ids)];
-    if (unique.length === 0) return new Map();
-    const rows = await this.select().where('config_instances.id', 'in', unique).execute();
-    return new Map(rows.map((r) => [r.id, r]));
+    return rowsById(this.select(), 'config_instances.id', ids);
   }
 
   async list(filter: ConfigInstanceFilter, page: PageRequest): Promise<Page<ConfigInstanceRow>> {
-    let q = this.select();
-    if (filter.id?.length) q = q.where('config_instances.id', 'in', filter.id);
-    if (filter.config_schema_id?.length)
-      q = q.where('config_instances.config_schema_id', 'in', filter.config_schema_id);
-    if (filter.config_type_id?.length)
-      q = q.where('config_instances.config_type_id', 'in', filter.config_type_id);
+    const q = whereFilters(this.select(), filter, {
+      id: 'config_instances.id',
+      config_schema_id: 'config_instances.config_schema_id',
+      config_type_id: 'config_instances.config_type_id',
+    });
     return fetchPage(q, page, (f) => `config_instances.${f}`);
   }
 

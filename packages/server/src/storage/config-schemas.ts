@@ -3,15 +3,15 @@ import type { Kysely } from 'kysely';
 import { uniqueViolation } from '../db/errors.ts';
 import type { ConfigSchemaTable, Database, SchemaDocumentTable } from '../db/schema.ts';
 import { nowIso } from '../db/time.ts';
-import { fetchPage, type Page, type PageRequest } from './list.ts';
+import { fetchPage, type Page, type PageRequest, rowsById, whereFilters } from './list.ts';
 
 /** A schema with the live name of its config type (a rename shows everywhere). */
 export type ConfigSchemaRow = ConfigSchemaTable & { config_type_name: string };
 export type SchemaDocumentRow = SchemaDocumentTable;
 
 export interface ConfigSchemaFilter {
-  id?: string[];
-  config_type_id?: string[];
+  id?: string[] | undefined;
+  config_type_id?: string[] | undefined;
 }
 
 export interface NewConfigSchema {
@@ -42,17 +42,14 @@ export class ConfigSchemaStore {
 
   /** Rows for many ids in one query (for expansions); missing ids are simply absent. */
   async getMany(ids: readonly string[]): Promise<Map<string, ConfigSchemaRow>> {
-    const unique = [...new Set(ids)];
-    if (unique.length === 0) return new Map();
-    const rows = await this.select().where('config_schemas.id', 'in', unique).execute();
-    return new Map(rows.map((r) => [r.id, r]));
+    return rowsById(this.select(), 'config_schemas.id', ids);
   }
 
   async list(filter: ConfigSchemaFilter, page: PageRequest): Promise<Page<ConfigSchemaRow>> {
-    let q = this.select();
-    if (filter.id?.length) q = q.where('config_schemas.id', 'in', filter.id);
-    if (filter.config_type_id?.length)
-      q = q.where('config_schemas.config_type_id', 'in', filter.config_type_id);
+    const q = whereFilters(this.select(), filter, {
+      id: 'config_schemas.id',
+      config_type_id: 'config_schemas.config_type_id',
+    });
     return fetchPage(q, page, (f) => `config_schemas.${f}`);
   }
 

@@ -2,14 +2,14 @@ import { conflict, newId } from '@bosun/core';
 import type { Kysely } from 'kysely';
 import type { ConfigTypeTable, Database } from '../db/schema.ts';
 import { nowIso } from '../db/time.ts';
-import { fetchPage, type Page, type PageRequest } from './list.ts';
+import { fetchPage, type Page, type PageRequest, resolveRef, rowsById, whereFilters } from './list.ts';
 
 export type ConfigTypeRow = ConfigTypeTable;
 
 export interface ConfigTypeFilter {
-  id?: string[];
-  name?: string[];
-  slug?: string[];
+  id?: string[] | undefined;
+  name?: string[] | undefined;
+  slug?: string[] | undefined;
 }
 
 export class ConfigTypeStore {
@@ -23,12 +23,24 @@ export class ConfigTypeStore {
     return this.db.selectFrom('config_types').selectAll().where('slug', '=', slug).executeTakeFirst();
   }
 
+  /** `{id?, slug?}` of a request: the id wins when both are given; an unknown type is a 404. */
+  async resolve(ref: { id?: string | undefined; slug?: string | undefined }): Promise<ConfigTypeRow> {
+    return resolveRef(
+      'config type',
+      { id: ref.id, key: { name: 'slug', value: ref.slug } },
+      { byId: (id) => this.get(id), byKey: (slug) => this.getBySlug(slug) },
+      { message: 'config_type_ref needs an id or a slug.', field: 'config_type_ref' },
+    );
+  }
+
   async list(filter: ConfigTypeFilter, page: PageRequest): Promise<Page<ConfigTypeRow>> {
-    let q = this.db.selectFrom('config_types').selectAll();
-    if (filter.id?.length) q = q.where('id', 'in', filter.id);
-    if (filter.name?.length) q = q.where('name', 'in', filter.name);
-    if (filter.slug?.length) q = q.where('slug', 'in', filter.slug);
-    return fetchPage(q, page);
+    const q = this.db.selectFrom('config_types').selectAll();
+    return fetchPage(whereFilters(q, filter, { id: 'id', name: 'name', slug: 'slug' }), page);
+  }
+
+  /** Rows for many ids in one query (for expansions); missing ids are simply absent. */
+  async getMany(ids: readonly string[]): Promise<Map<string, ConfigTypeRow>> {
+    return rowsById(this.db.selectFrom('config_types').selectAll(), 'id', ids);
   }
 
   async create(input: { name: string; slug: string }): Promise<ConfigTypeRow> {

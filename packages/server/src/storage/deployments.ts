@@ -21,7 +21,7 @@ import {
 import { type Kysely, type Selectable, SqliteAdapter, sql } from 'kysely';
 import type { ActivityStatus, Database, DeploymentTable, ErrorStatus, TargetStatus } from '../db/schema.ts';
 import { nowIso } from '../db/time.ts';
-import { fetchPage, type Page, type PageRequest } from './list.ts';
+import { fetchPage, type Page, type PageRequest, whereFilters } from './list.ts';
 
 export type DeploymentRow = Selectable<DeploymentTable>;
 export type DeploymentEventRow = Selectable<Database['deployment_events']>;
@@ -55,8 +55,32 @@ export interface ReportResult {
 
 type Tx = Kysely<Database>;
 
-export const stateOf = (row: Pick<DeploymentRow, 'target_status' | 'activity_status' | 'error_status'>) =>
-  ({ target: row.target_status, activity: row.activity_status, error: row.error_status }) as DeploymentState;
+/** A status change (or, with `from` equal to `to`, a notice) caused by the caller, for the history. */
+interface OwnChange {
+  id: string;
+  from: DeploymentState | null;
+  to: DeploymentState;
+  message: string | null;
+  attempt?: number | null;
+  observed_at?: string | null;
+}
+
+/** One agent report as the agent API hands it over (the device comes from the access token). */
+export interface AgentReportInput {
+  report: AgentReport;
+  /** Drift notice recorded as an event of its own (files changed or removed on the robot). */
+  notice?: string | undefined;
+  /** The agent's report id: a resent report is recognised and changes nothing. */
+  reportId?: string | undefined;
+  observedAt?: string | undefined;
+}
+
+/** How many report ids the ledger keeps per device: far more than an agent's outbox ever resends. */
+export const AGENT_REPORT_RETENTION = 1000;
+
+export const stateOf = (
+  row: Pick<DeploymentRow, 'target_status' | 'activity_status' | 'error_status'>,
+): DeploymentState => ({ target: row.target_status, activity: row.activity_status, error: row.error_status });
 
 const asDevice = (row: DeploymentRow): DeviceDeployment => ({
   id: row.id,
@@ -83,13 +107,14 @@ export class DeploymentStore {
   }
 
   async list(filter: DeploymentFilter, page: PageRequest): Promise<Page<DeploymentRow>> {
-    let q = this.db.selectFrom('deployments').selectAll();
-    if (filter.id?.length) q = q.where('id', 'in', filter.id);
-    if (filter.target_status?.length) q = q.where('target_status', 'in', filter.target_status);
-    if (filter.activity_status?.length) q = q.where('activity_status', 'in', filter.activity_status);
-    if (filter.error_status?.length) q = q.where('error_status', 'in', filter.error_status);
-    if (filter.device_id?.length) q = q.where('device_id', 'in', filter.device_id);
-    if (filter.release_id?.length) q = q.where('release_id', 'in', filter.release_id);
+    const q = whereFilters(this.db.selectFrom('deployments').selectAll(), filter, {
+      id: 'id',
+      target_status: 'target_status',
+      activity_status: 'activity_status',
+      error_status: 'error_status',
+      device_id: 'device_id',
+      release_id: 'release_id',
+    });
     return fetchPage(q, page);
   }
 
@@ -273,63 +298,101 @@ export class DeploymentStore {
   }
 
   /**
-   * An agent's report about one deployment (docs/decisions.md #28). A repeated report changes nothing; one the core
-   * rules do not allow is refused with 409 and changes nothing.
+   * An agent's report about one deployment (docs/decisions.md #28), in one transaction serialised on
+   * the device: the deployment is read under the lock (another device's is a 404), a report id already
+   * in the ledger changes nothing, the core rules decide the new state (a repeated report is a no-op,
+   * one they do not allow is a 409 and changes nothing), the status change and the drift notice become
+   * events with distinct, ordered times, the report id is remembered and the device's ledger pruned.
+   * `answer` reads the reply inside the same transaction, so it shows exactly what was committed.
    */
-  async report(id: string, report: AgentReport, actor: Actor, observedAt?: string): Promise<ReportResult> {
-    return this.onDeployment(id, async (tx, row) => {
-      const outcome = applyAgentReport(
-        { state: stateOf(row), error_message: row.error_message, attempts: row.attempts },
-        report,
-      );
-      if (outcome.noop) return { deployment: row, changed: false };
-      const now = nowIso();
-      const to = outcome.state;
-      const updated = await this.write(
-        tx,
-        row,
-        to,
-        {
-          error_message: outcome.error_message,
-          attempts: outcome.attempts,
-          ...(to.activity === 'deployed' && row.activity_status !== 'deployed' ? { deployed_at: now } : {}),
-          ...(to.activity === 'archived' && row.activity_status !== 'archived' ? { archived_at: now } : {}),
-        },
-        now,
-      );
-      await this.recordEvents(
-        tx,
-        row.device_id,
-        [
-          {
+  async agentReport<T>(
+    deviceId: string,
+    id: string,
+    input: AgentReportInput,
+    answer: (tx: Tx) => Promise<T>,
+  ): Promise<T> {
+    return this.onDevice(deviceId, async (tx) => {
+      const row = await tx
+        .selectFrom('deployments')
+        .selectAll()
+        .where('id', '=', id)
+        .where('device_id', '=', deviceId)
+        .executeTakeFirst();
+      if (!row) throw notFound('deployment', id);
+      if (input.reportId !== undefined && (await reportSeen(tx, deviceId, input.reportId))) return answer(tx);
+      const actor: Actor = { type: 'agent', id: deviceId };
+      const events = this.reportChanges(row, input.report, input.observedAt);
+      const updated = events.length ? events[events.length - 1]!.row : row;
+      if (input.notice !== undefined) {
+        const state = stateOf(updated);
+        events.push({
+          row: updated,
+          change: {
             id,
-            from: stateOf(row),
-            to,
-            message: report.message ?? null,
-            attempt: report.attempts ?? null,
-            observed_at: observedAt ?? null,
+            from: state,
+            to: state,
+            message: input.notice,
+            observed_at: input.observedAt ?? null,
           },
-        ],
-        actor,
-      );
-      return { deployment: updated, changed: true };
+        });
+      }
+      if (updated !== row) await this.writeRow(tx, row, updated);
+      if (events.length)
+        await this.recordEvents(
+          tx,
+          deviceId,
+          events.map((e) => e.change),
+          actor,
+        );
+      if (input.reportId !== undefined) await rememberReport(tx, deviceId, input.reportId, id);
+      return answer(tx);
     });
   }
 
-  /**
-   * Records something the agent noticed that changes no status (files edited or deleted on the
-   * robot, and whether it restored them) as an event in the deployment's history.
-   */
-  async recordNotice(id: string, message: string, actor: Actor, observedAt?: string): Promise<void> {
-    await this.onDeployment(id, async (tx, row) => {
-      const state = stateOf(row);
-      await this.recordEvents(
-        tx,
-        row.device_id,
-        [{ id, from: state, to: state, message, observed_at: observedAt ?? null }],
-        actor,
-      );
+  /** The platform side of a report (tests and tools): the same rules, no ledger, no notice. */
+  async report(id: string, report: AgentReport, actor: Actor, observedAt?: string): Promise<ReportResult> {
+    return this.onDeployment(id, async (tx, row) => {
+      const [event] = this.reportChanges(row, report, observedAt);
+      if (!event) return { deployment: row, changed: false };
+      await this.writeRow(tx, row, event.row);
+      await this.recordEvents(tx, row.device_id, [event.change], actor);
+      return { deployment: event.row, changed: true };
     });
+  }
+
+  /** What the core rules make of a report: nothing (no-op), or the new row and its event. */
+  private reportChanges(
+    row: DeploymentRow,
+    report: AgentReport,
+    observedAt: string | undefined,
+  ): { row: DeploymentRow; change: OwnChange }[] {
+    const outcome = applyAgentReport(
+      { state: stateOf(row), error_message: row.error_message, attempts: row.attempts },
+      report,
+    );
+    if (outcome.noop) return [];
+    const now = nowIso();
+    const to = outcome.state;
+    const updated: DeploymentRow = {
+      ...row,
+      target_status: to.target,
+      activity_status: to.activity,
+      error_status: to.error,
+      error_message: outcome.error_message,
+      attempts: outcome.attempts,
+      updated_at: now,
+      ...(to.activity === 'deployed' && row.activity_status !== 'deployed' ? { deployed_at: now } : {}),
+      ...(to.activity === 'archived' && row.activity_status !== 'archived' ? { archived_at: now } : {}),
+    };
+    const change: OwnChange = {
+      id: row.id,
+      from: stateOf(row),
+      to,
+      message: report.message ?? null,
+      attempt: report.attempts ?? null,
+      observed_at: observedAt ?? null,
+    };
+    return [{ row: updated, change }];
   }
 
   // ----- transaction plumbing --------------------------------------------------------------------
@@ -421,6 +484,24 @@ export class DeploymentStore {
     return effects;
   }
 
+  /** Writes what a report may change: the statuses, error, attempts and the times they set. */
+  private async writeRow(tx: Tx, row: DeploymentRow, next: DeploymentRow): Promise<void> {
+    await tx
+      .updateTable('deployments')
+      .set({
+        target_status: next.target_status,
+        activity_status: next.activity_status,
+        error_status: next.error_status,
+        error_message: next.error_message,
+        attempts: next.attempts,
+        deployed_at: next.deployed_at,
+        archived_at: next.archived_at,
+        updated_at: next.updated_at,
+      })
+      .where('id', '=', row.id)
+      .execute();
+  }
+
   private async write(
     tx: Tx,
     row: DeploymentRow,
@@ -441,24 +522,19 @@ export class DeploymentStore {
 
   /**
    * One `deployment_events` row per status change, in one statement: the caller's own changes with
-   * its actor, then the effects they caused with the system as actor (timestamps in that order).
+   * its actor, then the effects they caused with the system as actor. Each row gets its own time, one
+   * millisecond after the previous one, so a device's history sorted by time is the order of events.
    */
   private async recordEvents(
     tx: Tx,
     deviceId: string,
-    own: {
-      id: string;
-      from: DeploymentState | null;
-      to: DeploymentState;
-      message: string | null;
-      attempt?: number | null;
-      observed_at?: string | null;
-    }[],
+    own: OwnChange[],
     actor: Actor,
     effects: StatusChange[] = [],
   ): Promise<void> {
-    const occurredAt = await nextEventTime(tx, deviceId);
-    const row = (change: (typeof own)[number], by: Actor) => ({
+    const first = Date.parse(await nextEventTime(tx, deviceId));
+    let index = 0;
+    const row = (change: OwnChange, by: Actor) => ({
       id: newId('event'),
       deployment_id: change.id,
       device_id: deviceId,
@@ -472,7 +548,7 @@ export class DeploymentStore {
       actor_id: by.type === 'system' ? null : by.id,
       message: change.message,
       attempt: change.attempt ?? null,
-      occurred_at: occurredAt,
+      occurred_at: new Date(first + index++).toISOString(),
       observed_at: change.observed_at ?? null,
     });
     const rows = [...own.map((c) => row(c, actor)), ...effects.map((c) => row(c, { type: 'system' }))];
@@ -496,4 +572,39 @@ async function nextEventTime(tx: Tx, deviceId: string): Promise<string> {
     .executeTakeFirst();
   if (!last || now > last.occurred_at) return now;
   return new Date(Date.parse(last.occurred_at) + 1).toISOString();
+}
+
+/** True when this device already sent a report with this id (a resend from its offline outbox). */
+async function reportSeen(tx: Tx, deviceId: string, reportId: string): Promise<boolean> {
+  const row = await tx
+    .selectFrom('agent_reports')
+    .select('report_id')
+    .where('device_id', '=', deviceId)
+    .where('report_id', '=', reportId)
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+/** Remembers a report id, then drops the device's ids beyond the newest `AGENT_REPORT_RETENTION`. */
+async function rememberReport(tx: Tx, deviceId: string, reportId: string, deploymentId: string) {
+  await tx
+    .insertInto('agent_reports')
+    .values({ device_id: deviceId, report_id: reportId, deployment_id: deploymentId, received_at: nowIso() })
+    .execute();
+  const oldestKept = await tx
+    .selectFrom('agent_reports')
+    .select('received_at')
+    .where('device_id', '=', deviceId)
+    .orderBy('received_at', 'desc')
+    .orderBy('report_id', 'desc')
+    .offset(AGENT_REPORT_RETENTION - 1)
+    .limit(1)
+    .executeTakeFirst();
+  if (oldestKept) {
+    await tx
+      .deleteFrom('agent_reports')
+      .where('device_id', '=', deviceId)
+      .where('received_at', '<', oldestKept.received_at)
+      .execute();
+  }
 }

@@ -2,14 +2,14 @@ import { conflict, newId } from '@bosun/core';
 import type { Kysely } from 'kysely';
 import type { Database, DeviceTable } from '../db/schema.ts';
 import { nowIso } from '../db/time.ts';
-import { fetchPage, type Page, type PageRequest } from './list.ts';
+import { fetchPage, type Page, type PageRequest, rowsById, whereFilters } from './list.ts';
 
 export type DeviceRow = DeviceTable;
 
 export interface DeviceFilter {
-  id?: string[];
-  name?: string[];
-  agent_version?: string[];
+  id?: string[] | undefined;
+  name?: string[] | undefined;
+  agent_version?: string[] | undefined;
 }
 
 export class DeviceStore {
@@ -20,11 +20,16 @@ export class DeviceStore {
   }
 
   async list(filter: DeviceFilter, page: PageRequest): Promise<Page<DeviceRow>> {
-    let q = this.db.selectFrom('devices').selectAll();
-    if (filter.id?.length) q = q.where('id', 'in', filter.id);
-    if (filter.name?.length) q = q.where('name', 'in', filter.name);
-    if (filter.agent_version?.length) q = q.where('agent_version', 'in', filter.agent_version);
-    return fetchPage(q, page);
+    const q = this.db.selectFrom('devices').selectAll();
+    return fetchPage(
+      whereFilters(q, filter, { id: 'id', name: 'name', agent_version: 'agent_version' }),
+      page,
+    );
+  }
+
+  /** Rows for many ids in one query (for expansions); missing ids are simply absent. */
+  async getMany(ids: readonly string[]): Promise<Map<string, DeviceRow>> {
+    return rowsById(this.db.selectFrom('devices').selectAll(), 'id', ids);
   }
 
   /** New devices start `inactive`, with no agent version and no connection history. */

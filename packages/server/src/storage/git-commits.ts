@@ -2,13 +2,13 @@ import { commitUrl, type GitHostMap, newId, parseGitOrigin } from '@bosun/core';
 import type { Kysely } from 'kysely';
 import type { Database, GitCommitTable } from '../db/schema.ts';
 import { nowIso } from '../db/time.ts';
-import { fetchPage, type Page, type PageRequest } from './list.ts';
+import { fetchPage, type Page, type PageRequest, resolveRef, whereFilters } from './list.ts';
 
 export type GitCommitRow = GitCommitTable;
 
 export interface GitCommitFilter {
-  id?: string[];
-  sha?: string[];
+  id?: string[] | undefined;
+  sha?: string[] | undefined;
 }
 
 export class GitCommitStore {
@@ -33,16 +33,20 @@ export class GitCommitStore {
       .executeTakeFirst();
   }
 
+  /** `{id?, sha?}` of a request: the id wins when both are given; an unknown commit is a 404. */
+  async resolve(ref: { id?: string | undefined; sha?: string | undefined }): Promise<GitCommitRow> {
+    return resolveRef(
+      'git commit',
+      { id: ref.id, key: { name: 'sha', value: ref.sha } },
+      { byId: (id) => this.get(id), byKey: (sha) => this.getBySha(sha) },
+      { message: 'A git commit reference needs an id or a sha.', field: 'commit_ref' },
+    );
+  }
+
   async list(filter: GitCommitFilter, page: PageRequest): Promise<Page<GitCommitRow>> {
-    let q = this.db.selectFrom('git_commits').selectAll();
-    if (filter.id?.length) q = q.where('id', 'in', filter.id);
-    if (filter.sha?.length)
-      q = q.where(
-        'sha',
-        'in',
-        filter.sha.map((s) => s.toLowerCase()),
-      );
-    return fetchPage(q, page);
+    const q = this.db.selectFrom('git_commits').selectAll();
+    const sha = filter.sha?.map((s) => s.toLowerCase());
+    return fetchPage(whereFilters(q, { id: filter.id, sha }, { id: 'id', sha: 'sha' }), page);
   }
 
   /**

@@ -3,14 +3,14 @@ import type { Kysely } from 'kysely';
 import { uniqueViolation } from '../db/errors.ts';
 import type { Database, ReleaseTable } from '../db/schema.ts';
 import { nowIso } from '../db/time.ts';
-import { fetchPage, type Page, type PageRequest } from './list.ts';
+import { fetchPage, type Page, type PageRequest, rowsById, whereFilters } from './list.ts';
 
 export type ReleaseRow = ReleaseTable;
 
 export interface ReleaseFilter {
-  id?: string[];
+  id?: string[] | undefined;
   /** Matched by version key, so `1.2.0` finds the release `v1.2.0`. */
-  version?: string[];
+  version?: string[] | undefined;
 }
 
 export interface NewRelease {
@@ -27,17 +27,13 @@ export class ReleaseStore {
   }
 
   async getMany(ids: readonly string[]): Promise<Map<string, ReleaseRow>> {
-    const unique = [...new Set(ids)];
-    if (unique.length === 0) return new Map();
-    const rows = await this.db.selectFrom('releases').selectAll().where('id', 'in', unique).execute();
-    return new Map(rows.map((r) => [r.id, r]));
+    return rowsById(this.db.selectFrom('releases').selectAll(), 'id', ids);
   }
 
   async list(filter: ReleaseFilter, page: PageRequest): Promise<Page<ReleaseRow>> {
-    let q = this.db.selectFrom('releases').selectAll();
-    if (filter.id?.length) q = q.where('id', 'in', filter.id);
-    if (filter.version?.length) q = q.where('version_key', 'in', filter.version.map(releaseVersionKey));
-    return fetchPage(q, page);
+    const q = this.db.selectFrom('releases').selectAll();
+    const version = filter.version?.map(releaseVersionKey);
+    return fetchPage(whereFilters(q, { id: filter.id, version }, { id: 'id', version: 'version_key' }), page);
   }
 
   /** Schema ids of many releases in one query, each in the order the release was created with. */

@@ -1,8 +1,35 @@
-import type { ExpandTree } from '@bosun/core';
+import { type ExpandTree, LIMITS } from '@bosun/core';
+import { Type } from '@sinclair/typebox';
+import { Timestamp } from '../http/schemas.ts';
 import type { ConfigInstanceRow } from '../storage/config-instances.ts';
 import type { Repositories } from '../storage/index.ts';
-import { type ConfigSchemaView, renderConfigSchemas } from './config-schemas.ts';
-import { configTypesById } from './config-types.ts';
+import { type ConfigSchemaView, configSchemaView } from './config-schemas.ts';
+import { type ConfigTypeView, expandConfigTypes } from './config-types.ts';
+import { related, type View } from './view.ts';
+
+export const InstanceContent = Type.Object({
+  format: Type.Literal('json', { description: 'Format of data; tetons knows only json.' }),
+  data: Type.String({
+    maxLength: LIMITS.bodyStringChars,
+    description: `The file text, stored and served byte for byte. JSON nesting at most ${LIMITS.documentDepth} levels, at most ${LIMITS.documentKeys} keys or items per object or array; no NUL character (400).`,
+  }),
+});
+
+export const ConfigInstance = Type.Object(
+  {
+    object: Type.Literal('config_instance'),
+    id: Type.String({ examples: ['cfg_inst_123'] }),
+    config_type_name: Type.String({ description: 'Current name of the config type.' }),
+    filepath: Type.String({ description: "Absolute path on the device (the schema's instance_filepath)." }),
+    created_at: Timestamp('When the instance was created.'),
+    config_schema_id: Type.String(),
+    config_type_id: Type.String(),
+    config_schema: Type.Optional(Type.Ref('ConfigSchema')),
+    config_type: Type.Optional(Type.Ref('ConfigType')),
+    content: Type.Optional(InstanceContent),
+  },
+  { $id: 'ConfigInstance', title: 'Config Instance' },
+);
 
 export function toConfigInstance(row: ConfigInstanceRow) {
   return {
@@ -19,7 +46,7 @@ export function toConfigInstance(row: ConfigInstanceRow) {
 export type ConfigInstanceView = ReturnType<typeof toConfigInstance> & {
   content?: { format: 'json'; data: string };
   config_schema?: ConfigSchemaView;
-  config_type?: ConfigSchemaView['config_type'];
+  config_type?: ConfigTypeView;
 };
 
 /**
@@ -33,19 +60,18 @@ export async function renderConfigInstances(
   tree: ExpandTree = {},
 ): Promise<ConfigInstanceView[]> {
   const [schemas, types] = await Promise.all([
-    tree.config_schema
-      ? schemasById(
-          repos,
-          rows.map((r) => r.config_schema_id),
-          tree.config_schema,
-        )
-      : undefined,
-    tree.config_type
-      ? configTypesById(
-          repos,
-          rows.map((r) => r.config_type_id),
-        )
-      : undefined,
+    related(
+      repos,
+      configSchemaView,
+      tree.config_schema,
+      rows.map((r) => r.config_schema_id),
+      (ids) => repos.configSchemas.getMany(ids),
+    ),
+    expandConfigTypes(
+      repos,
+      tree.config_type,
+      rows.map((r) => r.config_type_id),
+    ),
   ]);
   return rows.map((row) => {
     const view: ConfigInstanceView = toConfigInstance(row);
@@ -58,8 +84,8 @@ export async function renderConfigInstances(
   });
 }
 
-async function schemasById(repos: Repositories, ids: string[], tree: ExpandTree) {
-  const rows = await repos.configSchemas.getMany(ids);
-  const rendered = await renderConfigSchemas(repos, [...rows.values()], tree);
-  return new Map(rendered.map((s) => [s.id, s]));
-}
+export const configInstanceView: View<ConfigInstanceRow, ConfigInstanceView> = {
+  resource: 'config_instance',
+  noun: 'config instance',
+  render: renderConfigInstances,
+};

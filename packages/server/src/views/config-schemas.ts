@@ -1,7 +1,44 @@
 import type { ExpandTree } from '@bosun/core';
+import { Type } from '@sinclair/typebox';
+import { Timestamp } from '../http/schemas.ts';
 import type { ConfigSchemaRow } from '../storage/config-schemas.ts';
 import type { Repositories } from '../storage/index.ts';
-import { configTypesById } from './config-types.ts';
+import { type ConfigTypeView, expandConfigTypes } from './config-types.ts';
+import type { View } from './view.ts';
+
+export const SchemaLanguage = Type.Union([Type.Literal('jsonschema'), Type.Literal('cue')]);
+export const SchemaFormat = Type.Union([Type.Literal('json'), Type.Literal('yaml'), Type.Literal('cue')]);
+
+export const ConfigSchema = Type.Object(
+  {
+    object: Type.Literal('config_schema'),
+    id: Type.String({ examples: ['cfg_sch_123'] }),
+    digest: Type.String({
+      description: 'sha256:<hex> of the canonical content (formatting and key order ignored).',
+    }),
+    config_type_name: Type.String({ description: 'Current name of the config type.' }),
+    instance_filepath: Type.String({
+      description: 'Absolute path on the device where instances are written.',
+    }),
+    created_at: Timestamp('When the schema was created.'),
+    updated_at: Timestamp('When the schema was last updated.'),
+    config_type_id: Type.String(),
+    language: SchemaLanguage,
+    format: SchemaFormat,
+    documents: Type.Optional(
+      Type.Array(
+        Type.Object({
+          id: Type.String({ examples: ['doc_123'] }),
+          name: Type.String(),
+          data: Type.String({ description: 'The document exactly as uploaded.' }),
+        }),
+        { description: 'Expanded with expand=documents.' },
+      ),
+    ),
+    config_type: Type.Optional(Type.Ref('ConfigType')),
+  },
+  { $id: 'ConfigSchema', title: 'Config Schema' },
+);
 
 export function toConfigSchema(row: ConfigSchemaRow) {
   return {
@@ -20,7 +57,7 @@ export function toConfigSchema(row: ConfigSchemaRow) {
 
 export type ConfigSchemaView = ReturnType<typeof toConfigSchema> & {
   documents?: { id: string; name: string; data: string }[];
-  config_type?: Awaited<ReturnType<typeof configTypesById>> extends Map<string, infer T> ? T : never;
+  config_type?: ConfigTypeView;
 };
 
 /**
@@ -33,15 +70,13 @@ export async function renderConfigSchemas(
   rows: readonly ConfigSchemaRow[],
   tree: ExpandTree = {},
 ): Promise<ConfigSchemaView[]> {
-  const ids = rows.map((r) => r.id);
   const [documents, types] = await Promise.all([
-    tree.documents ? repos.configSchemas.documents(ids) : undefined,
-    tree.config_type
-      ? configTypesById(
-          repos,
-          rows.map((r) => r.config_type_id),
-        )
-      : undefined,
+    tree.documents ? repos.configSchemas.documents(rows.map((r) => r.id)) : undefined,
+    expandConfigTypes(
+      repos,
+      tree.config_type,
+      rows.map((r) => r.config_type_id),
+    ),
   ]);
   return rows.map((row) => {
     const view: ConfigSchemaView = toConfigSchema(row);
@@ -54,3 +89,9 @@ export async function renderConfigSchemas(
     return view;
   });
 }
+
+export const configSchemaView: View<ConfigSchemaRow, ConfigSchemaView> = {
+  resource: 'config_schema',
+  noun: 'config schema',
+  render: renderConfigSchemas,
+};

@@ -1,9 +1,59 @@
 /**
- * Serializers of the API objects with batched expansions. Any route that embeds schemas, instances
- * or releases (deployments: `expand=release.config_schemas`, `expand=config_instances.content`)
- * renders them through these, so every resource looks the same wherever it appears.
+ * One module per resource: its TypeBox schema (registered by id, so routes and OpenAPI say `$ref`),
+ * its serializer and its batched expansions, as a `View`. Routes answer and embed resources only
+ * through these, so every resource looks the same wherever it appears.
  */
-export { type ConfigInstanceView, renderConfigInstances, toConfigInstance } from './config-instances.ts';
-export { type ConfigSchemaView, renderConfigSchemas, toConfigSchema } from './config-schemas.ts';
-export { configTypesById } from './config-types.ts';
-export { type ReleaseView, renderReleases, toRelease } from './releases.ts';
+import type { TSchema } from '@sinclair/typebox';
+import { ApiKey, CreatedApiKey } from './api-keys.ts';
+import { ConfigInstance } from './config-instances.ts';
+import { ConfigSchema } from './config-schemas.ts';
+import { ConfigType } from './config-types.ts';
+import { Deployment, DeploymentEvent } from './deployments.ts';
+import { Device, PingDeviceResponse, TokenResponse } from './devices.ts';
+import { GitCommit } from './git-commits.ts';
+import { Release } from './releases.ts';
+
+export { apiKeyView, toApiKey } from './api-keys.ts';
+export {
+  type ConfigInstanceView,
+  configInstanceView,
+  InstanceContent,
+  renderConfigInstances,
+  toConfigInstance,
+} from './config-instances.ts';
+export {
+  type ConfigSchemaView,
+  configSchemaView,
+  renderConfigSchemas,
+  SchemaFormat,
+  SchemaLanguage,
+  toConfigSchema,
+} from './config-schemas.ts';
+export { type ConfigTypeView, configTypeView, toConfigType } from './config-types.ts';
+export {
+  type DeploymentView,
+  deploymentView,
+  renderDeployments,
+  toDeployment,
+  toDeploymentEvent,
+} from './deployments.ts';
+export { type DeviceView, deviceView, toDevice } from './devices.ts';
+export { gitCommitView, toGitCommit } from './git-commits.ts';
+export { type ReleaseView, releaseView, renderReleases, toRelease } from './releases.ts';
+export { plainView, related, renderById, type View } from './view.ts';
+
+/** Every shared response schema, in the order the OpenAPI document has always listed them. */
+export const viewSchemas: TSchema[] = [
+  ConfigType,
+  ConfigSchema,
+  ConfigInstance,
+  Release,
+  Device,
+  GitCommit,
+  TokenResponse,
+  PingDeviceResponse,
+  ApiKey,
+  CreatedApiKey,
+  Deployment,
+  DeploymentEvent,
+];
