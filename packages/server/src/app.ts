@@ -45,6 +45,7 @@ import { principalRoutes } from './routes/principal.ts';
 import { Release, releaseRoutes } from './routes/releases.ts';
 import { createRepositories, type Repositories } from './storage/index.ts';
 import { eventStreamRoutes } from './ui/events.ts';
+import { fleetRoutes } from './ui/fleet.ts';
 import { uiRoutes } from './ui/routes.ts';
 import { sessionAuthenticator, UiSessionStore } from './ui/sessions.ts';
 import { BOSUN_VERSION } from './version.ts';
@@ -192,6 +193,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
         await beta.register(routes, { repos });
       await beta.register(principalRoutes);
       await beta.register(deviceAgentRoutes, { repos, push });
+      await beta.register(fleetRoutes, { db: opts.store.db });
       await beta.register(eventStreamRoutes, { db: opts.store.db, pollMs: opts.ui?.eventPollMs });
     },
     { prefix: '/beta' },
