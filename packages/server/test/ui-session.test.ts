@@ -224,7 +224,8 @@ async function readEvents(
           .filter((l) => !l.startsWith(':') && l.includes(': '))
           .map((l) => [l.slice(0, l.indexOf(': ')), l.slice(l.indexOf(': ') + 2)]),
       );
-      if (fields.event) events.push({ id: fields.id, event: fields.event, data: JSON.parse(fields.data ?? 'null') });
+      if (fields.event)
+        events.push({ id: fields.id, event: fields.event, data: JSON.parse(fields.data ?? 'null') });
       cut = buffer.indexOf('\n\n');
     }
   }

@@ -128,7 +128,8 @@ export const uiRoutes: FastifyPluginAsyncTypebox<UiRoutesOptions> = async (app, 
         if (path.endsWith('.html')) {
           res.header(
             'content-security-policy',
-            "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; connect-src 'self'; frame-ancestors 'none'",
+            // Ajv compiles JSON Schemas to functions in the browser, hence 'unsafe-eval' (no inline scripts).
+            "default-src 'self'; script-src 'self' 'unsafe-eval'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; connect-src 'self'; frame-ancestors 'none'",
           );
         }
       },
