@@ -48,6 +48,7 @@ import { eventStreamRoutes } from './ui/events.ts';
 import { fleetRoutes } from './ui/fleet.ts';
 import { uiRoutes } from './ui/routes.ts';
 import { sessionAuthenticator, UiSessionStore } from './ui/sessions.ts';
+import { validateRoutes } from './ui/validate.ts';
 import { BOSUN_VERSION } from './version.ts';
 
 export interface AppOptions {
@@ -194,6 +195,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       await beta.register(principalRoutes);
       await beta.register(deviceAgentRoutes, { repos, push });
       await beta.register(fleetRoutes, { db: opts.store.db });
+      await beta.register(validateRoutes, { repos });
       await beta.register(eventStreamRoutes, { db: opts.store.db, pollMs: opts.ui?.eventPollMs });
     },
     { prefix: '/beta' },

@@ -186,6 +186,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/config_schemas/{config_schema_id}/validate": {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Validate content
+         * @description Extension: validates instance content against the schema exactly as creating an instance does, and creates nothing. 200 with every violation (path, message, rule, schema location); limits and JSON syntax fail as for create.
+         */
+        post: operations["validateConfigInstanceContent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/config_types": {
         parameters: {
             query?: never;
@@ -1547,6 +1570,70 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ConfigSchema"];
+                };
+            };
+        };
+    };
+    validateConfigInstanceContent: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description Makes a retry safe: the first response to this key (per API key, for 24 hours) is stored and replayed, with `Idempotent-Replayed: true`, to any request with the same key, path and body. The same key with a different path or body is a 422 `idempotency_key_reused`; while the first request runs, a duplicate gets 409 `idempotency_key_in_use`. A 5xx is not stored, so a retry runs again.
+                 * @example 8e03978e-40d5-43e8-bc93-6894a57f9324
+                 */
+                "Idempotency-Key"?: string;
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
+            path: {
+                /** @description The unique identifier (cfg_sch_123). */
+                config_schema_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    content: {
+                        /** @description The file text, stored and served byte for byte. JSON nesting at most 64 levels, at most 10000 keys or items per object or array; no NUL character (400). */
+                        data: string;
+                        /**
+                         * @description Format of data; tetons knows only json.
+                         * @enum {string}
+                         */
+                        format: "json";
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        errors: {
+                            message: string;
+                            path: string;
+                            rule: string;
+                            schema_location: string;
+                        }[];
+                        /** @enum {string} */
+                        object: "validation";
+                        valid: boolean;
+                    };
                 };
             };
         };

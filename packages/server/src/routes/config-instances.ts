@@ -2,7 +2,6 @@ import { createHash } from 'node:crypto';
 import { LIMITS, notFound, unprocessable } from '@bosun/core';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import { checkDocumentText, checkDocumentValue } from '../http/limits.ts';
 import { expandParam, filterValues, listBody, listParams } from '../http/query.ts';
 import {
   ExpandQuery,
@@ -13,11 +12,11 @@ import {
   PaginatedList,
   Timestamp,
 } from '../http/schemas.ts';
-import { validatorCache } from '../schema-languages/index.ts';
+import { checkInstanceContent } from '../schema-languages/instance-check.ts';
 import type { Repositories } from '../storage/index.ts';
 import { renderConfigInstances } from '../views/config-instances.ts';
 
-const InstanceContent = Type.Object({
+export const InstanceContent = Type.Object({
   format: Type.Literal('json', { description: 'Format of data; tetons knows only json.' }),
   data: Type.String({
     maxLength: LIMITS.bodyStringChars,
@@ -70,22 +69,7 @@ export const configInstanceRoutes: FastifyPluginAsyncTypebox<{ repos: Repositori
       const { config_schema_id: schemaId, content } = request.body;
       const schema = await repos.configSchemas.get(schemaId);
       if (!schema) throw notFound('config schema', schemaId);
-      let value: unknown;
-      checkDocumentText('json', content.data, 'content.data', 'content');
-      try {
-        value = JSON.parse(content.data);
-      } catch (err) {
-        throw unprocessable('invalid_content', `content.data is not valid JSON: ${(err as Error).message}`, {
-          field: 'content.data',
-        });
-      }
-      checkDocumentValue(value, 'content.data', 'content');
-      const validator = await validatorCache.get(schema.id, async () => ({
-        language: schema.language,
-        format: schema.format,
-        documents: (await repos.configSchemas.documents([schema.id])).get(schema.id) ?? [],
-      }));
-      const errors = await validator.validate(value, content.data);
+      const errors = await checkInstanceContent(repos, schema, content.data);
       if (errors.length) {
         throw unprocessable(
           'schema_violation',

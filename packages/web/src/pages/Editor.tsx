@@ -1,5 +1,6 @@
+import type { ResponseOf } from '@bosun/sdk';
 import { useMutation, useQueries } from '@tanstack/react-query';
-import { useMemo, useState } from 'react';
+import { useDeferredValue, useMemo, useState } from 'react';
 import { useCan } from '../App.tsx';
 import { api, type Deployment, errorText } from '../api.ts';
 import { CodeEditor } from '../components/CodeEditor.tsx';
@@ -51,8 +52,30 @@ export default function Editor({
       ),
     [instances, schemas],
   );
+  // CUE has no validator in the browser: the server checks (without creating) as the user pauses.
+  const settled = useDeferredValue(texts);
+  const cueChecks = useQueries({
+    queries: instances.map((inst, n) => {
+      const data = settled[inst.id] ?? '';
+      return {
+        queryKey: ['validate', inst.config_schema_id, data],
+        queryFn: () =>
+          api.http.request<ResponseOf<'validateConfigInstanceContent'>>(
+            'POST',
+            `/config_schemas/${encodeURIComponent(inst.config_schema_id)}/validate`,
+            { body: { content: { format: 'json', data } } },
+          ),
+        enabled: schemas[n]?.data?.language === 'cue' && validateText(data, undefined).length === 0,
+        staleTime: Number.POSITIVE_INFINITY,
+      };
+    }),
+  });
   const violations: Record<string, Violation[]> = Object.fromEntries(
-    instances.map((i) => [i.id, validateText(texts[i.id] ?? '', validators[i.id])]),
+    instances.map((i, n) => {
+      const local = validateText(texts[i.id] ?? '', validators[i.id]);
+      const remote = cueChecks[n]?.data?.errors ?? [];
+      return [i.id, local.length ? local : remote.map((e) => ({ path: e.path || '/', message: e.message }))];
+    }),
   );
   const invalid = Object.values(violations).some((v) => v.length > 0);
   const edited = new Map(instances.map((i) => [i.filepath, texts[i.id] ?? '']));
