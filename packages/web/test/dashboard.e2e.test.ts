@@ -203,7 +203,7 @@ describe('dashboard', () => {
     await context.close();
   });
 
-  it('a key without write scopes sees no Deploy button, and the API refuses the deploy anyway', async () => {
+  it('keyboard only: a key without write scopes sees no Deploy button, and the API refuses the deploy anyway', async () => {
     const res = await server.api('POST', 'api_keys', {
       name: 'viewer',
       scopes: [
@@ -216,8 +216,22 @@ describe('dashboard', () => {
     });
     const context = await browser.newContext();
     const page = await context.newPage();
-    await signIn(page, res.secret);
-    await page.goto(`${server.url}/#/devices/${device.id}`);
+    // Keyboard only: the key field, Enter to sign in, Tab to the search box, Enter on the device link.
+    await page.goto(server.url);
+    await page.getByLabel('API key').focus();
+    await page.keyboard.insertText(res.secret);
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'Fleet' }).waitFor();
+    for (let i = 0; i < 20; i++) {
+      await page.keyboard.press('Tab');
+      if (await page.getByLabel('Search').evaluate((el) => el === document.activeElement)) break;
+    }
+    await page.keyboard.insertText(device.name);
+    const link = page.locator(`tr[data-device="${device.name}"] a`);
+    await page.locator('tbody tr').first().waitFor();
+    expect(await page.locator('tbody tr').count()).toBe(1);
+    await link.focus();
+    await page.keyboard.press('Enter');
     await page.getByRole('heading', { name: 'Staged' }).waitFor();
     await page.locator('.cards li').first().waitFor();
     expect(await page.getByRole('button', { name: 'Deploy', exact: true }).count()).toBe(0);
