@@ -187,6 +187,29 @@ describe('the session on the platform API', () => {
     expect(left).toEqual([]);
   });
 
+  it('a sign-in drops sessions past their absolute age', async () => {
+    const db = t.server.store.db;
+    await signIn(t.adminKey);
+    const [row] = await db
+      .selectFrom('ui_sessions')
+      .select('token_hash')
+      .orderBy('created_at', 'desc')
+      .limit(1)
+      .execute();
+    await db
+      .updateTable('ui_sessions')
+      .set({ expires_at: new Date(Date.now() - 1000).toISOString() })
+      .where('token_hash', '=', row!.token_hash)
+      .execute();
+    await signIn(t.adminKey);
+    const left = await db
+      .selectFrom('ui_sessions')
+      .select('token_hash')
+      .where('token_hash', '=', row!.token_hash)
+      .execute();
+    expect(left).toEqual([]);
+  });
+
   it('sign-out needs the CSRF token, then the cookie no longer works', async () => {
     const s = await signIn(t.adminKey);
     expect((await withCookie(s, 'DELETE', '/ui/session')).status).toBe(403);

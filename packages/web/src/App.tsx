@@ -68,8 +68,8 @@ export function App() {
           type="button"
           onClick={async () => {
             await signOut();
-            queryClient.clear();
-            queryClient.setQueryData(['session'], null);
+            // A fresh document: nothing the previous session loaded stays in memory.
+            window.location.assign('/');
           }}
         >
           Sign out

@@ -193,6 +193,16 @@ describe('dashboard', () => {
       expect(await seriousA11yViolations(page), path).toEqual([]);
     }
 
+    // An un-provisioned robot: the page makes its activation token and shows the install command.
+    const fresh = await server.api('POST', 'devices', { name: `unprovisioned-${Date.now()}` });
+    await page.goto(`${server.url}/#/devices/${fresh.id}`);
+    await page.getByRole('button', { name: 'Activation command' }).click();
+    const install = page.getByLabel('Install command');
+    await install.waitFor();
+    expect(await install.textContent()).toMatch(
+      new RegExp(`^curl -fsSL ${server.url}/install\\.sh \\| sudo sh -s -- --token 'bsn_act_\\w+'$`),
+    );
+
     // Sign out ends the session: the API no longer answers the cookie.
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByLabel('API key').waitFor();
@@ -228,8 +238,9 @@ describe('dashboard', () => {
     }
     await page.keyboard.insertText(device.name);
     const link = page.locator(`tr[data-device="${device.name}"] a`);
-    await page.locator('tbody tr').first().waitFor();
-    expect(await page.locator('tbody tr').count()).toBe(1);
+    // The search is answered by the server: only the matching robot is left.
+    await page.waitForFunction(() => document.querySelectorAll('tbody tr').length === 1);
+    await link.waitFor();
     await link.focus();
     await page.keyboard.press('Enter');
     await page.getByRole('heading', { name: 'Staged' }).waitFor();

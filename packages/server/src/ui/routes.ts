@@ -66,6 +66,8 @@ export const uiRoutes: FastifyPluginAsyncTypebox<UiRoutesOptions> = async (app, 
           field: 'api_key',
         });
       }
+      // Opportunistic clean-up: sessions past their absolute age are dropped at each sign-in.
+      await opts.sessions.purgeExpired();
       const { token, csrf, expiresAt } = await opts.sessions.create(key);
       const absolute = new Date(Date.now() + opts.sessions.policy.absoluteMs);
       reply.setCookie(SESSION_COOKIE, token, cookieOptions(request, true, absolute));
