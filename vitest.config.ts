@@ -57,6 +57,16 @@ export default defineConfig({
       {
         extends: true,
         test: {
+          // The dashboard in Debian's Chromium (playwright-core) against a real server and agent.
+          name: 'web',
+          include: ['packages/web/test/**/*.test.ts'],
+          testTimeout: 300_000,
+          hookTimeout: 120_000,
+        },
+      },
+      {
+        extends: true,
+        test: {
           name: 'packaging',
           include: ['test/packaging/**/*.test.ts'],
           testTimeout: 120_000,

@@ -310,7 +310,10 @@ async function sendOne(base: string, r: FuzzRequestRecord, budgetMs: number): Pr
       body: r.body,
       signal: AbortSignal.timeout(budgetMs),
     });
-    const text = await res.text();
+    // An event stream never ends: its status and headers are the answer (the body is cancelled).
+    const streaming = res.headers.get('content-type')?.startsWith('text/event-stream');
+    if (streaming) await res.body?.cancel();
+    const text = streaming ? '' : await res.text();
     return { kind: 'answer', status: res.status, text };
   } catch (err) {
     const e = err as Error;

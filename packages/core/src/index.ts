@@ -15,3 +15,4 @@ export * from './refs.ts';
 export * from './release-version.ts';
 export * from './schema-digest.ts';
 export * from './scopes.ts';
+export * from './ui-session.ts';

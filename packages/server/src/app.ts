@@ -1,4 +1,12 @@
-import { type GitHostMap, LIMITS, randomBase62 } from '@bosun/core';
+import {
+  DEFAULT_SESSION_POLICY,
+  type GitHostMap,
+  LIMITS,
+  randomBase62,
+  type SessionPolicy,
+} from '@bosun/core';
+import { webDir } from '@bosun/web';
+import cookie from '@fastify/cookie';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify';
@@ -38,6 +46,11 @@ import { gitCommitRoutes } from './routes/git-commits.ts';
 import { principalRoutes } from './routes/principal.ts';
 import { releaseRoutes } from './routes/releases.ts';
 import { createRepositories, type Repositories } from './storage/index.ts';
+import { eventStreamRoutes } from './ui/events.ts';
+import { fleetRoutes } from './ui/fleet.ts';
+import { uiRoutes } from './ui/routes.ts';
+import { sessionAuthenticator, UiSessionStore } from './ui/sessions.ts';
+import { validateRoutes } from './ui/validate.ts';
 import { BOSUN_VERSION } from './version.ts';
 import { viewSchemas } from './views/index.ts';
 
@@ -53,6 +66,8 @@ export interface AppOptions {
   bodyLimit?: number | undefined;
   /** Agent artifacts and the install script (`/downloads/*`, `/install.sh`). */
   downloads?: Partial<DownloadsOptions> | undefined;
+  /** The dashboard: its built files (default: @bosun/web's dist) and session limits. */
+  ui?: { webDir?: string | undefined; session?: Partial<SessionPolicy>; eventPollMs?: number } | undefined;
 }
 
 declare module 'fastify' {
@@ -100,6 +115,11 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   // The API speaks JSON only: a text/plain body is a 415, not a string that fails validation.
   app.removeContentTypeParser('text/plain');
   await app.register(jsonBodyPlugin);
+  await app.register(cookie);
+  const uiSessions = new UiSessionStore(opts.store.db, repos.apiKeys, {
+    ...DEFAULT_SESSION_POLICY,
+    ...opts.ui?.session,
+  });
   installInputLimits(app);
 
   await app.register(errorsPlugin);
@@ -145,7 +165,10 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     async (beta) => {
       beta.addHook('preValidation', normaliseQuery);
       beta.get('/openapi.json', { config: { public: true } }, async () => app.swagger());
-      await beta.register(platformAuthPlugin, { apiKeys: repos.apiKeys });
+      await beta.register(platformAuthPlugin, {
+        apiKeys: repos.apiKeys,
+        sessions: sessionAuthenticator(uiSessions),
+      });
       await beta.register(idempotencyPlugin, { store: repos.idempotencyKeys });
       for (const routes of [
         configTypeRoutes,
@@ -160,6 +183,9 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
         await beta.register(routes, { repos });
       await beta.register(principalRoutes);
       await beta.register(deviceAgentRoutes, { repos, push });
+      await beta.register(fleetRoutes, { db: opts.store.db });
+      await beta.register(validateRoutes, { repos });
+      await beta.register(eventStreamRoutes, { db: opts.store.db, pollMs: opts.ui?.eventPollMs });
     },
     { prefix: '/beta' },
   );
@@ -170,6 +196,12 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(downloadRoutes, {
     artifactsDir: opts.downloads?.artifactsDir ?? DEFAULT_ARTIFACTS_DIR,
     publicUrl: opts.downloads?.publicUrl,
+  });
+
+  await app.register(uiRoutes, {
+    sessions: uiSessions,
+    apiKeys: repos.apiKeys,
+    webDir: opts.ui?.webDir ?? webDir,
   });
 
   await app.register(swaggerUi, {

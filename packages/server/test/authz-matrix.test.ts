@@ -63,7 +63,10 @@ async function call(method: string, url: string, headers: Record<string, string>
     init.body = '{}';
   }
   const res = await fetch(`${t.url}${url}`, init);
-  const text = await res.text();
+  // An event stream never ends: its status and headers are the answer (the body is cancelled).
+  const streaming = res.headers.get('content-type')?.startsWith('text/event-stream');
+  if (streaming) await res.body?.cancel();
+  const text = streaming ? '' : await res.text();
   let body: any = text;
   try {
     body = JSON.parse(text);

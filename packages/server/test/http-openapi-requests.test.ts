@@ -74,7 +74,10 @@ function generatedRequest(op: Operation): { url: string; headers: Record<string,
 
 async function send(url: string, init: RequestInit): Promise<ApiResponse> {
   const res = await fetch(url, init);
-  const text = await res.text();
+  // An event stream never ends: its status and headers are the answer (the body is cancelled).
+  const streaming = res.headers.get('content-type')?.startsWith('text/event-stream');
+  if (streaming) await res.body?.cancel();
+  const text = streaming ? '' : await res.text();
   let body: any = text;
   try {
     body = JSON.parse(text);

@@ -186,6 +186,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/config_schemas/{config_schema_id}/validate": {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Validate content
+         * @description Extension: validates instance content against the schema exactly as creating an instance does, and creates nothing. 200 with every violation (path, message, rule, schema location); limits and JSON syntax fail as for create.
+         */
+        post: operations["validateConfigInstanceContent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/config_types": {
         parameters: {
             query?: never;
@@ -466,6 +489,75 @@ export interface paths {
          * @description Round trip through MQTT to the agent and back. timeout_nanos ≤ 0 is refused; above 10 s it is clamped to 10 s.
          */
         post: operations["pingDevice"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/events/stream": {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Event stream
+         * @description Extension: server-sent events (`text/event-stream`) of the platform: `deployment.status_changed` (data: a Deployment Event; needs deployments:read; resumable with `Last-Event-ID`) and `device.presence` (needs devices:read). A comment line is sent every 15 s.
+         */
+        get: operations["streamEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/fleet": {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Fleet
+         * @description Extension: devices with presence, current deployment (and release) and staged deployments; filtered and paged in the database, sorted by name. Needs devices:read and deployments:read.
+         */
+        get: operations["listFleet"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/fleet/summary": {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Fleet summary
+         * @description Extension: the summary bar — devices per presence, per release of the current deployment, with staged and failed deployments. Needs devices:read and deployments:read.
+         */
+        get: operations["getFleetSummary"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1482,6 +1574,70 @@ export interface operations {
             };
         };
     };
+    validateConfigInstanceContent: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description Makes a retry safe: the first response to this key (per API key, for 24 hours) is stored and replayed, with `Idempotent-Replayed: true`, to any request with the same key, path and body. The same key with a different path or body is a 422 `idempotency_key_reused`; while the first request runs, a duplicate gets 409 `idempotency_key_in_use`. A 5xx is not stored, so a retry runs again.
+                 * @example 8e03978e-40d5-43e8-bc93-6894a57f9324
+                 */
+                "Idempotency-Key"?: string;
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
+            path: {
+                /** @description The unique identifier (cfg_sch_123). */
+                config_schema_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    content: {
+                        /** @description The file text, stored and served byte for byte. JSON nesting at most 64 levels, at most 10000 keys or items per object or array; no NUL character (400). */
+                        data: string;
+                        /**
+                         * @description Format of data; tetons knows only json.
+                         * @enum {string}
+                         */
+                        format: "json";
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        errors: {
+                            message: string;
+                            path: string;
+                            rule: string;
+                            schema_location: string;
+                        }[];
+                        /** @enum {string} */
+                        object: "validation";
+                        valid: boolean;
+                    };
+                };
+            };
+        };
+    };
     listConfigTypes: {
         parameters: {
             query?: {
@@ -2341,6 +2497,154 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["PingDeviceResponse"];
+                };
+            };
+        };
+    };
+    streamEvents: {
+        parameters: {
+            query?: never;
+            header: {
+                "last-event-id"?: string;
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description An endless text/event-stream. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": string;
+                };
+            };
+        };
+    };
+    listFleet: {
+        parameters: {
+            query?: {
+                /** @description Status of the current deployment; `none`: no current deployment. */
+                deployment_status?: ("drifted" | "staged" | "queued" | "deployed" | "archived" | "failed" | "retrying" | "none")[];
+                /** @description Page size; clamped to 1..100. */
+                limit?: number;
+                offset?: number;
+                /** @description Part of the device name (case-insensitive). */
+                q?: string;
+                /** @description Release of the current deployment. */
+                release_id?: string[];
+                /** @description Only devices with (true) or without (false) staged deployments. */
+                staged?: boolean;
+                /** @description Device presence. */
+                status?: ("inactive" | "activating" | "online" | "offline")[];
+            };
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: {
+                            current_deployment: {
+                                id: string;
+                                release_id: string;
+                                /** @description Null without releases:read. */
+                                release_version: string | null;
+                                status: "drifted" | "staged" | "queued" | "deployed" | "archived" | "failed" | "retrying";
+                            } | null;
+                            device: components["schemas"]["Device"];
+                            /** @enum {string} */
+                            object: "fleet_device";
+                            /** @description Deployments waiting in the staging area. */
+                            staged_deployments: number;
+                        }[];
+                        has_more: boolean;
+                        limit: number;
+                        /** @enum {string} */
+                        object: "list";
+                        offset: number;
+                        total_count: number;
+                    };
+                };
+            };
+        };
+    };
+    getFleetSummary: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        devices: number;
+                        /** @description Devices whose current deployment failed. */
+                        failed: number;
+                        /** @enum {string} */
+                        object: "fleet_summary";
+                        presence: {
+                            [key: string]: number;
+                        };
+                        releases: {
+                            devices: number;
+                            release_id: string | null;
+                            version: string | null;
+                        }[];
+                        /** @description Devices with at least one staged deployment. */
+                        staged: number;
+                    };
                 };
             };
         };

@@ -205,6 +205,16 @@ export interface IdempotencyKeyTable {
   expires_at: string;
 }
 
+/** A dashboard session (migration 010): hashes only; scopes come from the key at each request. */
+export interface UiSessionTable {
+  token_hash: string;
+  csrf_hash: string;
+  api_key_id: string;
+  created_at: string;
+  last_seen_at: string;
+  expires_at: string;
+}
+
 export interface Database {
   api_keys: ApiKeyTable;
   idempotency_keys: IdempotencyKeyTable;
@@ -224,4 +234,5 @@ export interface Database {
   device_access_tokens: DeviceAccessTokenTable;
   device_jwt_ids: DeviceJwtIdTable;
   agent_reports: AgentReportTable;
+  ui_sessions: UiSessionTable;
 }

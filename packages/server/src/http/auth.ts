@@ -15,12 +15,22 @@ declare module 'fastify' {
   }
 }
 
+export interface PlatformAuthOptions {
+  apiKeys: ApiKeyStore;
+  /**
+   * The dashboard's session cookie (ui/sessions.ts), asked only when no `X-API-Key` was sent: the key
+   * a valid session stands for, undefined without a cookie; it throws for an ended session or a
+   * missing CSRF token. Scopes are then checked exactly as for the key itself.
+   */
+  sessions?: (request: FastifyRequest) => Promise<ApiKeyRecord | undefined>;
+}
+
 /**
  * The platform API's gate, in the order a client should fix things: the `Miru-Version` header, then
  * the `X-API-Key` (401), then the route's scope (403). Handlers needing a scope that depends on the
  * body (create deployment) call `requireScopes` themselves.
  */
-export const platformAuthPlugin = fp(async (app: FastifyInstance, opts: { apiKeys: ApiKeyStore }) => {
+export const platformAuthPlugin = fp(async (app: FastifyInstance, opts: PlatformAuthOptions) => {
   // Fail closed (docs/decisions.md #42): a route that forgot its scopes would
   // be open to any valid key, so it stops the server from starting instead.
   app.addHook('onRoute', (route) => {
@@ -35,12 +45,13 @@ export const platformAuthPlugin = fp(async (app: FastifyInstance, opts: { apiKey
     checkApiVersion(request.headers['miru-version']);
     const header = request.headers['x-api-key'];
     const secret = Array.isArray(header) ? header[0] : header;
-    if (!secret) {
+    const viaSession = secret ? undefined : await opts.sessions?.(request);
+    if (!secret && !viaSession) {
       throw new BosunError(401, 'unauthenticated', 'Send an API key in the X-API-Key header.', {
         header: 'X-API-Key',
       });
     }
-    const key = await opts.apiKeys.authenticate(secret);
+    const key = viaSession ?? (secret ? await opts.apiKeys.authenticate(secret) : undefined);
     if (!key) {
       throw new BosunError(401, 'invalid_api_key', 'The API key is unknown or has been revoked.', {
         header: 'X-API-Key',

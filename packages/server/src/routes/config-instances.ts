@@ -2,11 +2,10 @@ import { createHash } from 'node:crypto';
 import { notFound, unprocessable } from '@bosun/core';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import { checkDocumentText, checkDocumentValue } from '../http/limits.ts';
 import { expandParam } from '../http/query.ts';
 import { getResource, listResource, renderOne } from '../http/resource.ts';
 import { ExpandQuery, errorResponses, filter, IdParam, ListQuery, PaginatedList } from '../http/schemas.ts';
-import { validatorCache } from '../schema-languages/index.ts';
+import { checkInstanceContent } from '../schema-languages/instance-check.ts';
 import type { Repositories } from '../storage/index.ts';
 import { configInstanceView, InstanceContent } from '../views/config-instances.ts';
 
@@ -39,22 +38,7 @@ export const configInstanceRoutes: FastifyPluginAsyncTypebox<{ repos: Repositori
       const { config_schema_id: schemaId, content } = request.body;
       const schema = await repos.configSchemas.get(schemaId);
       if (!schema) throw notFound('config schema', schemaId);
-      let value: unknown;
-      checkDocumentText('json', content.data, 'content.data', 'content');
-      try {
-        value = JSON.parse(content.data);
-      } catch (err) {
-        throw unprocessable('invalid_content', `content.data is not valid JSON: ${(err as Error).message}`, {
-          field: 'content.data',
-        });
-      }
-      checkDocumentValue(value, 'content.data', 'content');
-      const validator = await validatorCache.get(schema.id, async () => ({
-        language: schema.language,
-        format: schema.format,
-        documents: (await repos.configSchemas.documents([schema.id])).get(schema.id) ?? [],
-      }));
-      const errors = await validator.validate(value, content.data);
+      const errors = await checkInstanceContent(repos, schema, content.data);
       if (errors.length) {
         throw unprocessable(
           'schema_violation',
