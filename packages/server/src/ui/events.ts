@@ -5,7 +5,7 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.ts';
 import { toIso } from '../db/time.ts';
 import { errorResponses } from '../http/schemas.ts';
-import { toDeploymentEvent } from '../routes/deployments.ts';
+import { toDeploymentEvent } from '../views/deployments.ts';
 
 /** One platform event as the stream sends it: `event: <type>`, `id: <cursor>` when resumable. */
 export interface PlatformEvent {

@@ -13,7 +13,7 @@ import { type ExpressionBuilder, type Kysely, sql } from 'kysely';
 import type { Database } from '../db/schema.ts';
 import { requireScopes } from '../http/auth.ts';
 import { errorResponses } from '../http/schemas.ts';
-import { toDevice } from '../routes/devices.ts';
+import { toDevice } from '../views/devices.ts';
 
 const EXTENSION = { 'x-bosun-extension': true } as const;
 const literals = (values: readonly string[]) => Type.Union(values.map((v) => Type.Literal(v)));
