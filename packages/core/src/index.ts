@@ -13,3 +13,4 @@ export * from './names.ts';
 export * from './release-version.ts';
 export * from './schema-digest.ts';
 export * from './scopes.ts';
+export * from './webhooks.ts';

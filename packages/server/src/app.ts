@@ -35,8 +35,10 @@ import { Device, deviceRoutes } from './routes/devices.ts';
 import { GitCommit, gitCommitRoutes } from './routes/git-commits.ts';
 import { principalRoutes } from './routes/principal.ts';
 import { Release, releaseRoutes } from './routes/releases.ts';
+import { webhookEndpointRoutes, webhookSchemas } from './routes/webhook-endpoints.ts';
 import { createRepositories, type Repositories } from './storage/index.ts';
 import { BOSUN_VERSION } from './version.ts';
+import { installWebhooks, type WebhookOptions, type Webhooks } from './webhooks/index.ts';
 
 export interface AppOptions {
   store: Store;
@@ -50,6 +52,8 @@ export interface AppOptions {
   bodyLimit?: number | undefined;
   /** Agent artifacts and the install script (`/downloads/*`, `/install.sh`). */
   downloads?: Partial<DownloadsOptions> | undefined;
+  /** Webhook delivery and validation; unset fields come from `BOSUN_WEBHOOKS_*`. */
+  webhooks?: Partial<WebhookOptions> | undefined;
 }
 
 declare module 'fastify' {
@@ -59,6 +63,8 @@ declare module 'fastify' {
     push: PushChannel;
     /** Call after a commit that changes what a device must act on; publishes a sync hint. */
     notifier: DeviceNotifier;
+    /** Webhook delivery worker and `deployment.validate`. */
+    webhooks: Webhooks;
   }
 }
 
@@ -95,6 +101,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   app.decorate('push', push);
   app.decorate('notifier', createNotifier(push, app.log));
   app.addHook('preClose', async () => push.close());
+  app.decorate('webhooks', installWebhooks(app, repos.webhooks, opts.webhooks));
   // The API speaks JSON only: a text/plain body is a 415, not a string that fails validation.
   app.removeContentTypeParser('text/plain');
   await app.register(jsonBodyPlugin);
@@ -117,6 +124,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   ])
     app.addSchema(schema);
   for (const schema of deploymentSchemas) app.addSchema(schema);
+  for (const schema of webhookSchemas) app.addSchema(schema);
 
   await app.register(swagger, {
     openapi: {
@@ -169,6 +177,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
         apiKeyRoutes,
       ])
         await beta.register(routes, { repos });
+      await beta.register(webhookEndpointRoutes, { repos, webhooks: app.webhooks });
       await beta.register(principalRoutes);
       await beta.register(deviceAgentRoutes, { repos, push });
     },

@@ -5,6 +5,7 @@ import {
   deriveStatus,
   ERROR_STATUSES,
   type ExpandTree,
+  newId,
   notFound,
   parsePage,
   TARGET_STATUSES,
@@ -12,6 +13,7 @@ import {
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { type TSchema, Type } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
+import { nowIso } from '../db/time.ts';
 import { requireScopes } from '../http/auth.ts';
 import { expandParam, filterValues, listBody, listParams } from '../http/query.ts';
 import {
@@ -261,6 +263,14 @@ export const deploymentRoutes: FastifyPluginAsyncTypebox<{ repos: Repositories }
           { field: 'parent_id', parent_id: body.parent_id, patch_source_id: body.patch_source_id },
         );
       }
+      // Custom validation (deployment.validate) runs before anything is written, outside the device
+      // lock; it names the deployment it would create, which is then created under that id.
+      const named = { id: newId('deployment'), created_at: nowIso() };
+      const verdict = await app.webhooks.validate({
+        ...named,
+        device_id: body.device_id,
+        release_id: body.release_id,
+      });
       const row = await repos.deployments.create(
         {
           target_status: body.target_status,
@@ -271,6 +281,7 @@ export const deploymentRoutes: FastifyPluginAsyncTypebox<{ repos: Repositories }
           parent_id: body.parent_id ?? body.patch_source_id,
         },
         actorOf(request),
+        verdict === null ? {} : { id: named.id, createdAt: named.created_at, message: verdict },
       );
       if (row.target_status === 'deployed') app.notifier.notify(row.device_id, 'deployment_changed');
       return (await renderDeployments(repos, [row], tree))[0];
