@@ -83,10 +83,16 @@ export class DeliveryWorker {
     this.wake?.();
   }
 
-  async stop(): Promise<void> {
+  /**
+   * Stops claiming. Deliveries in flight get a moment to finish; one still waiting on a slow receiver
+   * is abandoned, and its lease expiring hands it to the next process (at least once).
+   */
+  async stop(graceMs = 1_000): Promise<void> {
     this.running = false;
     this.kick();
-    await this.loop;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.loop, new Promise((r) => (timer = setTimeout(r, graceMs)))]);
+    clearTimeout(timer);
   }
 
   private async run(): Promise<void> {
