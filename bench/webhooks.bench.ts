@@ -66,7 +66,7 @@ async function deliveryRate(engine: TestEngine): Promise<BenchResult[]> {
       worker.start();
       await rx.until((all) => all.length >= EVENTS, 'all events');
       const elapsed = performance.now() - started;
-      await worker.stop();
+      await worker.stop(30_000);
       const counts = await store.countDeliveries(ep.body.id);
       return [
         {

@@ -338,84 +338,14 @@ export class WebhookStore {
   }
 
   /**
-   * Records one attempt and its outcome in one transaction: delivered; pending again at `retryAt`;
-   * or failed for good, which counts against the endpoint and disables it (with a
+   * Records attempts and their outcomes, a batch in one transaction: delivered; pending again at
+   * `retryAt`; or failed for good, which counts against the endpoint and disables it (with a
    * `webhook_endpoint.disabled` event) at `disableAfter` consecutive failed deliveries.
    */
-  async finishAttempt(input: {
-    delivery: DeliveryRow;
-    startedAt: string;
-    statusCode: number | null;
-    latencyMs: number;
-    responseExcerpt: string | null;
-    error: string | null;
-    outcome: { kind: 'delivered' } | { kind: 'retry'; at: string; delayMs: number } | { kind: 'failed' };
-    disableAfter: number;
-  }): Promise<void> {
-    const d = input.delivery;
+  async finishAttempts(attempts: AttemptOutcome[], disableAfter: number): Promise<void> {
+    if (!attempts.length) return;
     await this.db.transaction().execute(async (tx) => {
-      const now = nowIso();
-      const attempt = d.attempts + 1;
-      await tx
-        .insertInto('webhook_attempts')
-        .values({
-          id: newId('webhookAttempt'),
-          delivery_id: d.id,
-          attempt,
-          started_at: input.startedAt,
-          status_code: input.statusCode,
-          latency_ms: input.latencyMs,
-          response_excerpt: input.responseExcerpt,
-          error: input.error,
-          retry_delay_ms: input.outcome.kind === 'retry' ? input.outcome.delayMs : null,
-        })
-        .execute();
-      const o = input.outcome;
-      await tx
-        .updateTable('webhook_deliveries')
-        .set({
-          attempts: attempt,
-          first_attempt_at: d.first_attempt_at ?? input.startedAt,
-          lease_until: null,
-          last_status_code: input.statusCode,
-          last_error: input.error,
-          updated_at: now,
-          status: o.kind === 'retry' ? 'pending' : o.kind,
-          ...(o.kind === 'retry' ? { next_attempt_at: o.at } : {}),
-          ...(o.kind === 'delivered' ? { delivered_at: now } : {}),
-        })
-        .where('id', '=', d.id)
-        .execute();
-      if (o.kind === 'delivered') {
-        await tx
-          .updateTable('webhook_endpoints')
-          .set({ failed_deliveries: 0 })
-          .where('id', '=', d.endpoint_id)
-          .where('failed_deliveries', '>', 0)
-          .execute();
-      } else if (o.kind === 'failed') {
-        await tx
-          .updateTable('webhook_endpoints')
-          .set((eb) => ({ failed_deliveries: eb('failed_deliveries', '+', 1) }))
-          .where('id', '=', d.endpoint_id)
-          .execute();
-        const ep = await tx
-          .selectFrom('webhook_endpoints')
-          .selectAll()
-          .where('id', '=', d.endpoint_id)
-          .executeTakeFirst();
-        if (ep && Number(ep.enabled) === 1 && ep.failed_deliveries >= input.disableAfter) {
-          const reason = `Disabled after ${ep.failed_deliveries} consecutive failed deliveries.`;
-          await tx
-            .updateTable('webhook_endpoints')
-            .set({ enabled: 0, disabled_reason: reason, updated_at: now })
-            .where('id', '=', ep.id)
-            .execute();
-          await emitEvent(tx, 'webhook_endpoint.disabled', {
-            webhook_endpoint: { id: ep.id, url: ep.url, reason },
-          });
-        }
-      }
+      for (const input of attempts) await finishOne(tx, input, disableAfter);
     });
   }
 
@@ -451,5 +381,81 @@ export class WebhookStore {
           .execute();
       }
     });
+  }
+}
+
+export interface AttemptOutcome {
+  delivery: DeliveryRow;
+  startedAt: string;
+  statusCode: number | null;
+  latencyMs: number;
+  responseExcerpt: string | null;
+  error: string | null;
+  outcome: { kind: 'delivered' } | { kind: 'retry'; at: string; delayMs: number } | { kind: 'failed' };
+}
+
+async function finishOne(tx: Kysely<Database>, input: AttemptOutcome, disableAfter: number): Promise<void> {
+  const d = input.delivery;
+  const now = nowIso();
+  const attempt = d.attempts + 1;
+  await tx
+    .insertInto('webhook_attempts')
+    .values({
+      id: newId('webhookAttempt'),
+      delivery_id: d.id,
+      attempt,
+      started_at: input.startedAt,
+      status_code: input.statusCode,
+      latency_ms: input.latencyMs,
+      response_excerpt: input.responseExcerpt,
+      error: input.error,
+      retry_delay_ms: input.outcome.kind === 'retry' ? input.outcome.delayMs : null,
+    })
+    .execute();
+  const o = input.outcome;
+  await tx
+    .updateTable('webhook_deliveries')
+    .set({
+      attempts: attempt,
+      first_attempt_at: d.first_attempt_at ?? input.startedAt,
+      lease_until: null,
+      last_status_code: input.statusCode,
+      last_error: input.error,
+      updated_at: now,
+      status: o.kind === 'retry' ? 'pending' : o.kind,
+      ...(o.kind === 'retry' ? { next_attempt_at: o.at } : {}),
+      ...(o.kind === 'delivered' ? { delivered_at: now } : {}),
+    })
+    .where('id', '=', d.id)
+    .execute();
+  if (o.kind === 'delivered') {
+    await tx
+      .updateTable('webhook_endpoints')
+      .set({ failed_deliveries: 0 })
+      .where('id', '=', d.endpoint_id)
+      .where('failed_deliveries', '>', 0)
+      .execute();
+  } else if (o.kind === 'failed') {
+    await tx
+      .updateTable('webhook_endpoints')
+      .set((eb) => ({ failed_deliveries: eb('failed_deliveries', '+', 1) }))
+      .where('id', '=', d.endpoint_id)
+      .execute();
+    const ep = await tx
+      .selectFrom('webhook_endpoints')
+      .selectAll()
+      .where('id', '=', d.endpoint_id)
+      .executeTakeFirst();
+    if (ep && Number(ep.enabled) === 1 && ep.failed_deliveries >= disableAfter) {
+      const reason = `Disabled after ${ep.failed_deliveries} consecutive failed deliveries.`;
+      await tx
+        .updateTable('webhook_endpoints')
+        .set({ enabled: 0, disabled_reason: reason, updated_at: now })
+        .where('id', '=', ep.id)
+        .execute();
+      await emitEvent(tx, 'webhook_endpoint.disabled', {
+        webhook_endpoint: { id: ep.id, url: ep.url, reason },
+      });
+    }
   }
 }

@@ -24,6 +24,8 @@ export interface SendResult {
 }
 
 const EXCERPT_CHARS = 1024;
+const HTTP_AGENT = new http.Agent({ keepAlive: true, maxSockets: 64 });
+const HTTPS_AGENT = new https.Agent({ keepAlive: true, maxSockets: 64 });
 const BODY_LIMIT = 64 * 1024;
 
 /**
@@ -103,8 +105,9 @@ export function postSigned(
       {
         method: 'POST',
         headers: { ...headers, 'content-length': Buffer.byteLength(body) },
+        // Connections are kept alive per process; a new one resolves (and is checked) again.
         ...(opts.allowPrivate ? {} : { lookup: publicOnlyLookup }),
-        agent: false,
+        agent: secure ? HTTPS_AGENT : HTTP_AGENT,
       },
       (res) => {
         const chunks: Buffer[] = [];
