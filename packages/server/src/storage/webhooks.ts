@@ -344,8 +344,10 @@ export class WebhookStore {
    */
   async finishAttempts(attempts: AttemptOutcome[], disableAfter: number): Promise<void> {
     if (!attempts.length) return;
+    // One lock order for every process (by delivery id), so two flushes never deadlock.
+    const ordered = [...attempts].sort((a, b) => (a.delivery.id < b.delivery.id ? -1 : 1));
     await this.db.transaction().execute(async (tx) => {
-      for (const input of attempts) await finishOne(tx, input, disableAfter);
+      for (const input of ordered) await finishOne(tx, input, disableAfter);
     });
   }
 
@@ -398,22 +400,8 @@ async function finishOne(tx: Kysely<Database>, input: AttemptOutcome, disableAft
   const d = input.delivery;
   const now = nowIso();
   const attempt = d.attempts + 1;
-  await tx
-    .insertInto('webhook_attempts')
-    .values({
-      id: newId('webhookAttempt'),
-      delivery_id: d.id,
-      attempt,
-      started_at: input.startedAt,
-      status_code: input.statusCode,
-      latency_ms: input.latencyMs,
-      response_excerpt: input.responseExcerpt,
-      error: input.error,
-      retry_delay_ms: input.outcome.kind === 'retry' ? input.outcome.delayMs : null,
-    })
-    .execute();
   const o = input.outcome;
-  await tx
+  const owned = await tx
     .updateTable('webhook_deliveries')
     .set({
       attempts: attempt,
@@ -427,6 +415,23 @@ async function finishOne(tx: Kysely<Database>, input: AttemptOutcome, disableAft
       ...(o.kind === 'delivered' ? { delivered_at: now } : {}),
     })
     .where('id', '=', d.id)
+    // Still ours: a lease that ran out may have been taken by another process, which records its own attempt.
+    .$if(d.lease_until !== null, (q) => q.where('lease_until', '=', d.lease_until!))
+    .executeTakeFirst();
+  if (Number(owned.numUpdatedRows) === 0) return;
+  await tx
+    .insertInto('webhook_attempts')
+    .values({
+      id: newId('webhookAttempt'),
+      delivery_id: d.id,
+      attempt,
+      started_at: input.startedAt,
+      status_code: input.statusCode,
+      latency_ms: input.latencyMs,
+      response_excerpt: input.responseExcerpt,
+      error: input.error,
+      retry_delay_ms: input.outcome.kind === 'retry' ? input.outcome.delayMs : null,
+    })
     .execute();
   if (o.kind === 'delivered') {
     await tx
