@@ -1,6 +1,6 @@
 import { BlockList, isIP } from 'node:net';
 import { backoffCeilingMs, fullJitterMs, type JitterPolicy } from './agent/backoff.ts';
-import { BosunError, badRequest, unprocessable } from './errors.ts';
+import { type BosunError, badRequest, conflict, unprocessable } from './errors.ts';
 
 /**
  * Webhooks (docs/decisions.md #20 and the webhooks section): which events exist, which endpoint gets
@@ -157,11 +157,11 @@ export function invalidDeploymentError(verdict: ValidationVerdict, endpointId: s
 
 /**
  * No usable answer (timeout, network error, non-2xx, not a verdict) from a validator while the
- * release fails closed: 503 `deployment_validation_unavailable`, nothing created.
+ * release fails closed: 409 `deployment_validation_unavailable` (the release's validation cannot be
+ * satisfied right now: a state conflict, not bad input and not a server fault), nothing created.
  */
 export function validationUnavailableError(endpointId: string, reason: string): BosunError {
-  return new BosunError(
-    503,
+  return conflict(
     'deployment_validation_unavailable',
     `Custom validation did not answer (${reason}); the release fails closed, so no deployment was created.`,
     { endpoint_id: endpointId, reason },

@@ -159,7 +159,7 @@ describe('deployment.validate verdicts', () => {
       expect(parseVerdict(body)).toBeNull();
   });
 
-  it('invalid is a 422 with the receiver details; no verdict is a distinct 503', () => {
+  it('invalid is a 422 with the receiver details; no verdict is a distinct 409', () => {
     const v = parseVerdict({ is_valid: false, message: 'limits', config_instances: [] })!;
     expect(invalidDeploymentError(v, 'ep_1')).toMatchObject({
       status: 422,
@@ -167,7 +167,7 @@ describe('deployment.validate verdicts', () => {
       params: { endpoint_id: 'ep_1', message: 'limits', config_instances: [] },
     });
     expect(validationUnavailableError('ep_1', 'HTTP 500')).toMatchObject({
-      status: 503,
+      status: 409,
       code: 'deployment_validation_unavailable',
       params: { endpoint_id: 'ep_1', reason: 'HTTP 500' },
     });

@@ -472,22 +472,22 @@ describe('deployment.validate', () => {
     expect(await countDeployments()).toBe(before);
   });
 
-  it('timeout or non-2xx: 503 deployment_validation_unavailable (fail closed), nothing created; fail open creates and records it', async () => {
+  it('timeout or non-2xx: 409 deployment_validation_unavailable (fail closed), nothing created; fail open creates and records it', async () => {
     const r = await createRelease(t);
     const i = await createInstance(t, r);
     await setValidation(r.releaseId, { enabled: true });
     const before = await countDeployments();
     judge.answer = () => 'hang';
     const timedOut = await deploy(r.releaseId, i.id);
-    expect(timedOut.status, timedOut.text).toBe(503);
+    expect(timedOut.status, timedOut.text).toBe(409);
     expect(timedOut.body.error.code).toBe('deployment_validation_unavailable');
     expect(timedOut.body.error.params.reason).toMatch(/timeout/);
     judge.answer = () => ({ status: 500, body: {} });
     const broken = await deploy(r.releaseId, i.id);
-    expect(broken.status).toBe(503);
+    expect(broken.status).toBe(409);
     expect(broken.body.error.params.reason).toBe('HTTP 500');
     judge.answer = () => ({ status: 200, body: { verdict: 'yes' } });
-    expect((await deploy(r.releaseId, i.id)).status).toBe(503);
+    expect((await deploy(r.releaseId, i.id)).status).toBe(409);
     expect(await countDeployments()).toBe(before);
 
     expect((await setValidation(r.releaseId, { enabled: true, fail_open: true })).body.fail_open).toBe(true);

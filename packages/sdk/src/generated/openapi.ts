@@ -1090,7 +1090,7 @@ export interface components {
         ReleaseCustomValidation: {
             /** @description Whether deployment creates of this release call deployment.validate. */
             enabled: boolean;
-            /** @description When a validator does not answer (timeout, non-2xx): false refuses the create (503 deployment_validation_unavailable), true creates it and records that. */
+            /** @description When a validator does not answer (timeout, non-2xx): false refuses the create (409 deployment_validation_unavailable), true creates it and records that. */
             fail_open: boolean;
             /** @enum {string} */
             object: "release_custom_validation";

@@ -100,7 +100,7 @@ const ReleaseValidation = Type.Object(
     }),
     fail_open: Type.Boolean({
       description:
-        'When a validator does not answer (timeout, non-2xx): false refuses the create (503 deployment_validation_unavailable), true creates it and records that.',
+        'When a validator does not answer (timeout, non-2xx): false refuses the create (409 deployment_validation_unavailable), true creates it and records that.',
     }),
   },
   { $id: 'ReleaseCustomValidation', title: 'Release Custom Validation' },
