@@ -22,6 +22,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   schemas: async () => (await import('./commands/schemas.ts')).registerSchemaCommands,
   instances: async () => (await import('./commands/instances.ts')).registerInstanceCommands,
   demo: async () => (await import('./commands/demo.ts')).registerDemoCommand,
+  webhooks: async () => (await import('./commands/webhooks.ts')).registerWebhookCommands,
   completion: async () => (await import('./commands/completion.ts')).registerCompletionCommand,
 };
 

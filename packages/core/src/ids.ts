@@ -12,6 +12,9 @@ export const ID_PREFIX = {
   device: 'dvc_',
   gitCommit: 'git_cmt_',
   event: 'evt_',
+  webhookEndpoint: 'ep_',
+  webhookDelivery: 'whd_',
+  webhookAttempt: 'atmpt_',
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIX;

@@ -16,3 +16,4 @@ export * from './release-version.ts';
 export * from './schema-digest.ts';
 export * from './scopes.ts';
 export * from './ui-session.ts';
+export * from './webhooks.ts';

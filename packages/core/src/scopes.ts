@@ -13,6 +13,8 @@ export const SCOPE_ACTIONS = {
   devices: ['read', 'write', 'provision', 'delete'],
   git_commits: ['read', 'write'],
   releases: ['read', 'write'],
+  /** Extension (`/webhook_endpoints`). */
+  webhooks: ['read', 'write'],
 } as const;
 
 export type ScopeResource = keyof typeof SCOPE_ACTIONS;

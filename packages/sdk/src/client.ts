@@ -212,6 +212,61 @@ export class ApiKeys extends ListResource<'listApiKeys'> {
 }
 
 /**
+ * Extension: webhook endpoints (scope `webhooks:read|write`), their delivery log, and the custom
+ * validation switch of a release (`deployment.validate`, scope `releases:read|write`).
+ */
+export class WebhookEndpoints extends ListResource<'listWebhookEndpoints'> {
+  constructor(http: HttpTransport) {
+    super(http, '/webhook_endpoints');
+  }
+  get(id: string): Promise<ResponseOf<'getWebhookEndpoint'>> {
+    return this.http.request('GET', `/webhook_endpoints/${seg(id)}`);
+  }
+  /** The response carries the signing `secret`, the only time it is shown. */
+  create(
+    body: BodyOf<'createWebhookEndpoint'>,
+    opts: PostOptions = {},
+  ): Promise<ResponseOf<'createWebhookEndpoint'>> {
+    return this.http.request('POST', '/webhook_endpoints', { body, ...opts });
+  }
+  update(id: string, body: BodyOf<'updateWebhookEndpoint'>): Promise<ResponseOf<'updateWebhookEndpoint'>> {
+    return this.http.request('PATCH', `/webhook_endpoints/${seg(id)}`, { body });
+  }
+  delete(id: string): Promise<ResponseOf<'deleteWebhookEndpoint'>> {
+    return this.http.request('DELETE', `/webhook_endpoints/${seg(id)}`);
+  }
+  /** A new secret (shown once); the previous one keeps signing for 24 h. */
+  rotateSecret(id: string, opts: PostOptions = {}): Promise<ResponseOf<'rotateWebhookEndpointSecret'>> {
+    return this.http.request('POST', `/webhook_endpoints/${seg(id)}/rotate_secret`, { ...opts });
+  }
+  test(id: string, opts: PostOptions = {}): Promise<ResponseOf<'sendWebhookTestEvent'>> {
+    return this.http.request('POST', `/webhook_endpoints/${seg(id)}/test`, { ...opts });
+  }
+  deliveries(
+    id: string,
+    query: QueryOf<'listWebhookDeliveries'> = {} as any,
+  ): Promise<ResponseOf<'listWebhookDeliveries'>> {
+    return this.http.request('GET', `/webhook_endpoints/${seg(id)}/deliveries`, { query: query as Q });
+  }
+  redeliver(id: string, deliveryId: string, opts: PostOptions = {}): Promise<ResponseOf<'redeliverWebhook'>> {
+    return this.http.request(
+      'POST',
+      `/webhook_endpoints/${seg(id)}/deliveries/${seg(deliveryId)}/redeliver`,
+      { ...opts },
+    );
+  }
+  releaseValidation(releaseId: string): Promise<ResponseOf<'getReleaseCustomValidation'>> {
+    return this.http.request('GET', `/releases/${seg(releaseId)}/custom_validation`);
+  }
+  setReleaseValidation(
+    releaseId: string,
+    body: BodyOf<'setReleaseCustomValidation'>,
+  ): Promise<ResponseOf<'setReleaseCustomValidation'>> {
+    return this.http.request('PUT', `/releases/${seg(releaseId)}/custom_validation`, { body });
+  }
+}
+
+/**
  * Typed client of the Bosun platform API. Every request sends `Miru-Version` and the API key, every
  * POST a generated `Idempotency-Key`; it retries 429/5xx/network failures with backoff (a POST
  * without a key only a refused connection), and throws `BosunApiError` carrying the error envelope.
@@ -226,6 +281,7 @@ export class BosunClient {
   readonly gitCommits: GitCommits;
   readonly releases: Releases;
   readonly apiKeys: ApiKeys;
+  readonly webhookEndpoints: WebhookEndpoints;
 
   constructor(options: ClientOptions) {
     this.http = new HttpTransport(options);
@@ -237,6 +293,7 @@ export class BosunClient {
     this.gitCommits = new GitCommits(this.http);
     this.releases = new Releases(this.http);
     this.apiKeys = new ApiKeys(this.http);
+    this.webhookEndpoints = new WebhookEndpoints(this.http);
   }
 
   /** Who the API key belongs to (`GET /principal`, needs no scope). */

@@ -9,6 +9,7 @@ export {
   Devices,
   GitCommits,
   Releases,
+  WebhookEndpoints,
 } from './client.ts';
 export { BosunApiError, BosunNetworkError, type ErrorEnvelope } from './errors.ts';
 export type { components, operations, paths } from './generated/openapi.ts';

@@ -45,6 +45,7 @@ import { deviceRoutes } from './routes/devices.ts';
 import { gitCommitRoutes } from './routes/git-commits.ts';
 import { principalRoutes } from './routes/principal.ts';
 import { releaseRoutes } from './routes/releases.ts';
+import { webhookEndpointRoutes, webhookSchemas } from './routes/webhook-endpoints.ts';
 import { createRepositories, type Repositories } from './storage/index.ts';
 import { eventStreamRoutes } from './ui/events.ts';
 import { fleetRoutes } from './ui/fleet.ts';
@@ -53,6 +54,7 @@ import { sessionAuthenticator, UiSessionStore } from './ui/sessions.ts';
 import { validateRoutes } from './ui/validate.ts';
 import { BOSUN_VERSION } from './version.ts';
 import { viewSchemas } from './views/index.ts';
+import { installWebhooks, type WebhookOptions, type Webhooks } from './webhooks/index.ts';
 
 export interface AppOptions {
   store: Store;
@@ -68,6 +70,8 @@ export interface AppOptions {
   downloads?: Partial<DownloadsOptions> | undefined;
   /** The dashboard: its built files (default: @bosun/web's dist) and session limits. */
   ui?: { webDir?: string | undefined; session?: Partial<SessionPolicy>; eventPollMs?: number } | undefined;
+  /** Webhook delivery and validation; unset fields come from `BOSUN_WEBHOOKS_*`. */
+  webhooks?: Partial<WebhookOptions> | undefined;
 }
 
 declare module 'fastify' {
@@ -77,6 +81,8 @@ declare module 'fastify' {
     push: PushChannel;
     /** Call after a commit that changes what a device must act on; publishes a sync hint. */
     notifier: DeviceNotifier;
+    /** Webhook delivery worker and `deployment.validate`. */
+    webhooks: Webhooks;
   }
 }
 
@@ -112,6 +118,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   app.decorate('push', push);
   app.decorate('notifier', createNotifier(push, app.log));
   app.addHook('preClose', async () => push.close());
+  app.decorate('webhooks', installWebhooks(app, repos.webhooks, opts.webhooks));
   // The API speaks JSON only: a text/plain body is a 415, not a string that fails validation.
   app.removeContentTypeParser('text/plain');
   await app.register(jsonBodyPlugin);
@@ -126,6 +133,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(requestLogPlugin);
   app.addSchema(ErrorEnvelope);
   for (const schema of viewSchemas) app.addSchema(schema);
+  for (const schema of webhookSchemas) app.addSchema(schema);
 
   await app.register(swagger, {
     openapi: {
@@ -181,6 +189,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
         apiKeyRoutes,
       ])
         await beta.register(routes, { repos });
+      await beta.register(webhookEndpointRoutes, { repos, webhooks: app.webhooks });
       await beta.register(principalRoutes);
       await beta.register(deviceAgentRoutes, { repos, push });
       await beta.register(fleetRoutes, { db: opts.store.db });

@@ -672,6 +672,180 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/releases/{release_id}/custom_validation": {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get custom validation
+         * @description Extension: whether deployments of this release are validated by deployment.validate receivers.
+         */
+        get: operations["getReleaseCustomValidation"];
+        /**
+         * Set custom validation
+         * @description Extension: turns deployment.validate on or off for deployments of this release (off by default), and whether a validator that does not answer blocks the create (fail closed, default) or not.
+         */
+        put: operations["setReleaseCustomValidation"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/webhook_endpoints": {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List
+         * @description Extension: every webhook endpoint; never a secret.
+         */
+        get: operations["listWebhookEndpoints"];
+        put?: never;
+        /**
+         * Create
+         * @description Extension: an endpoint that receives signed events (Standard Webhooks). The secret is returned only this once.
+         */
+        post: operations["createWebhookEndpoint"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/webhook_endpoints/{webhook_endpoint_id}": {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /** Get */
+        get: operations["getWebhookEndpoint"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete
+         * @description Extension: deletes the endpoint and its delivery log; pending deliveries are dropped.
+         */
+        delete: operations["deleteWebhookEndpoint"];
+        options?: never;
+        head?: never;
+        /**
+         * Update
+         * @description Extension: changes the URL, description, event types or enabled flag. Enabling clears the failure count.
+         */
+        patch: operations["updateWebhookEndpoint"];
+        trace?: never;
+    };
+    "/webhook_endpoints/{webhook_endpoint_id}/deliveries": {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Delivery log
+         * @description Extension: deliveries to this endpoint with every attempt (status code, latency, answer excerpt).
+         */
+        get: operations["listWebhookDeliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/webhook_endpoints/{webhook_endpoint_id}/deliveries/{delivery_id}/redeliver": {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Redeliver
+         * @description Extension: sends the event again (same `webhook-id`), with a fresh retry window; works on delivered and failed deliveries alike.
+         */
+        post: operations["redeliverWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/webhook_endpoints/{webhook_endpoint_id}/rotate_secret": {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rotate secret
+         * @description Extension: a new secret, returned only this once. Requests carry a signature with each of the new and the previous secret for 24 h.
+         */
+        post: operations["rotateWebhookEndpointSecret"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/webhook_endpoints/{webhook_endpoint_id}/test": {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a test event
+         * @description Extension: queues a `webhook.test` event for this endpoint only (see its deliveries).
+         */
+        post: operations["sendWebhookTestEvent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -813,6 +987,36 @@ export interface components {
              * @example bsn_0123456789abcdefghijABCDEFGHIJ
              */
             secret: string;
+        };
+        /** Created Webhook Endpoint */
+        CreatedWebhookEndpoint: {
+            /**
+             * Format: date-time
+             * @description When the endpoint was created.
+             */
+            created_at: string;
+            description: string;
+            /** @description Why Bosun disabled the endpoint (repeated failed deliveries); null otherwise. */
+            disabled_reason: string | null;
+            enabled: boolean;
+            /** @description Event types, '*' (all but deployment.validate) or '<prefix>.*'. Known: deployment.created, deployment.status_changed, deployment.drifted, device.created, device.online, device.offline, release.created, config_instance.created, webhook_endpoint.disabled, webhook.test, deployment.validate. */
+            event_types: string[];
+            /** @example ep_123 */
+            id: string;
+            /** @enum {string} */
+            object: "webhook_endpoint";
+            /**
+             * @description The signing secret (Standard Webhooks, `whsec_…`), shown only in this response. After a rotation the previous secret also signs for 24 h.
+             * @example whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
+             */
+            secret: string;
+            /**
+             * Format: date-time
+             * @description When the endpoint last changed.
+             */
+            updated_at: string;
+            /** @description Where events are POSTed (https; see BOSUN_WEBHOOKS_ALLOW_PRIVATE). */
+            url: string;
         };
         /** Deployment */
         Deployment: {
@@ -974,6 +1178,16 @@ export interface components {
             /** @example v1.0.0 */
             version: string;
         };
+        /** Release Custom Validation */
+        ReleaseCustomValidation: {
+            /** @description Whether deployment creates of this release call deployment.validate. */
+            enabled: boolean;
+            /** @description When a validator does not answer (timeout, non-2xx): false refuses the create (409 deployment_validation_unavailable), true creates it and records that. */
+            fail_open: boolean;
+            /** @enum {string} */
+            object: "release_custom_validation";
+            release_id: string;
+        };
         /** Token Response */
         TokenResponse: {
             /**
@@ -986,6 +1200,74 @@ export interface components {
              * @example bsn_act_...
              */
             token: string;
+        };
+        /** Webhook Delivery */
+        WebhookDelivery: {
+            attempts: {
+                attempt: number;
+                /** @description Timeout, refused address, network error. */
+                error: string | null;
+                latency_ms: number;
+                /** @description First 1 KB of the answer. */
+                response_excerpt: string | null;
+                /** @description The jittered wait before the next attempt; null when none followed. */
+                retry_delay_ms: number | null;
+                /**
+                 * Format: date-time
+                 * @description When the attempt started.
+                 */
+                started_at: string;
+                status_code: number | null;
+            }[];
+            /**
+             * Format: date-time
+             * @description When the event was written.
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description When a 2xx answer arrived.
+             */
+            delivered_at: string | null;
+            endpoint_id: string;
+            /** @description Also the `webhook-id` header of every attempt. */
+            event_id: string;
+            event_type: string;
+            /** @example whd_123 */
+            id: string;
+            /**
+             * Format: date-time
+             * @description When the next attempt is due (pending only).
+             */
+            next_attempt_at: string | null;
+            /** @enum {string} */
+            object: "webhook_delivery";
+            status: "pending" | "delivered" | "failed";
+        };
+        /** Webhook Endpoint */
+        WebhookEndpoint: {
+            /**
+             * Format: date-time
+             * @description When the endpoint was created.
+             */
+            created_at: string;
+            description: string;
+            /** @description Why Bosun disabled the endpoint (repeated failed deliveries); null otherwise. */
+            disabled_reason: string | null;
+            enabled: boolean;
+            /** @description Event types, '*' (all but deployment.validate) or '<prefix>.*'. Known: deployment.created, deployment.status_changed, deployment.drifted, device.created, device.online, device.offline, release.created, config_instance.created, webhook_endpoint.disabled, webhook.test, deployment.validate. */
+            event_types: string[];
+            /** @example ep_123 */
+            id: string;
+            /** @enum {string} */
+            object: "webhook_endpoint";
+            /**
+             * Format: date-time
+             * @description When the endpoint last changed.
+             */
+            updated_at: string;
+            /** @description Where events are POSTed (https; see BOSUN_WEBHOOKS_ALLOW_PRIVATE). */
+            url: string;
         };
     };
     responses: never;
@@ -1073,7 +1355,7 @@ export interface operations {
                 "application/json": {
                     /** @description Who uses the key, 1–48 characters. */
                     name: string;
-                    /** @description Scopes of the key: api_keys:manage, config_instances:manage, config_instances:read, config_instances:write, config_schemas:manage, config_schemas:read, config_schemas:write, config_types:manage, config_types:read, config_types:write, deployments:manage, deployments:read, deployments:write, deployments:stage, deployments:deploy, deployments:archive, devices:manage, devices:read, devices:write, devices:provision, devices:delete, git_commits:manage, git_commits:read, git_commits:write, releases:manage, releases:read, releases:write. */
+                    /** @description Scopes of the key: api_keys:manage, config_instances:manage, config_instances:read, config_instances:write, config_schemas:manage, config_schemas:read, config_schemas:write, config_types:manage, config_types:read, config_types:write, deployments:manage, deployments:read, deployments:write, deployments:stage, deployments:deploy, deployments:archive, devices:manage, devices:read, devices:write, devices:provision, devices:delete, git_commits:manage, git_commits:read, git_commits:write, releases:manage, releases:read, releases:write, webhooks:manage, webhooks:read, webhooks:write. */
                     scopes: string[];
                 };
             };
@@ -2970,6 +3252,489 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Release"];
+                };
+            };
+        };
+    };
+    getReleaseCustomValidation: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
+            path: {
+                /** @description The unique identifier (rls_...). */
+                release_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReleaseCustomValidation"];
+                };
+            };
+        };
+    };
+    setReleaseCustomValidation: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
+            path: {
+                /** @description The unique identifier (rls_...). */
+                release_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    enabled: boolean;
+                    fail_open?: boolean;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReleaseCustomValidation"];
+                };
+            };
+        };
+    };
+    listWebhookEndpoints: {
+        parameters: {
+            query?: {
+                /** @description Expansions: total_count; nested with dots, depth ≤ 4. Repeat the parameter or join values with ',' or '|'. */
+                expand?: string[];
+                /** @description Legacy name of expand. Repeat the parameter or join values with ',' or '|'. */
+                "expand[]"?: string[];
+                /** @description Endpoint ids. Repeat the parameter or join values with ',' or '|'. */
+                id?: string[];
+                /** @description Page size; clamped to 1..100. */
+                limit?: number;
+                /** @description Items to skip; negative values count as 0. */
+                offset?: number;
+                /** @description Sort keys: id:asc, id:desc, created_at:asc, created_at:desc (id:asc is appended as tie-breaker). Repeat the parameter or join values with ',' or '|'. */
+                order_by?: string[];
+            };
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["WebhookEndpoint"][];
+                        has_more: boolean;
+                        limit: number;
+                        /** @enum {string} */
+                        object: "list";
+                        offset: number;
+                        /** @description Only present with expand=total_count. */
+                        total_count?: number;
+                    };
+                };
+            };
+        };
+    };
+    createWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description Makes a retry safe: the first response to this key (per API key, for 24 hours) is stored and replayed, with `Idempotent-Replayed: true`, to any request with the same key, path and body. The same key with a different path or body is a 422 `idempotency_key_reused`; while the first request runs, a duplicate gets 409 `idempotency_key_in_use`. A 5xx is not stored, so a retry runs again.
+                 * @example 8e03978e-40d5-43e8-bc93-6894a57f9324
+                 */
+                "Idempotency-Key"?: string;
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    description?: string;
+                    enabled?: boolean;
+                    event_types: string[];
+                    url: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreatedWebhookEndpoint"];
+                };
+            };
+        };
+    };
+    getWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
+            path: {
+                /** @description The unique identifier (ep_...). */
+                webhook_endpoint_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpoint"];
+                };
+            };
+        };
+    };
+    deleteWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
+            path: {
+                /** @description The unique identifier (ep_...). */
+                webhook_endpoint_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        deleted: true;
+                        id: string;
+                        /** @enum {string} */
+                        object: "webhook_endpoint";
+                    };
+                };
+            };
+        };
+    };
+    updateWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
+            path: {
+                /** @description The unique identifier (ep_...). */
+                webhook_endpoint_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    description?: string;
+                    enabled?: boolean;
+                    event_types?: string[];
+                    url?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpoint"];
+                };
+            };
+        };
+    };
+    listWebhookDeliveries: {
+        parameters: {
+            query?: {
+                /** @description Event ids. Repeat the parameter or join values with ',' or '|'. */
+                event_id?: string[];
+                /** @description Expansions: total_count; nested with dots, depth ≤ 4. Repeat the parameter or join values with ',' or '|'. */
+                expand?: string[];
+                /** @description Legacy name of expand. Repeat the parameter or join values with ',' or '|'. */
+                "expand[]"?: string[];
+                /** @description Page size; clamped to 1..100. */
+                limit?: number;
+                /** @description Items to skip; negative values count as 0. */
+                offset?: number;
+                /** @description Sort keys: id:asc, id:desc, created_at:asc, created_at:desc (id:asc is appended as tie-breaker). Repeat the parameter or join values with ',' or '|'. */
+                order_by?: string[];
+                /** @description Delivery statuses. Repeat the parameter or join values with ',' or '|'. */
+                status?: ("pending" | "delivered" | "failed")[];
+            };
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
+            path: {
+                /** @description The unique identifier (ep_...). */
+                webhook_endpoint_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["WebhookDelivery"][];
+                        has_more: boolean;
+                        limit: number;
+                        /** @enum {string} */
+                        object: "list";
+                        offset: number;
+                        /** @description Only present with expand=total_count. */
+                        total_count?: number;
+                    };
+                };
+            };
+        };
+    };
+    redeliverWebhook: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description Makes a retry safe: the first response to this key (per API key, for 24 hours) is stored and replayed, with `Idempotent-Replayed: true`, to any request with the same key, path and body. The same key with a different path or body is a 422 `idempotency_key_reused`; while the first request runs, a duplicate gets 409 `idempotency_key_in_use`. A 5xx is not stored, so a retry runs again.
+                 * @example 8e03978e-40d5-43e8-bc93-6894a57f9324
+                 */
+                "Idempotency-Key"?: string;
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
+            path: {
+                /** @description The unique identifier (whd_...). */
+                delivery_id: string;
+                /** @description The unique identifier (ep_...). */
+                webhook_endpoint_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookDelivery"];
+                };
+            };
+        };
+    };
+    rotateWebhookEndpointSecret: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description Makes a retry safe: the first response to this key (per API key, for 24 hours) is stored and replayed, with `Idempotent-Replayed: true`, to any request with the same key, path and body. The same key with a different path or body is a 422 `idempotency_key_reused`; while the first request runs, a duplicate gets 409 `idempotency_key_in_use`. A 5xx is not stored, so a retry runs again.
+                 * @example 8e03978e-40d5-43e8-bc93-6894a57f9324
+                 */
+                "Idempotency-Key"?: string;
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
+            path: {
+                /** @description The unique identifier (ep_...). */
+                webhook_endpoint_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreatedWebhookEndpoint"];
+                };
+            };
+        };
+    };
+    sendWebhookTestEvent: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description Makes a retry safe: the first response to this key (per API key, for 24 hours) is stored and replayed, with `Idempotent-Replayed: true`, to any request with the same key, path and body. The same key with a different path or body is a 422 `idempotency_key_reused`; while the first request runs, a duplicate gets 409 `idempotency_key_in_use`. A 5xx is not stored, so a retry runs again.
+                 * @example 8e03978e-40d5-43e8-bc93-6894a57f9324
+                 */
+                "Idempotency-Key"?: string;
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
+            path: {
+                /** @description The unique identifier (ep_...). */
+                webhook_endpoint_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        endpoint_id: string;
+                        event_id: string;
+                        /** @enum {string} */
+                        object: "webhook_test";
+                    };
                 };
             };
         };

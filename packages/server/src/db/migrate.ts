@@ -6,6 +6,7 @@ import { agent } from './migrations/005_agent.ts';
 import { eventObservedAt } from './migrations/006_event_observed_at.ts';
 import { idempotencyKeys } from './migrations/007_idempotency_keys.ts';
 import { agentReportRetention } from './migrations/008_agent_report_retention.ts';
+import { webhooks } from './migrations/009_webhooks.ts';
 import { uiSessions } from './migrations/010_ui_sessions.ts';
 
 /**
@@ -25,6 +26,7 @@ function migrations(engine: Engine): Record<string, Migration> {
     '006_event_observed_at': eventObservedAt(engine),
     '007_idempotency_keys': idempotencyKeys(engine),
     '008_agent_report_retention': agentReportRetention(engine),
+    '009_webhooks': webhooks(engine),
     '010_ui_sessions': uiSessions(engine),
   };
 }

@@ -97,6 +97,68 @@ export interface ReleaseTable {
   updated_at: string;
 }
 
+/** The platform event outbox (migration 009): `data` is the JSON envelope's `data`. */
+export interface EventTable {
+  id: string;
+  type: string;
+  data: string;
+  created_at: string;
+}
+
+export interface WebhookEndpointTable {
+  id: string;
+  url: string;
+  description: string;
+  /** JSON array of event types and patterns. */
+  event_types: string;
+  /** 1 or 0 on both engines. */
+  enabled: number;
+  /** `whsec_…`: signing needs the secret itself (docs/decisions.md, webhooks). */
+  secret: string;
+  previous_secret: string | null;
+  previous_secret_expires_at: string | null;
+  failed_deliveries: number;
+  disabled_reason: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export type WebhookDeliveryStatus = 'pending' | 'delivered' | 'failed';
+
+export interface WebhookDeliveryTable {
+  id: string;
+  endpoint_id: string;
+  event_id: string;
+  status: WebhookDeliveryStatus;
+  attempts: number;
+  next_attempt_at: string;
+  first_attempt_at: string | null;
+  lease_until: string | null;
+  last_status_code: number | null;
+  last_error: string | null;
+  delivered_at: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface WebhookAttemptTable {
+  id: string;
+  delivery_id: string;
+  attempt: number;
+  started_at: string;
+  status_code: number | null;
+  latency_ms: number;
+  response_excerpt: string | null;
+  error: string | null;
+  retry_delay_ms: number | null;
+}
+
+export interface ReleaseValidationTable {
+  release_id: string;
+  mode: 'fail_closed' | 'fail_open';
+  updated_at: string;
+}
+
 export interface ReleaseSchemaTable {
   release_id: string;
   config_schema_id: string;
@@ -235,4 +297,9 @@ export interface Database {
   device_jwt_ids: DeviceJwtIdTable;
   agent_reports: AgentReportTable;
   ui_sessions: UiSessionTable;
+  events: EventTable;
+  webhook_endpoints: WebhookEndpointTable;
+  webhook_deliveries: WebhookDeliveryTable;
+  webhook_attempts: WebhookAttemptTable;
+  release_validations: ReleaseValidationTable;
 }

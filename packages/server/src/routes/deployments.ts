@@ -2,6 +2,8 @@ import {
   ACTIVITY_STATUSES,
   badRequest,
   ERROR_STATUSES,
+  type ExpandTree,
+  newId,
   notFound,
   parsePage,
   TARGET_STATUSES,
@@ -9,6 +11,7 @@ import {
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
+import { nowIso } from '../db/time.ts';
 import { requireScopes } from '../http/auth.ts';
 import { expandParam, listBody } from '../http/query.ts';
 import { getResource, listResource, renderOne } from '../http/resource.ts';
@@ -122,6 +125,14 @@ export const deploymentRoutes: FastifyPluginAsyncTypebox<{ repos: Repositories }
           { field: 'parent_id', parent_id: body.parent_id, patch_source_id: body.patch_source_id },
         );
       }
+      // Custom validation (deployment.validate) runs before anything is written, outside the device
+      // lock; it names the deployment it would create, which is then created under that id.
+      const named = { id: newId('deployment'), created_at: nowIso() };
+      const verdict = await app.webhooks.validate({
+        ...named,
+        device_id: body.device_id,
+        release_id: body.release_id,
+      });
       const row = await repos.deployments.create(
         {
           target_status: body.target_status,
@@ -132,6 +143,7 @@ export const deploymentRoutes: FastifyPluginAsyncTypebox<{ repos: Repositories }
           parent_id: body.parent_id ?? body.patch_source_id,
         },
         actorOf(request),
+        verdict === null ? {} : { id: named.id, createdAt: named.created_at, message: verdict },
       );
       if (row.target_status === 'deployed') app.notifier.notify(row.device_id, 'deployment_changed');
       return renderOne(repos, deploymentView, row, tree);

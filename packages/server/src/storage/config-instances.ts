@@ -2,6 +2,8 @@ import { newId } from '@bosun/core';
 import type { Kysely } from 'kysely';
 import type { ConfigInstanceTable, Database } from '../db/schema.ts';
 import { nowIso } from '../db/time.ts';
+import { toConfigInstance } from '../views/config-instances.ts';
+import { emitEvent } from '../webhooks/events.ts';
 import { fetchPage, type Page, type PageRequest, rowsById, whereFilters } from './list.ts';
 
 /** An instance with the live name of its config type. */
@@ -16,8 +18,8 @@ export interface ConfigInstanceFilter {
 export class ConfigInstanceStore {
   constructor(private readonly db: Kysely<Database>) {}
 
-  private select() {
-    return this.db
+  private select(db: Kysely<Database> = this.db) {
+    return db
       .selectFrom('config_instances')
       .innerJoin('config_types', 'config_types.id', 'config_instances.config_type_id')
       .selectAll('config_instances')
@@ -45,10 +47,14 @@ export class ConfigInstanceStore {
   /** Instances are immutable: this is the only write. `data` is stored exactly as given. */
   async create(input: Omit<ConfigInstanceTable, 'id' | 'created_at'>): Promise<ConfigInstanceRow> {
     const id = newId('configInstance');
-    await this.db
-      .insertInto('config_instances')
-      .values({ id, ...input, created_at: nowIso() })
-      .execute();
-    return (await this.get(id))!;
+    return this.db.transaction().execute(async (tx) => {
+      await tx
+        .insertInto('config_instances')
+        .values({ id, ...input, created_at: nowIso() })
+        .execute();
+      const row = await this.select(tx).where('config_instances.id', '=', id).executeTakeFirstOrThrow();
+      await emitEvent(tx, 'config_instance.created', { config_instance: toConfigInstance(row) });
+      return row;
+    });
   }
 }

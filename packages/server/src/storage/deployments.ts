@@ -21,6 +21,7 @@ import {
 import { type Kysely, type Selectable, SqliteAdapter, sql } from 'kysely';
 import type { ActivityStatus, Database, DeploymentTable, ErrorStatus, TargetStatus } from '../db/schema.ts';
 import { nowIso } from '../db/time.ts';
+import { emitDeploymentEvents } from '../webhooks/deployment-events.ts';
 import { fetchPage, type Page, type PageRequest, whereFilters } from './list.ts';
 
 export type DeploymentRow = Selectable<DeploymentTable>;
@@ -170,7 +171,15 @@ export class DeploymentStore {
     return { rows: rows.slice(0, page.limit), hasMore: rows.length > page.limit };
   }
 
-  async create(input: CreateDeploymentInput, actor: Actor): Promise<DeploymentRow> {
+  /**
+   * `opts.id`/`opts.createdAt` let a caller name the deployment before it exists (custom validation
+   * sends both to the validator); `opts.message` is kept on the creation event (the verdict).
+   */
+  async create(
+    input: CreateDeploymentInput,
+    actor: Actor,
+    opts: { id?: string; createdAt?: string; message?: string | null } = {},
+  ): Promise<DeploymentRow> {
     return this.onDevice(input.device_id, async (tx) => {
       // One round trip: the release (404 when absent) and its schemas in order.
       const releaseRows = await tx
@@ -202,7 +211,7 @@ export class DeploymentStore {
       const live = await this.liveDeployments(tx, input.device_id);
       checkCreateTarget(input.target_status, input.release_id, currentDeployment(live)?.release_id ?? null);
 
-      const id = newId('deployment');
+      const id = opts.id ?? newId('deployment');
       const state = initialState(input.target_status);
       const effects =
         input.target_status === 'staged'
@@ -210,7 +219,7 @@ export class DeploymentStore {
           : becomeCurrentEffects(id, live);
       // Effects first: the partial unique indexes would refuse the new row while the old one holds its place.
       const applied = await this.applyEffects(tx, effects);
-      const now = nowIso();
+      const now = opts.createdAt ?? nowIso();
       const row: DeploymentRow = {
         id,
         description: input.description,
@@ -243,7 +252,7 @@ export class DeploymentStore {
       await this.recordEvents(
         tx,
         input.device_id,
-        [{ id, from: null, to: state, message: null }],
+        [{ id, from: null, to: state, message: opts.message ?? null }],
         actor,
         applied,
       );
@@ -553,6 +562,7 @@ export class DeploymentStore {
     });
     const rows = [...own.map((c) => row(c, actor)), ...effects.map((c) => row(c, { type: 'system' }))];
     await tx.insertInto('deployment_events').values(rows).execute();
+    await emitDeploymentEvents(tx, [...own, ...effects]);
   }
 }
 

@@ -3,6 +3,7 @@ import type { Kysely } from 'kysely';
 import { uniqueViolation } from '../db/errors.ts';
 import type { Database, DeviceIdentityTable } from '../db/schema.ts';
 import { nowIso } from '../db/time.ts';
+import { emitDeviceEvent } from '../webhooks/events.ts';
 import { hashApiKey as hashSecret } from './api-keys.ts';
 import type { DeviceRow } from './devices.ts';
 
@@ -270,27 +271,30 @@ export class DeviceIdentityStore {
     opts: { agentVersion?: string | undefined; onlyIfDisconnected?: boolean } = {},
   ): Promise<void> {
     const now = nowIso();
-    await this.db
-      .updateTable('devices')
-      .set({
-        last_connected_at: now,
-        last_seen_at: now,
-        ...(opts.agentVersion ? { agent_version: opts.agentVersion } : {}),
-      })
-      .where('id', '=', deviceId)
-      .where('status', '!=', 'inactive')
-      .$if(!!opts.onlyIfDisconnected, (q) =>
-        q.where((eb) =>
-          eb.or([
-            eb('last_connected_at', 'is', null),
-            eb.and([
-              eb('last_disconnected_at', 'is not', null),
-              eb('last_disconnected_at', '>=', eb.ref('last_connected_at')),
+    await this.db.transaction().execute(async (tx) => {
+      const r = await tx
+        .updateTable('devices')
+        .set({
+          last_connected_at: now,
+          last_seen_at: now,
+          ...(opts.agentVersion ? { agent_version: opts.agentVersion } : {}),
+        })
+        .where('id', '=', deviceId)
+        .where('status', '!=', 'inactive')
+        .$if(!!opts.onlyIfDisconnected, (q) =>
+          q.where((eb) =>
+            eb.or([
+              eb('last_connected_at', 'is', null),
+              eb.and([
+                eb('last_disconnected_at', 'is not', null),
+                eb('last_disconnected_at', '>=', eb.ref('last_connected_at')),
+              ]),
             ]),
-          ]),
-        ),
-      )
-      .execute();
+          ),
+        )
+        .executeTakeFirst();
+      if (Number(r.numUpdatedRows) > 0) await emitDeviceEvent(tx, 'device.online', deviceId);
+    });
   }
 
   /**
@@ -300,18 +304,21 @@ export class DeviceIdentityStore {
    */
   async recordDisconnected(deviceId: string): Promise<void> {
     const now = nowIso();
-    await this.db
-      .updateTable('devices')
-      .set({ last_disconnected_at: now })
-      .where('id', '=', deviceId)
-      .where('last_connected_at', 'is not', null)
-      .where((eb) =>
-        eb.or([
-          eb('last_disconnected_at', 'is', null),
-          eb('last_disconnected_at', '<', eb.ref('last_connected_at')),
-        ]),
-      )
-      .execute();
+    await this.db.transaction().execute(async (tx) => {
+      const r = await tx
+        .updateTable('devices')
+        .set({ last_disconnected_at: now })
+        .where('id', '=', deviceId)
+        .where('last_connected_at', 'is not', null)
+        .where((eb) =>
+          eb.or([
+            eb('last_disconnected_at', 'is', null),
+            eb('last_disconnected_at', '<', eb.ref('last_connected_at')),
+          ]),
+        )
+        .executeTakeFirst();
+      if (Number(r.numUpdatedRows) > 0) await emitDeviceEvent(tx, 'device.offline', deviceId);
+    });
   }
 
   /** Updates the agent version a presence message announced, when it differs. */

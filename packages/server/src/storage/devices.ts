@@ -2,6 +2,8 @@ import { conflict, newId } from '@bosun/core';
 import type { Kysely } from 'kysely';
 import type { Database, DeviceTable } from '../db/schema.ts';
 import { nowIso } from '../db/time.ts';
+import { toDevice } from '../views/devices.ts';
+import { emitEvent } from '../webhooks/events.ts';
 import { fetchPage, type Page, type PageRequest, rowsById, whereFilters } from './list.ts';
 
 export type DeviceRow = DeviceTable;
@@ -48,6 +50,7 @@ export class DeviceStore {
         updated_at: now,
       };
       await tx.insertInto('devices').values(row).execute();
+      await emitEvent(tx, 'device.created', { device: toDevice(row) });
       return row;
     });
   }

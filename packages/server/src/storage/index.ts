@@ -12,6 +12,7 @@ import { DeviceStore } from './devices.ts';
 import { GitCommitStore } from './git-commits.ts';
 import { IdempotencyStore } from './idempotency.ts';
 import { ReleaseStore } from './releases.ts';
+import { WebhookStore } from './webhooks.ts';
 
 /** Every repository over one database handle; routes reach storage only through this. */
 export function createRepositories(db: Kysely<Database>, opts: { gitHosts?: GitHostMap } = {}) {
@@ -27,6 +28,7 @@ export function createRepositories(db: Kysely<Database>, opts: { gitHosts?: GitH
     gitCommits: new GitCommitStore(db, opts.gitHosts),
     idempotencyKeys: new IdempotencyStore(db),
     releases: new ReleaseStore(db),
+    webhooks: new WebhookStore(db),
   };
 }
 

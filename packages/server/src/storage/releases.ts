@@ -3,6 +3,8 @@ import type { Kysely } from 'kysely';
 import { uniqueViolation } from '../db/errors.ts';
 import type { Database, ReleaseTable } from '../db/schema.ts';
 import { nowIso } from '../db/time.ts';
+import { toRelease } from '../views/releases.ts';
+import { emitEvent } from '../webhooks/events.ts';
 import { fetchPage, type Page, type PageRequest, rowsById, whereFilters } from './list.ts';
 
 export type ReleaseRow = ReleaseTable;
@@ -88,6 +90,7 @@ export class ReleaseStore {
             })),
           )
           .execute();
+        await emitEvent(tx, 'release.created', { release: toRelease(row) });
         return row;
       });
     } catch (err) {
