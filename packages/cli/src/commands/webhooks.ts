@@ -3,7 +3,6 @@ import type { Command } from 'commander';
 import {
   addListOptions,
   connect,
-  fetchList,
   type JsonOption,
   jsonOption,
   type ListOptions,
@@ -12,6 +11,7 @@ import {
   run,
   UsageError,
 } from '../api.ts';
+import { fetchList } from '../resource.ts';
 
 const fields: [string, (e: WebhookEndpoint) => unknown][] = [
   ['ID', (e) => e.id],

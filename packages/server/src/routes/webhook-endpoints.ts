@@ -1,7 +1,7 @@
 import { badRequest, checkEventTypes, checkWebhookUrl, notFound, WEBHOOK_EVENT_TYPES } from '@bosun/core';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import { filterValues, listBody, listParams } from '../http/query.ts';
+import { listBody, listParams } from '../http/query.ts';
 import {
   enumFilter,
   errorResponses,
@@ -219,10 +219,10 @@ export const webhookEndpointRoutes: FastifyPluginAsyncTypebox<{
       },
     },
     async (request) => {
-      const q = request.query as Record<string, unknown>;
+      const q = request.query;
       const params = listParams(q, 'webhook_endpoint');
-      const page = await repos.webhooks.page({ id: filterValues(q, 'id') }, params.page);
-      return listBody(params, page.rows.map(toWebhookEndpoint), page.hasMore, page.totalCount);
+      const page = await repos.webhooks.page({ id: q.id }, params.page);
+      return listBody(params.page, page.rows.map(toWebhookEndpoint), page.hasMore, page.totalCount);
     },
   );
 
@@ -391,16 +391,16 @@ export const webhookEndpointRoutes: FastifyPluginAsyncTypebox<{
     },
     async (request) => {
       const e = await load(request.params.webhook_endpoint_id as string);
-      const q = request.query as Record<string, unknown>;
+      const q = request.query;
       const params = listParams(q, 'webhook_delivery');
       const page = await repos.webhooks.deliveries(
         e.id,
-        { status: filterValues(q, 'status'), event_id: filterValues(q, 'event_id') },
+        { status: q.status, event_id: q.event_id },
         params.page,
       );
       const attempts = await repos.webhooks.attempts(page.rows.map((d) => d.id));
       return listBody(
-        params,
+        params.page,
         page.rows.map((d) => toDelivery(d, attempts.get(d.id) ?? [])),
         page.hasMore,
         page.totalCount,

@@ -2,9 +2,9 @@ import { notFound } from '@bosun/core';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { errorResponses, IdParam } from '../http/schemas.ts';
-import { InstanceContent } from '../views/config-instances.ts';
 import { checkInstanceContent } from '../schema-languages/instance-check.ts';
 import type { Repositories } from '../storage/index.ts';
+import { InstanceContent } from '../views/config-instances.ts';
 
 /**
  * `POST /beta/config_schemas/{id}/validate` (extension): the check of instance creation without
