@@ -2,7 +2,6 @@ import {
   ACTIVITY_STATUSES,
   badRequest,
   ERROR_STATUSES,
-  type ExpandTree,
   newId,
   notFound,
   parsePage,
