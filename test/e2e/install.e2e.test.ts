@@ -1,12 +1,22 @@
 import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { startServer } from '@bosun/server';
+import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { artifact, artifactsDir, ensureAgentArtifacts, hasCommand } from '../support/agent-artifacts.ts';
-import { httpEngine } from '../support/store.ts';
+import { createTestDatabase, httpEngine } from '../support/store.ts';
 import { freePort, RestartableServer, repoRoot, waitFor } from './support/fleet.ts';
 
 const exec = promisify(execFile);
@@ -228,6 +238,48 @@ describe('install from the server', () => {
     );
     expect(status.stdout).toMatch(/^outbox: +0 report\(s\)/m);
     expect(status.stdout).toMatch(/^agent: +running, online/m);
+  });
+
+  it('the install script refuses a download whose SHA-256 differs from SHA256SUMS (openssl and sha256sum)', async () => {
+    // A server whose artifacts dir lists a checksum the executable does not have.
+    const dir = mkdtempSync(join(tmpdir(), 'bosun-tampered-'));
+    writeFileSync(join(dir, 'bosun-agent-linux-x64'), 'not the executable\n');
+    writeFileSync(join(dir, 'SHA256SUMS'), `${'0'.repeat(64)}  bosun-agent-linux-x64\n`);
+    const database = createTestDatabase(httpEngine());
+    const tampered = await startServer(
+      {
+        port: await freePort(),
+        host: '127.0.0.1',
+        dataDir: database.dataDir,
+        databaseUrl: database.databaseUrl,
+        logLevel: 'silent',
+        bootstrapApiKey: undefined,
+        artifactsDir: dir,
+      },
+      { logger: pino({ level: 'silent' }), pgSchema: database.pgSchema, print: () => {} },
+    );
+    try {
+      const { url } = tampered;
+      // The second PATH has every command of this machine but openssl: the sha256sum fallback.
+      const noOpenssl = mkdtempSync(join(tmpdir(), 'bosun-path-'));
+      for (const d of ['/usr/local/bin', '/usr/bin', '/bin'])
+        for (const f of readdirSync(d))
+          if (f !== 'openssl' && !existsSync(join(noOpenssl, f))) symlinkSync(join(d, f), join(noOpenssl, f));
+      for (const PATH of [process.env.PATH ?? '', noOpenssl]) {
+        const prefix = mkdtempSync(join(tmpdir(), 'bosun-install-tampered-'));
+        const res = await exec(
+          'sh',
+          ['-c', `curl -fsSL ${url}/install.sh | sh -s -- --token t --prefix ${prefix} --no-systemd`],
+          { env: { ...process.env, PATH } },
+        ).catch((e) => e);
+        expect(res.code, PATH).toBe(1);
+        expect(res.stderr).toContain('checksum mismatch for bosun-agent-linux-x64');
+        expect(existsSync(join(prefix, 'usr/bin/bosun-agent'))).toBe(false);
+      }
+    } finally {
+      await tampered.close();
+      await database.destroy();
+    }
   });
 
   it('the install script refuses a missing token and an unknown option', async () => {
