@@ -83,6 +83,12 @@ const bench: Bench = {
 
       const variants: [string, string[], string][] = [
         ['bundle on node', [process.execPath, artifact.bundle], process.version],
+        // What the executables embed (SEA execArgv); for the bundle, NODE_OPTIONS or the command line.
+        [
+          'bundle on node --max-semi-space-size=1',
+          [process.execPath, '--max-semi-space-size=1', artifact.bundle],
+          process.version,
+        ],
         ['x64 executable', [artifact.x64], 'embedded Node'],
       ];
       for (const [label, cmd, note] of variants) {
