@@ -93,7 +93,8 @@ const bench: Bench = {
       ];
       for (const [label, cmd, note] of variants) {
         const state = mkdtempSync(join(tmpdir(), 'bosun-bench-agent-'));
-        const tok = await enrol(`bench-${label.replace(/\W+/g, '-')}-${Date.now()}`);
+        // Device names are at most 48 characters.
+        const tok = await enrol(`bench-${label.replace(/\W+/g, '-').slice(0, 24)}-${Date.now()}`);
         await exec(cmd[0]!, [
           ...cmd.slice(1),
           'provision',
