@@ -83,11 +83,18 @@ const bench: Bench = {
 
       const variants: [string, string[], string][] = [
         ['bundle on node', [process.execPath, artifact.bundle], process.version],
+        // What the executables embed (SEA execArgv); for the bundle, NODE_OPTIONS or the command line.
+        [
+          'bundle on node --max-semi-space-size=1',
+          [process.execPath, '--max-semi-space-size=1', artifact.bundle],
+          process.version,
+        ],
         ['x64 executable', [artifact.x64], 'embedded Node'],
       ];
       for (const [label, cmd, note] of variants) {
         const state = mkdtempSync(join(tmpdir(), 'bosun-bench-agent-'));
-        const tok = await enrol(`bench-${label.replace(/\W+/g, '-')}-${Date.now()}`);
+        // Device names are at most 48 characters.
+        const tok = await enrol(`bench-${label.replace(/\W+/g, '-').slice(0, 24)}-${Date.now()}`);
         await exec(cmd[0]!, [
           ...cmd.slice(1),
           'provision',

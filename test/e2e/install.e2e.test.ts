@@ -1,12 +1,22 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
+import {
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { startServer } from '@bosun/server';
+import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { artifact, ensureAgentArtifacts, hasCommand } from '../support/agent-artifacts.ts';
-import { httpEngine } from '../support/store.ts';
+import { artifact, artifactsDir, ensureAgentArtifacts, hasCommand } from '../support/agent-artifacts.ts';
+import { createTestDatabase, httpEngine } from '../support/store.ts';
 import { freePort, RestartableServer, repoRoot, waitFor } from './support/fleet.ts';
 
 const exec = promisify(execFile);
@@ -183,12 +193,9 @@ describe('install from the server', () => {
     else console.warn('shellcheck not installed: install.sh only syntax-checked (sh -n)');
   });
 
-  // KNOWN REGRESSION (issue 12 note): after the wave's merge, the agent installed by the script into a
-  // prefix starts ("agent starting") and then never applies the deployment, while the same executable
-  // passes the agent end-to-end suite (.ci/run step "agent end-to-end suite with the x64 single
-  // executable"). Skipped until the next session finds the cause; the install, .deb and unit checks
-  // below still run.
-  it.skip('the one-liner installs the x64 executable in a prefix, provisions, and the agent applies a deployment', async () => {
+  // The prefix's file-system root does not exist until the first deployment creates it (the e2e
+  // harness makes its roots up front, so only this test saw the agent refuse a missing root).
+  it('the one-liner installs the x64 executable in a prefix, provisions, and the agent applies a deployment', async () => {
     const prefix = mkdtempSync(join(tmpdir(), 'bosun-install-'));
     const { id, token } = await newDevice(`install-x64-${tag}`);
     const oneLiner = `curl -fsSL ${server.url}/install.sh | sh -s -- --token ${token} --prefix ${prefix} --no-systemd`;
@@ -233,6 +240,48 @@ describe('install from the server', () => {
     expect(status.stdout).toMatch(/^agent: +running, online/m);
   });
 
+  it('the install script refuses a download whose SHA-256 differs from SHA256SUMS (openssl and sha256sum)', async () => {
+    // A server whose artifacts dir lists a checksum the executable does not have.
+    const dir = mkdtempSync(join(tmpdir(), 'bosun-tampered-'));
+    writeFileSync(join(dir, 'bosun-agent-linux-x64'), 'not the executable\n');
+    writeFileSync(join(dir, 'SHA256SUMS'), `${'0'.repeat(64)}  bosun-agent-linux-x64\n`);
+    const database = createTestDatabase(httpEngine());
+    const tampered = await startServer(
+      {
+        port: await freePort(),
+        host: '127.0.0.1',
+        dataDir: database.dataDir,
+        databaseUrl: database.databaseUrl,
+        logLevel: 'silent',
+        bootstrapApiKey: undefined,
+        artifactsDir: dir,
+      },
+      { logger: pino({ level: 'silent' }), pgSchema: database.pgSchema, print: () => {} },
+    );
+    try {
+      const { url } = tampered;
+      // The second PATH has every command of this machine but openssl: the sha256sum fallback.
+      const noOpenssl = mkdtempSync(join(tmpdir(), 'bosun-path-'));
+      for (const d of ['/usr/local/bin', '/usr/bin', '/bin'])
+        for (const f of readdirSync(d))
+          if (f !== 'openssl' && !existsSync(join(noOpenssl, f))) symlinkSync(join(d, f), join(noOpenssl, f));
+      for (const PATH of [process.env.PATH ?? '', noOpenssl]) {
+        const prefix = mkdtempSync(join(tmpdir(), 'bosun-install-tampered-'));
+        const res = await exec(
+          'sh',
+          ['-c', `curl -fsSL ${url}/install.sh | sh -s -- --token t --prefix ${prefix} --no-systemd`],
+          { env: { ...process.env, PATH } },
+        ).catch((e) => e);
+        expect(res.code, PATH).toBe(1);
+        expect(res.stderr).toContain('checksum mismatch for bosun-agent-linux-x64');
+        expect(existsSync(join(prefix, 'usr/bin/bosun-agent'))).toBe(false);
+      }
+    } finally {
+      await tampered.close();
+      await database.destroy();
+    }
+  });
+
   it('the install script refuses a missing token and an unknown option', async () => {
     const script = (await get('/install.sh')).body.toString();
     const path = join(mkdtempSync(join(tmpdir(), 'bosun-install-sh-')), 'install.sh');
@@ -245,8 +294,7 @@ describe('install from the server', () => {
     expect(unknown.stderr).toContain('unknown option: --frobnicate');
   });
 
-  // Same known regression as the x64 install test above.
-  it.skip('the arm64 executable runs under qemu: version, provision and one deployment', async () => {
+  it('the arm64 executable runs under qemu: version, provision and one deployment', async () => {
     const version = await exec(QEMU[0]!, [...QEMU.slice(1), artifact.arm64, 'version']);
     expect(version.stdout).toMatch(/^bosun-agent v\d+\.\d+\.\d+ \(node v24\.\d+\.\d+, linux-arm64\)\n$/);
     // Packaging does not depend on the storage engine, and a deployment under qemu takes minutes on a
@@ -314,6 +362,86 @@ describe('install from the server', () => {
     },
   );
 
+  // A real `dpkg -i` runs the maintainer scripts as root against the whole system (user, /var/lib,
+  // /etc). Here it runs inside a private mount namespace on a copy-on-write overlay of this machine's
+  // root (tmpfs upper layer, fresh /run so no systemd is reachable), chrooted: install, reinstall
+  // over an edited conffile and a provisioned identity, remove, purge, and nothing reaches the host.
+  it.skipIf(!canOverlay())(
+    'the amd64 .deb installs, reinstalls, removes and purges with dpkg (copy-on-write view of this root)',
+    async () => {
+      const hostView = () => ({
+        bin: existsSync('/usr/bin/bosun-agent'),
+        state: existsSync('/var/lib/bosun'),
+        passwd: readFileSync('/etc/passwd', 'utf8'),
+      });
+      const host = hostView();
+      const top = mkdtempSync(join(tmpdir(), 'bosun-dpkg-'));
+      const m = join(top, 'merged');
+      const inside = [
+        'set -e',
+        'deb=/mnt/artifacts/bosun-agent_amd64.deb',
+        'dpkg -i "$deb" >/dev/null',
+        'echo "status=$(dpkg -s bosun-agent | sed -n \'s/^Status: //p\')"',
+        'echo "user=$(getent passwd bosun | cut -d: -f1,6,7)"',
+        'echo "state=$(stat -c %U:%G:%a /var/lib/bosun)"',
+        'echo "env=$(stat -c %U:%G:%a /etc/bosun/agent.env)"',
+        'echo "version=$(/usr/bin/bosun-agent version)"',
+        // What `bosun-agent provision` leaves, and an administrator's edit of the conffile.
+        'mkdir -p /var/lib/bosun/identity && echo key > /var/lib/bosun/identity/private_key.pem',
+        'echo BOSUN_LOG_LEVEL=debug >> /etc/bosun/agent.env',
+        'dpkg -i "$deb" >/dev/null',
+        'echo "reinstall_key=$(cat /var/lib/bosun/identity/private_key.pem)"',
+        'echo "reinstall_env=$(grep -c BOSUN_LOG_LEVEL=debug /etc/bosun/agent.env)"',
+        'dpkg -r bosun-agent >/dev/null',
+        'echo "removed_bin=$(test -e /usr/bin/bosun-agent && echo present || echo absent)"',
+        'echo "removed_key=$(cat /var/lib/bosun/identity/private_key.pem)"',
+        'dpkg -P bosun-agent >/dev/null',
+        'echo "purged_state=$(test -e /var/lib/bosun && echo present || echo absent)"',
+        'echo "purged_user=$(getent passwd bosun | cut -d: -f1)"',
+      ].join('\n');
+      const { stdout } = await exec('unshare', [
+        '--mount',
+        '--fork',
+        'sh',
+        '-ec',
+        [
+          `mount -t tmpfs tmpfs "${top}"`,
+          `mkdir -p "${top}/u" "${top}/w" "${m}"`,
+          `mount -t overlay overlay -o lowerdir=/,upperdir="${top}/u",workdir="${top}/w" "${m}"`,
+          `mount --bind /proc "${m}/proc"`,
+          `mount --bind /dev "${m}/dev"`,
+          `mount -t tmpfs tmpfs "${m}/run"`,
+          `mkdir -p "${m}/mnt/artifacts"`,
+          `mount --bind -o ro "${artifactsDir}" "${m}/mnt/artifacts"`,
+          `chroot "${m}" sh -c "$0"`,
+        ].join(' && '),
+        inside,
+      ]);
+      const got = Object.fromEntries(
+        stdout
+          .trim()
+          .split('\n')
+          .map((l) => l.split(/=(.*)/s).slice(0, 2)),
+      );
+      expect(got).toEqual({
+        status: 'install ok installed',
+        user: 'bosun:/var/lib/bosun:/usr/sbin/nologin',
+        state: 'bosun:bosun:700',
+        env: 'root:bosun:640',
+        version: expect.stringMatching(/^bosun-agent v\d+\.\d+\.\d+ \(node v24\.\d+\.\d+, linux-x64\)$/),
+        reinstall_key: 'key',
+        reinstall_env: '1',
+        removed_bin: 'absent',
+        removed_key: 'key',
+        purged_state: 'absent',
+        // The user stays after purge: files on the robot may still belong to it.
+        purged_user: 'bosun',
+      });
+      // Nothing of it reached this machine.
+      expect(hostView()).toEqual(host);
+    },
+  );
+
   it.skipIf(!hasCommand('systemd-analyze'))('systemd-analyze verify accepts both units', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'bosun-units-'));
     // verify checks that ExecStart exists: point the agent unit at the built executable.
@@ -333,6 +461,31 @@ describe('install from the server', () => {
     expect(res.code ?? 0).toBe(0);
   });
 });
+
+/**
+ * Root with unshare, chroot, dpkg and overlayfs: what the .deb test needs to run dpkg on a throwaway
+ * copy of this system. Checked by trying it, not assumed.
+ */
+function canOverlay(): boolean {
+  if (process.getuid?.() !== 0 || !hasCommand('unshare') || !hasCommand('dpkg')) return false;
+  const top = mkdtempSync(join(tmpdir(), 'bosun-ovl-probe-'));
+  try {
+    execFileSync(
+      'unshare',
+      [
+        '--mount',
+        '--fork',
+        'sh',
+        '-ec',
+        `mount -t tmpfs tmpfs "${top}" && mkdir "${top}/u" "${top}/w" "${top}/m" && mount -t overlay overlay -o lowerdir=/,upperdir="${top}/u",workdir="${top}/w" "${top}/m"`,
+      ],
+      { stdio: 'ignore' },
+    );
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /** A GET with a Host header fetch() would not send. */
 function rawGet(port: number, path: string, host: string): Promise<number> {

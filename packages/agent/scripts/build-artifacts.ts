@@ -117,6 +117,9 @@ async function buildExecutable(arch: Arch, bundle: string): Promise<string> {
       disableExperimentalSEAWarning: true,
       useSnapshot: false,
       useCodeCache: false,
+      // A 1 MB young generation instead of up to 16 MB: the idle agent allocates little, and the
+      // difference is resident memory on the robot (BENCHMARKS.md). NODE_OPTIONS may still add flags.
+      execArgv: ['--max-semi-space-size=1'],
     }),
   );
   sh(hostNode, ['--experimental-sea-config', seaConfig], buildDir);

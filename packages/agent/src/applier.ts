@@ -121,12 +121,12 @@ export class FileApplier {
    * directory of the path, or the file itself) leads outside the root: the agent must never write,
    * back up or delete a file outside the tree it was given. Each existing component is lstat'ed; the
    * deepest one that exists is resolved with realpath and must stay under the root's own realpath.
+   * The root itself may not exist yet: the first apply creates it, as it creates any directory.
    * With the default root `/` every path is inside, so links are followed as the system does.
    */
   async resolveInside(path: string): Promise<string> {
     const real = this.resolve(path);
     if (this.fsRoot === '/') return real;
-    this.rootReal ??= await realpath(this.fsRoot);
     let existing = this.fsRoot;
     let link: string | undefined;
     for (const part of path.split('/').filter(Boolean)) {
@@ -140,6 +140,8 @@ export class FileApplier {
       existing = next;
     }
     if (link === undefined) return real;
+    // Only now: a root that does not exist yet (the first apply creates it) has no links below it.
+    this.rootReal ??= await realpath(this.fsRoot);
     let target: string;
     try {
       target = await realpath(existing);

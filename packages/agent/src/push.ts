@@ -50,6 +50,9 @@ export class PushChannel {
       // Re-set before every attempt (below): full jitter, so a fleet does not reconnect in lockstep.
       reconnectPeriod: fullJitterMs(0, RECONNECT_JITTER),
       connectTimeout: 10_000,
+      // mqtt-packet would otherwise pre-build a Buffer for each of the 65 536 message ids (≈ 10 MB of
+      // heap on an idle robot, for an agent that publishes a few messages an hour).
+      writeCache: false,
       will: { topic: `${prefix}presence`, payload: Buffer.from(presence('offline')), qos: 1, retain: true },
     });
     this.client = client;

@@ -189,6 +189,23 @@ describe('FileApplier', () => {
       expect(readdirSync(outside)).toEqual(['secret']);
     });
 
+    it('creates a root that does not exist yet (an install prefix before the first deployment)', async () => {
+      const stateDir = mkdtempSync(join(tmpdir(), 'bosun-apply-state-'));
+      const root = join(mkdtempSync(join(tmpdir(), 'bosun-apply-parent-')), 'not', 'yet');
+      const applier = new FileApplier(stateDir, root);
+      await applier.apply({
+        writes: [write('/etc/robot/a.json', '{"a":1}')],
+        deletes: [],
+        ledger: { set: { d1: {} } },
+      });
+      expect(read(root, '/etc/robot/a.json')).toBe('{"a":1}');
+      // Once it exists, the link check runs against it as usual.
+      symlinkSync(outsideDir(), join(root, 'srv'));
+      await expect(
+        applier.apply({ writes: [write('/srv/b.yaml', 'x')], deletes: [], ledger: {} }),
+      ).rejects.toThrow(/outside the agent's file-system root/);
+    });
+
     it('follows links that stay inside the root', async () => {
       const { root, applier } = setup();
       mkdirSync(join(root, 'srv/configs'), { recursive: true });

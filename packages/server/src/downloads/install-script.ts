@@ -68,16 +68,26 @@ fetch() {
   fi
 }
 
+# SHA-256 of a file: openssl first (it uses the CPU's SHA instructions, ~5x faster than coreutils
+# on a 110 MB executable), else sha256sum; nothing when neither exists.
+sha256_of() {
+  if command -v openssl >/dev/null 2>&1; then
+    openssl dgst -sha256 -r "$1" | cut -d' ' -f1
+  elif command -v sha256sum >/dev/null 2>&1; then
+    sha256sum "$1" | cut -d' ' -f1
+  fi
+}
+
 # Downloads a file and checks it against the server's SHA256SUMS.
 fetch_checked() {
   fetch "$1" "$TMP/$1" || die "cannot download $SERVER_URL/downloads/$1"
-  if command -v sha256sum >/dev/null 2>&1; then
+  actual=$(sha256_of "$TMP/$1")
+  if [ -n "$actual" ]; then
     expected=$(awk -v f="$1" '$2 == f { print $1 }' "$TMP/SHA256SUMS")
-    actual=$(sha256sum "$TMP/$1" | cut -d' ' -f1)
     [ -n "$expected" ] || die "$1 is not listed in SHA256SUMS"
     [ "$expected" = "$actual" ] || die "checksum mismatch for $1"
   else
-    echo "install.sh: sha256sum not found; not verifying $1" >&2
+    echo "install.sh: neither openssl nor sha256sum found; not verifying $1" >&2
   fi
 }
 
