@@ -73,6 +73,7 @@ describe('bosun server: first start', () => {
       'devices:manage',
       'git_commits:manage',
       'releases:manage',
+      'webhooks:manage',
     ]);
 
     // The banner's "more keys" line works exactly as printed, from a shell in a clone.

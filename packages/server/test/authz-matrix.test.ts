@@ -117,8 +117,14 @@ describe('platform API: every operation of the route table', () => {
       const readOnly = [...new Set(required.map((s) => `${s.split(':')[0]}:read`))].filter(
         (s) => !grantsAny([s], required),
       );
-      // Every other scope at once, and each :read of a resource whose write it needs.
-      const attempts = [lacking, ...readOnly.map((s) => [s])];
+      // Every other scope at once, and each :read of a resource whose write it needs; a route that
+      // needs further scopes (alsoScopes) refuses each accepted scope without them.
+      const also = r.config.alsoScopes ?? [];
+      const attempts = [
+        lacking,
+        ...readOnly.map((s) => [s]),
+        ...(also.length ? required.map((s) => [s]) : []),
+      ];
       for (const scopes of attempts) {
         const res = await call(
           r.method,
@@ -139,10 +145,12 @@ describe('platform API: every operation of the route table', () => {
     const problems: string[] = [];
     for (const r of platformRoutes()) {
       const required = r.config.scopes!;
+      // A route may need further scopes, every one (alsoScopes): each grant carries them.
+      const also = r.config.alsoScopes ?? [];
       const grants = [
-        ...required.map((s) => [s]),
-        ...required.map((s) => [`${s.split(':')[0]}:manage`]),
-        ...(required.length === 0 ? [[]] : []),
+        ...required.map((s) => [s, ...also]),
+        ...required.map((s) => [`${s.split(':')[0]}:manage`, ...also]),
+        ...(required.length === 0 ? [also] : []),
       ];
       for (const scopes of grants) {
         const res = await call(

@@ -7,6 +7,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** Scopes of which the caller needs at least one; `[]` means authenticated but no scope. */
     scopes?: string[];
+    /** Scopes the caller needs as well, every one of them (a view that joins several resources). */
+    alsoScopes?: string[];
     /** Skips the version header and the API key (health, OpenAPI document, docs). */
     public?: boolean;
   }
@@ -62,6 +64,7 @@ export const platformAuthPlugin = fp(async (app: FastifyInstance, opts: Platform
     // onRoute guarantees a list here; an absent one still refuses rather than grants.
     if (!config.scopes) throw new BosunError(403, 'missing_scope', 'This route grants no scope.');
     requireScopes(request, config.scopes);
+    for (const scope of config.alsoScopes ?? []) requireScopes(request, [scope]);
   });
 });
 

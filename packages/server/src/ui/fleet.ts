@@ -11,7 +11,6 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { type ExpressionBuilder, type Kysely, sql } from 'kysely';
 import type { Database } from '../db/schema.ts';
-import { requireScopes } from '../http/auth.ts';
 import { errorResponses } from '../http/schemas.ts';
 import { toDevice } from '../views/devices.ts';
 
@@ -113,7 +112,7 @@ export const fleetRoutes: FastifyPluginAsyncTypebox<{ db: Kysely<Database> }> = 
   app.get(
     '/fleet',
     {
-      config: { scopes: ['devices:read'] },
+      config: { scopes: ['devices:read'], alsoScopes: ['deployments:read'] },
       schema: {
         ...EXTENSION,
         tags,
@@ -136,7 +135,6 @@ export const fleetRoutes: FastifyPluginAsyncTypebox<{ db: Kysely<Database> }> = 
       },
     },
     async (request) => {
-      requireScopes(request, ['deployments:read']);
       const q = request.query;
       const { offset, limit } = parsePage(q.offset, q.limit ?? 50);
       const now = Date.now();
@@ -224,7 +222,7 @@ export const fleetRoutes: FastifyPluginAsyncTypebox<{ db: Kysely<Database> }> = 
   app.get(
     '/fleet/summary',
     {
-      config: { scopes: ['devices:read'] },
+      config: { scopes: ['devices:read'], alsoScopes: ['deployments:read'] },
       schema: {
         ...EXTENSION,
         tags,
@@ -252,7 +250,6 @@ export const fleetRoutes: FastifyPluginAsyncTypebox<{ db: Kysely<Database> }> = 
       },
     },
     async (request) => {
-      requireScopes(request, ['deployments:read']);
       const now = Date.now();
       const count = (rows: { n: string | number }) => Number(rows.n);
       const base = db.selectFrom('devices');
