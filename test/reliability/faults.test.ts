@@ -130,6 +130,11 @@ describe('PostgreSQL restarted during a rollout (our own cluster)', () => {
         pg.stop('immediate');
         await jitter(1500);
         pg.start();
+      }).catch((err: Error) => {
+        // The server's own words are the diagnosis when the rollout cannot go on.
+        throw new Error(
+          `${err.message}; server exits ${JSON.stringify(server.exits)}:\n${server.output.slice(-3000)}`,
+        );
       });
       expect(server.exits, `the server never exited: ${server.output.slice(-2000)}`).toEqual([]);
       expect(await server.healthy()).toBe(true);

@@ -119,6 +119,12 @@ function openPostgres(opts: DatabaseOptions): Store {
     types: timestampsAsIso(),
   });
   pool.on('error', (err) => opts.onConnectionError?.(err));
+  // The pool listens for errors only on idle clients. A client that is checked out (a transaction
+  // between statements) when the database goes away emits 'error' with no listener, which would end
+  // the process; with this listener the loss surfaces as the failure of that client's next query.
+  pool.on('connect', (client) => {
+    client.on('error', (err) => opts.onConnectionError?.(err));
+  });
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   url.password = '';
   return { db, engine: 'postgres', location: url.toString(), close: () => db.destroy() };
