@@ -12,6 +12,8 @@ export const ID_PREFIX = {
   device: 'dvc_',
   gitCommit: 'git_cmt_',
   event: 'evt_',
+  group: 'grp_',
+  rollout: 'rlt_',
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIX;

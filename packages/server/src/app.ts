@@ -46,6 +46,8 @@ export interface AppOptions {
   mqtt?: MqttOptions | undefined;
   /** Forge of each self-hosted git server (`BOSUN_GIT_HOSTS`). */
   gitHosts?: GitHostMap | undefined;
+  /** Roll failed upgrades back automatically (default true; `BOSUN_AUTO_ROLLBACK=0`). */
+  autoRollback?: boolean | undefined;
   /** Largest request body in bytes; default LIMITS.bodyBytes. */
   bodyLimit?: number | undefined;
   /** Agent artifacts and the install script (`/downloads/*`, `/install.sh`). */
@@ -87,7 +89,10 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     schemaController: { compilersFactory: { buildSerializer: lazySerializerFactory } },
   });
   await app.register(routeTablePlugin);
-  const repos = createRepositories(opts.store.db, { gitHosts: opts.gitHosts ?? {} });
+  const repos = createRepositories(opts.store.db, {
+    gitHosts: opts.gitHosts ?? {},
+    autoRollback: opts.autoRollback ?? true,
+  });
   app.decorate('repos', repos);
   app.decorate('store', opts.store);
   app.setValidatorCompiler(validatorCompiler);

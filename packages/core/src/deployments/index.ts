@@ -1,5 +1,5 @@
 export * from './agent.ts';
 export * from './instance-set.ts';
 export * from './lifecycle.ts';
-export * from './status.ts';
 export * from './rollback.ts';
+export * from './status.ts';

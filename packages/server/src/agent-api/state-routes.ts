@@ -159,7 +159,7 @@ export const stateRoutes: FastifyPluginAsyncTypebox<{
       if (body.report_id && (await agentState.reportSeen(deviceId, body.report_id))) return current;
       const observedAt = observedTime(body.occurred_at);
       const actor = { type: 'agent' as const, id: deviceId };
-      await deployments.report(
+      const result = await deployments.report(
         id,
         {
           activity_status: body.activity_status,
@@ -170,6 +170,8 @@ export const stateRoutes: FastifyPluginAsyncTypebox<{
         actor,
         observedAt,
       );
+      // A failure answered by a rollback deployment: the device has something new to apply.
+      if (result.rollback) app.notifier.notify(deviceId, 'deployment_changed');
       if (body.drift?.length) {
         const files = body.drift.map((d) => `${d.path} (${d.change})`).join(', ');
         await deployments.recordNotice(

@@ -5,6 +5,7 @@ import { configsReleasesDeployments } from './migrations/002_configs_releases_de
 import { agent } from './migrations/005_agent.ts';
 import { eventObservedAt } from './migrations/006_event_observed_at.ts';
 import { idempotencyKeys } from './migrations/007_idempotency_keys.ts';
+import { fleet } from './migrations/011_fleet.ts';
 
 /**
  * Migrations live in code (not a folder scan) so they ship inside the package and run identically
@@ -17,6 +18,7 @@ function migrations(engine: Engine): Record<string, Migration> {
     '005_agent': agent(engine),
     '006_event_observed_at': eventObservedAt(engine),
     '007_idempotency_keys': idempotencyKeys(engine),
+    '011_fleet': fleet(engine),
   };
 }
 

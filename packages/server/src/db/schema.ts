@@ -1,4 +1,5 @@
 import type { Generated } from 'kysely';
+import type { FleetTables } from './fleet-schema.ts';
 
 /**
  * Row types, one interface per table, following the SQL of the migrations. Timestamps are ISO 8601
@@ -198,7 +199,7 @@ export interface IdempotencyKeyTable {
   expires_at: string;
 }
 
-export interface Database {
+export interface Database extends FleetTables {
   api_keys: ApiKeyTable;
   idempotency_keys: IdempotencyKeyTable;
   config_types: ConfigTypeTable;

@@ -15,6 +15,10 @@ import {
   initialState,
   newId,
   notFound,
+  redeployTarget,
+  replacedBy,
+  rollbackAfterFailure,
+  rolledBackMessage,
   type StatusChange,
   stagingReplacementEffects,
 } from '@bosun/core';
@@ -45,12 +49,21 @@ export interface CreateDeploymentInput {
   device_id: string;
   config_instance_ids: string[];
   parent_id?: string | undefined;
+  /** Extension: turn the automatic rollback of this deployment on or off (unset: the server's setting). */
+  auto_rollback?: boolean | undefined;
+}
+
+export interface DeploymentStoreOptions {
+  /** Roll a failed upgrade back automatically (docs/decisions.md #21); `BOSUN_AUTO_ROLLBACK=0` turns it off. */
+  autoRollback?: boolean;
 }
 
 export interface ReportResult {
   deployment: DeploymentRow;
   /** False when the report restated the current state and nothing was written. */
   changed: boolean;
+  /** The rollback deployment the failure caused, if any (the device must be told). */
+  rollback?: DeploymentRow | undefined;
 }
 
 type Tx = Kysely<Database>;
@@ -74,7 +87,10 @@ const asDevice = (row: DeploymentRow): DeviceDeployment => ({
 export class DeploymentStore {
   private readonly sqlite: boolean;
 
-  constructor(private readonly db: Kysely<Database>) {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly opts: DeploymentStoreOptions = {},
+  ) {
     this.sqlite = db.getExecutor().adapter instanceof SqliteAdapter;
   }
 
@@ -95,9 +111,13 @@ export class DeploymentStore {
 
   /** Config instance ids of each deployment, in the order of the release's schemas. */
   async instanceIds(deploymentIds: readonly string[]): Promise<Map<string, string[]>> {
+    return this.instanceIdsIn(this.db, deploymentIds);
+  }
+
+  private async instanceIdsIn(db: Tx, deploymentIds: readonly string[]): Promise<Map<string, string[]>> {
     const out = new Map<string, string[]>(deploymentIds.map((id) => [id, []]));
     if (!deploymentIds.length) return out;
-    const rows = await this.db
+    const rows = await db
       .selectFrom('deployment_instances')
       .select(['deployment_id', 'config_instance_id'])
       .where('deployment_id', 'in', [...new Set(deploymentIds)])
@@ -146,103 +166,152 @@ export class DeploymentStore {
   }
 
   async create(input: CreateDeploymentInput, actor: Actor): Promise<DeploymentRow> {
-    return this.onDevice(input.device_id, async (tx) => {
-      // One round trip: the release (404 when absent) and its schemas in order.
-      const releaseRows = await tx
-        .selectFrom('releases as r')
-        .leftJoin('release_schemas as rs', 'rs.release_id', 'r.id')
-        .select(['r.id', 'rs.config_schema_id'])
-        .where('r.id', '=', input.release_id)
-        .orderBy('rs.position')
-        .execute();
-      if (!releaseRows.length) throw notFound('release', input.release_id);
-      const schemaIds = releaseRows.flatMap((r) => (r.config_schema_id ? [r.config_schema_id] : []));
-      const requested = input.config_instance_ids;
-      const found = requested.length
-        ? await tx
-            .selectFrom('config_instances')
-            .select(['id', 'config_schema_id'])
-            .where('id', 'in', [...new Set(requested)])
-            .execute()
-        : [];
-      const instanceIds = checkInstanceSet(input.release_id, schemaIds, requested, found);
-      if (input.parent_id !== undefined) {
-        const parent = await tx
-          .selectFrom('deployments')
-          .select(['id', 'device_id'])
-          .where('id', '=', input.parent_id)
-          .executeTakeFirst();
-        checkParent(parent, input.parent_id, input.device_id);
-      }
-      const live = await this.liveDeployments(tx, input.device_id);
-      checkCreateTarget(input.target_status, input.release_id, currentDeployment(live)?.release_id ?? null);
+    return this.onDevice(input.device_id, (tx) => this.insert(tx, input, actor));
+  }
 
-      const id = newId('deployment');
-      const state = initialState(input.target_status);
-      const effects =
-        input.target_status === 'staged'
-          ? stagingReplacementEffects(id, input.release_id, live)
-          : becomeCurrentEffects(id, live);
-      // Effects first: the partial unique indexes would refuse the new row while the old one holds its place.
-      const applied = await this.applyEffects(tx, effects);
-      const now = nowIso();
-      const row: DeploymentRow = {
-        id,
-        description: input.description,
-        device_id: input.device_id,
-        release_id: input.release_id,
-        parent_id: input.parent_id ?? null,
-        target_status: state.target,
-        activity_status: state.activity,
-        error_status: state.error,
-        error_message: null,
-        attempts: 0,
-        staged_at: state.target === 'staged' ? now : null,
-        current_at: state.target === 'deployed' ? now : null,
-        deployed_at: null,
-        archived_at: null,
-        created_at: now,
-        updated_at: now,
-      };
-      await tx.insertInto('deployments').values(row).execute();
+  /** Creates a deployment inside a transaction that holds the device's lock. */
+  private async insert(
+    tx: Tx,
+    input: CreateDeploymentInput,
+    actor: Actor,
+    creationMessage: string | null = null,
+  ): Promise<DeploymentRow> {
+    // One round trip: the release (404 when absent) and its schemas in order.
+    const releaseRows = await tx
+      .selectFrom('releases as r')
+      .leftJoin('release_schemas as rs', 'rs.release_id', 'r.id')
+      .select(['r.id', 'rs.config_schema_id'])
+      .where('r.id', '=', input.release_id)
+      .orderBy('rs.position')
+      .execute();
+    if (!releaseRows.length) throw notFound('release', input.release_id);
+    const schemaIds = releaseRows.flatMap((r) => (r.config_schema_id ? [r.config_schema_id] : []));
+    const requested = input.config_instance_ids;
+    const found = requested.length
+      ? await tx
+          .selectFrom('config_instances')
+          .select(['id', 'config_schema_id'])
+          .where('id', 'in', [...new Set(requested)])
+          .execute()
+      : [];
+    const instanceIds = checkInstanceSet(input.release_id, schemaIds, requested, found);
+    if (input.parent_id !== undefined) {
+      const parent = await tx
+        .selectFrom('deployments')
+        .select(['id', 'device_id'])
+        .where('id', '=', input.parent_id)
+        .executeTakeFirst();
+      checkParent(parent, input.parent_id, input.device_id);
+    }
+    const live = await this.liveDeployments(tx, input.device_id);
+    checkCreateTarget(input.target_status, input.release_id, currentDeployment(live)?.release_id ?? null);
+
+    const id = newId('deployment');
+    const state = initialState(input.target_status);
+    const effects =
+      input.target_status === 'staged'
+        ? stagingReplacementEffects(id, input.release_id, live)
+        : becomeCurrentEffects(id, live);
+    // Effects first: the partial unique indexes would refuse the new row while the old one holds its place.
+    const applied = await this.applyEffects(tx, effects);
+    const now = nowIso();
+    const row: DeploymentRow = {
+      id,
+      description: input.description,
+      device_id: input.device_id,
+      release_id: input.release_id,
+      parent_id: input.parent_id ?? null,
+      target_status: state.target,
+      activity_status: state.activity,
+      error_status: state.error,
+      error_message: null,
+      attempts: 0,
+      staged_at: state.target === 'staged' ? now : null,
+      current_at: state.target === 'deployed' ? now : null,
+      deployed_at: null,
+      archived_at: null,
+      created_at: now,
+      updated_at: now,
+    };
+    await tx.insertInto('deployments').values(row).execute();
+    await tx
+      .insertInto('deployment_instances')
+      .values(
+        instanceIds.map((config_instance_id, position) => ({
+          deployment_id: id,
+          config_instance_id,
+          position,
+        })),
+      )
+      .execute();
+    if (input.auto_rollback !== undefined) {
       await tx
-        .insertInto('deployment_instances')
-        .values(
-          instanceIds.map((config_instance_id, position) => ({
-            deployment_id: id,
-            config_instance_id,
-            position,
-          })),
-        )
+        .insertInto('deployment_settings')
+        .values({ deployment_id: id, auto_rollback: input.auto_rollback ? 1 : 0, rollout_id: null })
         .execute();
-      await this.recordEvents(
+    }
+    await this.recordEvents(
+      tx,
+      input.device_id,
+      [{ id, from: null, to: state, message: creationMessage }],
+      actor,
+      applied,
+    );
+    return row;
+  }
+
+  /**
+   * Extension: deploys the instance set of deployment `id` again, as a new deployment of the same
+   * device whose parent is `id` (created deployed, or staged and deployed when its release is not
+   * the device's current one), in one transaction.
+   */
+  async redeploy(
+    id: string,
+    input: { description?: string | undefined; auto_rollback?: boolean | undefined },
+    actor: Actor,
+  ): Promise<DeploymentRow> {
+    return this.onDeployment(id, async (tx, old) => {
+      const instanceIds = (await this.instanceIdsIn(tx, [id])).get(id)!;
+      const live = await this.liveDeployments(tx, old.device_id);
+      const plan = redeployTarget(old.release_id, currentDeployment(live)?.release_id ?? null);
+      const row = await this.insert(
         tx,
-        input.device_id,
-        [{ id, from: null, to: state, message: null }],
+        {
+          target_status: plan.create,
+          description: input.description ?? `Redeploy of ${id}.`,
+          release_id: old.release_id,
+          device_id: old.device_id,
+          config_instance_ids: instanceIds,
+          parent_id: id,
+          auto_rollback: input.auto_rollback,
+        },
         actor,
-        applied,
+        `Redeploys the config instances of ${id}.`,
       );
-      return row;
+      return plan.thenDeploy ? this.deployIn(tx, row, actor) : row;
     });
   }
 
   /** staged → deployed/queued; the deployment becomes current, with its effects (docs/decisions.md #27). */
   async deploy(id: string, actor: Actor): Promise<DeploymentRow> {
-    return this.onDeployment(id, async (tx, row) => {
-      const to = checkDeploy(asDevice(row));
-      const live = await this.liveDeployments(tx, row.device_id);
-      const applied = await this.applyEffects(tx, becomeCurrentEffects(id, live));
-      const now = nowIso();
-      const updated = await this.write(tx, row, to, { current_at: now }, now);
-      await this.recordEvents(
-        tx,
-        row.device_id,
-        [{ id, from: stateOf(row), to, message: null }],
-        actor,
-        applied,
-      );
-      return updated;
-    });
+    return this.onDeployment(id, (tx, row) => this.deployIn(tx, row, actor));
+  }
+
+  private async deployIn(tx: Tx, row: DeploymentRow, actor: Actor): Promise<DeploymentRow> {
+    const id = row.id;
+    const to = checkDeploy(asDevice(row));
+    const live = await this.liveDeployments(tx, row.device_id);
+    const applied = await this.applyEffects(tx, becomeCurrentEffects(id, live));
+    const now = nowIso();
+    const updated = await this.write(tx, row, to, { current_at: now }, now);
+    await this.recordEvents(
+      tx,
+      row.device_id,
+      [{ id, from: stateOf(row), to, message: null }],
+      actor,
+      applied,
+    );
+    return updated;
   }
 
   /** A staged or drifted deployment leaves the staging area for good (docs/decisions.md #27). */
@@ -312,8 +381,95 @@ export class DeploymentStore {
         ],
         actor,
       );
-      return { deployment: updated, changed: true };
+      const rollback = await this.rollBackAfterFailure(tx, row, to);
+      return { deployment: updated, changed: true, rollback };
     });
+  }
+
+  /**
+   * docs/decisions.md #21: when `failed` has just failed as the device's current deployment, a
+   * rollback deployment restores the set of the deployment it replaced (target deployed; the device
+   * has no current release any more), in the same transaction as the failure. Both histories name
+   * the other deployment and `deployment_rollbacks` links the three.
+   */
+  private async rollBackAfterFailure(
+    tx: Tx,
+    failed: DeploymentRow,
+    to: DeploymentState,
+  ): Promise<DeploymentRow | undefined> {
+    if (to.error !== 'failed' || failed.error_status === 'failed') return undefined;
+    const history = await tx
+      .selectFrom('deployments')
+      .select([
+        'id',
+        'release_id',
+        'target_status',
+        'activity_status',
+        'error_status',
+        'current_at',
+        'deployed_at',
+      ])
+      .where('device_id', '=', failed.device_id)
+      .where('current_at', 'is not', null)
+      .execute();
+    const previous = replacedBy(
+      failed,
+      history.map((r) => ({ ...r, state: stateOf(r) })),
+    );
+    const setting = await tx
+      .selectFrom('deployment_settings')
+      .select('auto_rollback')
+      .where('deployment_id', '=', failed.id)
+      .executeTakeFirst();
+    const decision = rollbackAfterFailure({
+      failedId: failed.id,
+      from: stateOf(failed),
+      to,
+      previous,
+      enabled: (this.opts.autoRollback ?? true) && setting?.auto_rollback !== 0,
+    });
+    if (!decision.rollback) return undefined;
+    const system: Actor = { type: 'system' };
+    const restored = await this.instanceIdsIn(tx, [decision.restore_id]);
+    const rollback = await this.insert(
+      tx,
+      {
+        target_status: 'deployed',
+        description: decision.description,
+        release_id: decision.release_id,
+        device_id: failed.device_id,
+        config_instance_ids: restored.get(decision.restore_id)!,
+        parent_id: decision.restore_id,
+      },
+      system,
+      decision.message,
+    );
+    await tx
+      .insertInto('deployment_rollbacks')
+      .values({
+        deployment_id: rollback.id,
+        failed_deployment_id: failed.id,
+        restored_deployment_id: decision.restore_id,
+        device_id: failed.device_id,
+        created_at: rollback.created_at,
+      })
+      .execute();
+    await this.recordEvents(
+      tx,
+      failed.device_id,
+      [{ id: failed.id, from: to, to, message: rolledBackMessage(rollback.id, decision.restore_id) }],
+      system,
+    );
+    return rollback;
+  }
+
+  /** The rollback a failed deployment caused, with the deployment it restored. */
+  async rollbackOf(failedId: string) {
+    return this.db
+      .selectFrom('deployment_rollbacks')
+      .selectAll()
+      .where('failed_deployment_id', '=', failedId)
+      .executeTakeFirst();
   }
 
   /**

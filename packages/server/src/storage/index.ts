@@ -14,14 +14,17 @@ import { IdempotencyStore } from './idempotency.ts';
 import { ReleaseStore } from './releases.ts';
 
 /** Every repository over one database handle; routes reach storage only through this. */
-export function createRepositories(db: Kysely<Database>, opts: { gitHosts?: GitHostMap } = {}) {
+export function createRepositories(
+  db: Kysely<Database>,
+  opts: { gitHosts?: GitHostMap; autoRollback?: boolean } = {},
+) {
   return {
     agentState: new AgentStateStore(db),
     apiKeys: new ApiKeyStore(db),
     configInstances: new ConfigInstanceStore(db),
     configSchemas: new ConfigSchemaStore(db),
     configTypes: new ConfigTypeStore(db),
-    deployments: new DeploymentStore(db),
+    deployments: new DeploymentStore(db, { autoRollback: opts.autoRollback ?? true }),
     devices: new DeviceStore(db),
     deviceIdentity: new DeviceIdentityStore(db),
     gitCommits: new GitCommitStore(db, opts.gitHosts),
