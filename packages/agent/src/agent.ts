@@ -27,6 +27,7 @@ import {
   type Report,
 } from './client.ts';
 import { fileDigest, replaceFileAtomically, sha256Digest } from './fsutil.ts';
+import { filesInPlace, keptWhole } from './handover.ts';
 import { type Identity, loadIdentity } from './identity.ts';
 import { AgentDeviceApiSource } from './local-api/agent-source.ts';
 import { EventLog, type EventLogOptions } from './local-api/event-log.ts';
@@ -365,8 +366,10 @@ export class Agent extends EventEmitter<AgentEvents> {
     const now = await this.applier.ledger();
     // While a replacement is still retrying, the robot keeps running on the old files: they are
     // removed (and the old deployment reported archived) in the same transaction that writes the new
-    // ones, or here once no replacement is pending any more (it succeeded elsewhere, or failed).
-    const pending = targets.filter((d) => !now[d.id] && this.store.retries[d.id]?.error !== 'failed');
+    // ones, or here once no replacement is pending any more (it succeeded elsewhere). A replacement
+    // that failed holds them too: the server answers with a rollback deployment that takes them over
+    // (docs/decisions.md #21); only once the failed one has left the desired state are they removed.
+    const pending = targets.filter((d) => !now[d.id]);
     const holding = pending.length > 0 && leaving.some((id) => now[id]);
     if (holding) {
       this.logger.info(
@@ -411,7 +414,8 @@ export class Agent extends EventEmitter<AgentEvents> {
     if (retry?.retry_at && retry.retry_at > Date.now()) return;
     try {
       const writes: FileWrite[] = [];
-      for (const instance of d.config_instances) {
+      const inPlace = await filesInPlace(want, ledger, (p) => this.applier.resolve(p));
+      for (const instance of inPlace ? [] : d.config_instances) {
         const content = await this.content(instance.id, instance.content_digest);
         writes.push({ path: instance.filepath, content, digest: instance.content_digest });
       }
@@ -423,11 +427,12 @@ export class Agent extends EventEmitter<AgentEvents> {
           deployment_id: d.id,
           release_version: d.release_version,
           files: Object.keys(want),
+          written: writes.length,
           replaced: removing,
         },
         'deployment applied',
       );
-      for (const id of removing) this.announce('deployment.removed', id);
+      for (const id of removing) if (!keptWhole(ledger[id]!, want)) this.announce('deployment.removed', id);
       this.announce('deployment.deployed', d.id);
       if (retry) {
         delete this.store.retries[d.id];
@@ -459,6 +464,8 @@ export class Agent extends EventEmitter<AgentEvents> {
         'deployment failed',
       );
       await this.report(d.id, { error_status: 'failed', message, attempts: outcome.attempts });
+      // The server may answer with a rollback deployment: look again at once.
+      this.requested = true;
       return;
     }
     this.store.retries[d.id] = {

@@ -34,6 +34,7 @@ import { deviceAgentRoutes, PingDeviceResponse, TokenResponse } from './routes/d
 import { Device, deviceRoutes } from './routes/devices.ts';
 import { GitCommit, gitCommitRoutes } from './routes/git-commits.ts';
 import { principalRoutes } from './routes/principal.ts';
+import { redeployRoutes } from './routes/redeploy.ts';
 import { Release, releaseRoutes } from './routes/releases.ts';
 import { createRepositories, type Repositories } from './storage/index.ts';
 import { BOSUN_VERSION } from './version.ts';
@@ -172,6 +173,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
         deviceRoutes,
         gitCommitRoutes,
         apiKeyRoutes,
+        redeployRoutes,
       ])
         await beta.register(routes, { repos });
       await beta.register(principalRoutes);
