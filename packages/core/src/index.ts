@@ -4,6 +4,7 @@ export * from './deployments/index.ts';
 export * from './devices/index.ts';
 export * from './errors.ts';
 export * from './filepath.ts';
+export * from './fleet/index.ts';
 export * from './git-remote.ts';
 export * from './idempotency.ts';
 export * from './ids.ts';

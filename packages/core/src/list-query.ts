@@ -104,7 +104,9 @@ export type ResourceName =
   | 'deployment'
   | 'device'
   | 'git_commit'
-  | 'api_key';
+  | 'api_key'
+  | 'group'
+  | 'rollout';
 
 /** What each resource can expand, and into which resource (null = a leaf field such as `content`). */
 export const EXPANSIONS: Record<ResourceName, Record<string, ResourceName | null>> = {
@@ -116,6 +118,8 @@ export const EXPANSIONS: Record<ResourceName, Record<string, ResourceName | null
   device: {},
   git_commit: {},
   api_key: {},
+  group: { parent: 'group' },
+  rollout: { deployments: 'deployment' },
 };
 
 /** A tree of requested expansions: `{release: {config_schemas: {}}}` for `expand=release.config_schemas`. */
