@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   ancestors,
-  BosunError,
+  type BosunError,
   checkGroupParent,
   checkTags,
   MAX_GROUP_DEPTH,

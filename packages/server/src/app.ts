@@ -33,6 +33,7 @@ import { deploymentRoutes, deploymentSchemas } from './routes/deployments.ts';
 import { deviceAgentRoutes, PingDeviceResponse, TokenResponse } from './routes/device-agent.ts';
 import { Device, deviceRoutes } from './routes/devices.ts';
 import { GitCommit, gitCommitRoutes } from './routes/git-commits.ts';
+import { groupRoutes, groupSchemas } from './routes/groups.ts';
 import { principalRoutes } from './routes/principal.ts';
 import { redeployRoutes } from './routes/redeploy.ts';
 import { Release, releaseRoutes } from './routes/releases.ts';
@@ -122,7 +123,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     CreatedApiKey,
   ])
     app.addSchema(schema);
-  for (const schema of deploymentSchemas) app.addSchema(schema);
+  for (const schema of [...deploymentSchemas, ...groupSchemas]) app.addSchema(schema);
 
   await app.register(swagger, {
     openapi: {
@@ -174,6 +175,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
         gitCommitRoutes,
         apiKeyRoutes,
         redeployRoutes,
+        groupRoutes,
       ])
         await beta.register(routes, { repos });
       await beta.register(principalRoutes);

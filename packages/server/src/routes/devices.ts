@@ -1,4 +1,4 @@
-import { checkName, deviceStatus, notFound } from '@bosun/core';
+import { checkName, deviceStatus, notFound, parseTagSelector, type TagRequirement } from '@bosun/core';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { filterValues, listBody, listParams } from '../http/query.ts';
@@ -76,6 +76,15 @@ export const deviceRoutes: FastifyPluginAsyncTypebox<{ repos: Repositories }> = 
             id: filter('Device ids.'),
             name: filter('Device names.'),
             agent_version: filter('Agent versions.'),
+            group_id: filter('Members of these groups.'),
+            include_subgroups: Type.Optional(
+              Type.Boolean({ description: 'Extension: with group_id, members of their subgroups too.' }),
+            ),
+            tag_selector: Type.Optional(
+              Type.String({
+                description: "Extension: a tag selector such as 'env=prod,site in (berlin|munich),!retired'.",
+              }),
+            ),
           },
           [],
         ),
@@ -90,6 +99,7 @@ export const deviceRoutes: FastifyPluginAsyncTypebox<{ repos: Repositories }> = 
           id: filterValues(q, 'id'),
           name: filterValues(q, 'name'),
           agent_version: filterValues(q, 'agent_version'),
+          ...(await deviceSelection(repos, q)),
         },
         params.page,
       );
@@ -139,3 +149,17 @@ export const deviceRoutes: FastifyPluginAsyncTypebox<{ repos: Repositories }> = 
     },
   );
 };
+
+/** The extension filters of the device list: groups (with subgroups when asked) and a tag selector. */
+export async function deviceSelection(repos: Repositories, q: Record<string, unknown>) {
+  const groups = filterValues(q, 'group_id');
+  const out: { group_id?: string[]; tags?: TagRequirement[] } = {};
+  if (groups) {
+    const all = await Promise.all(
+      groups.map((g) => repos.groups.withSubgroups(g, q.include_subgroups === true)),
+    );
+    out.group_id = [...new Set(all.flat())];
+  }
+  if (typeof q.tag_selector === 'string') out.tags = parseTagSelector(q.tag_selector);
+  return out;
+}

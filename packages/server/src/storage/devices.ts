@@ -1,7 +1,8 @@
-import { conflict, newId } from '@bosun/core';
+import { conflict, newId, type TagRequirement } from '@bosun/core';
 import type { Kysely } from 'kysely';
 import type { Database, DeviceTable } from '../db/schema.ts';
 import { nowIso } from '../db/time.ts';
+import { inGroups, matchingTags } from './groups.ts';
 import { fetchPage, type Page, type PageRequest } from './list.ts';
 
 export type DeviceRow = DeviceTable;
@@ -10,6 +11,10 @@ export interface DeviceFilter {
   id?: string[];
   name?: string[];
   agent_version?: string[];
+  /** Extension: members of any of these groups (subgroups already resolved). */
+  group_id?: string[];
+  /** Extension: a parsed tag selector. */
+  tags?: TagRequirement[];
 }
 
 export class DeviceStore {
@@ -24,6 +29,8 @@ export class DeviceStore {
     if (filter.id?.length) q = q.where('id', 'in', filter.id);
     if (filter.name?.length) q = q.where('name', 'in', filter.name);
     if (filter.agent_version?.length) q = q.where('agent_version', 'in', filter.agent_version);
+    if (filter.group_id) q = q.where(inGroups(filter.group_id));
+    if (filter.tags?.length) q = q.where(matchingTags(filter.tags));
     return fetchPage(q, page);
   }
 

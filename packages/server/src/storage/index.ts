@@ -10,6 +10,7 @@ import { DeploymentStore } from './deployments.ts';
 import { DeviceIdentityStore } from './device-identity.ts';
 import { DeviceStore } from './devices.ts';
 import { GitCommitStore } from './git-commits.ts';
+import { GroupStore } from './groups.ts';
 import { IdempotencyStore } from './idempotency.ts';
 import { ReleaseStore } from './releases.ts';
 
@@ -28,6 +29,7 @@ export function createRepositories(
     devices: new DeviceStore(db),
     deviceIdentity: new DeviceIdentityStore(db),
     gitCommits: new GitCommitStore(db, opts.gitHosts),
+    groups: new GroupStore(db),
     idempotencyKeys: new IdempotencyStore(db),
     releases: new ReleaseStore(db),
   };
