@@ -12,5 +12,6 @@ export * from './limits.ts';
 export * from './list-query.ts';
 export * from './names.ts';
 export * from './release-version.ts';
+export * from './rollouts/index.ts';
 export * from './schema-digest.ts';
 export * from './scopes.ts';

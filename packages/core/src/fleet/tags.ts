@@ -101,15 +101,9 @@ export function matchesSelector(
 ): boolean {
   return reqs.every((r) => {
     const has = Object.hasOwn(tags, r.key);
-    switch (r.op) {
-      case 'exists':
-        return has;
-      case 'absent':
-        return !has;
-      case 'in':
-        return has && r.values.includes(tags[r.key]!);
-      case 'notin':
-        return !has || !r.values.includes(tags[r.key]!);
-    }
+    if (r.op === 'exists') return has;
+    if (r.op === 'absent') return !has;
+    const listed = has && r.values.includes(tags[r.key]!);
+    return r.op === 'in' ? listed : !listed;
   });
 }
