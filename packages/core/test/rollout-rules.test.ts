@@ -3,6 +3,7 @@ import {
   assignWaves,
   type BosunError,
   checkRolloutAction,
+  checkRolloutPlan,
   checkStrategy,
   emptyCounts,
   nextStep,
@@ -142,5 +143,23 @@ describe('rollout actions', () => {
       got = `${(err as BosunError).status} ${(err as BosunError).code}`;
     }
     expect(got).toBe(expected);
+  });
+});
+
+describe('rollout plan', () => {
+  const found = [
+    { id: 'i_mob', config_schema_id: 's_mob' },
+    { id: 'i_nav', config_schema_id: 's_nav' },
+    { id: 'i_old', config_schema_id: 's_old' },
+  ];
+  it.each([
+    [['i_mob', 'i_nav'], false, 'ok'],
+    [['i_mob'], false, '422 invalid_config_instances'],
+    [['i_mob'], true, 'ok'],
+    [[], true, 'ok'],
+    [['i_mob', 'i_old'], true, '422 invalid_config_instances'],
+    [['i_missing'], true, '422 invalid_config_instances'],
+  ] as const)('%j keep_current %s → %s', (ids, keep, expected) => {
+    expect(code(() => checkRolloutPlan('rls_1', ['s_mob', 's_nav'], ids, found, keep))).toBe(expected);
   });
 });

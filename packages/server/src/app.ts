@@ -25,6 +25,7 @@ import {
   type PushChannel,
   startPushChannel,
 } from './mqtt/index.ts';
+import { RolloutDriver } from './rollouts/driver.ts';
 import { ApiKey, apiKeyRoutes, CreatedApiKey } from './routes/api-keys.ts';
 import { ConfigInstance, configInstanceRoutes } from './routes/config-instances.ts';
 import { ConfigSchema, configSchemaRoutes } from './routes/config-schemas.ts';
@@ -37,6 +38,7 @@ import { groupRoutes, groupSchemas } from './routes/groups.ts';
 import { principalRoutes } from './routes/principal.ts';
 import { redeployRoutes } from './routes/redeploy.ts';
 import { Release, releaseRoutes } from './routes/releases.ts';
+import { rolloutRoutes, rolloutSchemas } from './routes/rollouts.ts';
 import { createRepositories, type Repositories } from './storage/index.ts';
 import { BOSUN_VERSION } from './version.ts';
 
@@ -50,6 +52,8 @@ export interface AppOptions {
   gitHosts?: GitHostMap | undefined;
   /** Roll failed upgrades back automatically (default true; `BOSUN_AUTO_ROLLBACK=0`). */
   autoRollback?: boolean | undefined;
+  /** How often the rollout driver looks at running rollouts (default 1000 ms). */
+  rolloutTickMs?: number | undefined;
   /** Largest request body in bytes; default LIMITS.bodyBytes. */
   bodyLimit?: number | undefined;
   /** Agent artifacts and the install script (`/downloads/*`, `/install.sh`). */
@@ -102,6 +106,10 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   app.decorate('push', push);
   app.decorate('notifier', createNotifier(push, app.log));
   app.addHook('preClose', async () => push.close());
+  // Rollouts advance in the background (docs/decisions.md #53); claims in the database keep replicas apart.
+  const rolloutDriver = new RolloutDriver(repos, app.notifier, app.log, { tickMs: opts.rolloutTickMs });
+  app.addHook('onReady', async () => rolloutDriver.start());
+  app.addHook('preClose', async () => rolloutDriver.stop());
   // The API speaks JSON only: a text/plain body is a 415, not a string that fails validation.
   app.removeContentTypeParser('text/plain');
   await app.register(jsonBodyPlugin);
@@ -123,7 +131,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     CreatedApiKey,
   ])
     app.addSchema(schema);
-  for (const schema of [...deploymentSchemas, ...groupSchemas]) app.addSchema(schema);
+  for (const schema of [...deploymentSchemas, ...groupSchemas, ...rolloutSchemas]) app.addSchema(schema);
 
   await app.register(swagger, {
     openapi: {
@@ -178,6 +186,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
         groupRoutes,
       ])
         await beta.register(routes, { repos });
+      await beta.register(rolloutRoutes, { repos, driver: rolloutDriver });
       await beta.register(principalRoutes);
       await beta.register(deviceAgentRoutes, { repos, push });
     },

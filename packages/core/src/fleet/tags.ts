@@ -11,9 +11,12 @@ const VALUE = /^(?:[A-Za-z0-9](?:[A-Za-z0-9._-]{0,61}[A-Za-z0-9])?)?$/;
 export const MAX_TAGS = 32;
 export const MAX_SELECTOR_TERMS = 16;
 
-export type TagRequirement =
-  | { key: string; op: 'in' | 'notin'; values: string[] }
-  | { key: string; op: 'exists' | 'absent' };
+export interface TagRequirement {
+  key: string;
+  op: 'in' | 'notin' | 'exists' | 'absent';
+  /** The listed values of `in`/`notin`; empty otherwise. */
+  values: string[];
+}
 
 export function checkTagKey(key: string): string {
   if (!KEY.test(key))
@@ -89,7 +92,7 @@ export function parseTagSelector(text: string): TagRequirement[] {
       return { key, op: m[2] as 'in' | 'notin', values };
     }
     m = /^(!?)\s*([^=!\s(),]+)$/.exec(t);
-    if (m && KEY.test(m[2]!)) return { key: m[2]!, op: m[1] ? 'absent' : 'exists' };
+    if (m && KEY.test(m[2]!)) return { key: m[2]!, op: m[1] ? 'absent' : 'exists', values: [] };
     return bad(text, `cannot read '${t}'`);
   });
 }

@@ -1,3 +1,4 @@
+import { checkInstanceSet, type InstanceRef, instanceSetProblems } from '../deployments/instance-set.ts';
 import type { DeploymentState } from '../deployments/status.ts';
 import { badRequest, conflict } from '../errors.ts';
 
@@ -191,4 +192,22 @@ export function checkRolloutAction(id: string, status: RolloutStatus, action: Ro
     );
   }
   return to;
+}
+
+/**
+ * A rollout's instance plan: one instance per schema of the release (the instance-set rule), except
+ * that with `keep_current` a schema may be left out — each device then keeps its current instance of
+ * it, which the rule checks again per device when its deployment is created.
+ */
+export function checkRolloutPlan(
+  releaseId: string,
+  releaseSchemaIds: readonly string[],
+  requestedIds: readonly string[],
+  found: readonly InstanceRef[],
+  keepCurrent: boolean,
+): void {
+  const p = instanceSetProblems(releaseSchemaIds, requestedIds, found);
+  const onlyMissing = !p.unknown.length && !p.extra.length && !p.duplicated.length;
+  if (keepCurrent && onlyMissing) return;
+  checkInstanceSet(releaseId, releaseSchemaIds, requestedIds, found);
 }

@@ -51,6 +51,8 @@ export interface CreateDeploymentInput {
   parent_id?: string | undefined;
   /** Extension: turn the automatic rollback of this deployment on or off (unset: the server's setting). */
   auto_rollback?: boolean | undefined;
+  /** The rollout that created it. */
+  rollout_id?: string | undefined;
 }
 
 export interface DeploymentStoreOptions {
@@ -244,10 +246,11 @@ export class DeploymentStore {
         })),
       )
       .execute();
-    if (input.auto_rollback !== undefined) {
+    if (input.auto_rollback !== undefined || input.rollout_id !== undefined) {
+      const auto_rollback = input.auto_rollback === undefined ? null : input.auto_rollback ? 1 : 0;
       await tx
         .insertInto('deployment_settings')
-        .values({ deployment_id: id, auto_rollback: input.auto_rollback ? 1 : 0, rollout_id: null })
+        .values({ deployment_id: id, auto_rollback, rollout_id: input.rollout_id ?? null })
         .execute();
     }
     await this.recordEvents(
@@ -289,6 +292,72 @@ export class DeploymentStore {
         `Redeploys the config instances of ${id}.`,
       );
       return plan.thenDeploy ? this.deployIn(tx, row, actor) : row;
+    });
+  }
+
+  /**
+   * A rollout's deployment to one device (docs/decisions.md #53): `config_instance_ids` for the
+   * release, where `keep_current` replaces the instance of each schema the device's current
+   * deployment already has an instance of; created deployed, or staged and deployed, in one
+   * transaction (so nothing is ever left staged).
+   */
+  async deployInstanceSet(
+    input: Omit<CreateDeploymentInput, 'target_status'> & { keep_current: boolean },
+    actor: Actor,
+  ): Promise<DeploymentRow> {
+    return this.onDevice(input.device_id, async (tx) => {
+      const live = await this.liveDeployments(tx, input.device_id);
+      const current = currentDeployment(live);
+      let ids = input.config_instance_ids;
+      if (input.keep_current && current) {
+        const kept = (await this.instanceIdsIn(tx, [current.id])).get(current.id)!;
+        const schemaOf = new Map(
+          (
+            await tx
+              .selectFrom('config_instances')
+              .select(['id', 'config_schema_id'])
+              .where('id', 'in', [...new Set([...kept, ...ids, ''])])
+              .execute()
+          ).map((r) => [r.id, r.config_schema_id]),
+        );
+        const keptSchemas = new Set(kept.map((k) => schemaOf.get(k)));
+        ids = [...kept, ...ids.filter((i) => !keptSchemas.has(schemaOf.get(i)))];
+        const releaseSchemas = new Set(
+          (
+            await tx
+              .selectFrom('release_schemas')
+              .select('config_schema_id')
+              .where('release_id', '=', input.release_id)
+              .execute()
+          ).map((r) => r.config_schema_id),
+        );
+        // Kept instances only where the release still has their schema.
+        ids = ids.filter((i) => !kept.includes(i) || releaseSchemas.has(schemaOf.get(i)!));
+      }
+      const plan = redeployTarget(input.release_id, current?.release_id ?? null);
+      const row = await this.insert(
+        tx,
+        { ...input, config_instance_ids: ids, target_status: plan.create },
+        actor,
+      );
+      return plan.thenDeploy ? this.deployIn(tx, row, actor) : row;
+    });
+  }
+
+  /** Archives a staged deployment of a rollout left behind (abort); anything else is left as it is. */
+  async archiveIfStaged(id: string, actor: Actor): Promise<boolean> {
+    return this.onDeployment(id, async (tx, row) => {
+      if (row.target_status !== 'staged') return false;
+      const to = checkArchive(asDevice(row));
+      const now = nowIso();
+      await this.write(tx, row, to, { archived_at: now }, now);
+      await this.recordEvents(
+        tx,
+        row.device_id,
+        [{ id, from: stateOf(row), to, message: 'Rollout aborted.' }],
+        actor,
+      );
+      return true;
     });
   }
 

@@ -191,7 +191,7 @@ export const matchingTags = (reqs: TagRequirement[]) => (eb: ExpressionBuilder<D
         );
       if (r.op === 'exists') return tag();
       if (r.op === 'absent') return eb.not(tag());
-      const matched = tag('values' in r ? r.values : []);
+      const matched = tag(r.values);
       return r.op === 'in' ? matched : eb.not(matched);
     }),
   );

@@ -13,6 +13,7 @@ import { GitCommitStore } from './git-commits.ts';
 import { GroupStore } from './groups.ts';
 import { IdempotencyStore } from './idempotency.ts';
 import { ReleaseStore } from './releases.ts';
+import { RolloutStore } from './rollouts.ts';
 
 /** Every repository over one database handle; routes reach storage only through this. */
 export function createRepositories(
@@ -32,6 +33,7 @@ export function createRepositories(
     groups: new GroupStore(db),
     idempotencyKeys: new IdempotencyStore(db),
     releases: new ReleaseStore(db),
+    rollouts: new RolloutStore(db),
   };
 }
 
