@@ -8,7 +8,9 @@ export {
   Deployments,
   Devices,
   GitCommits,
+  Groups,
   Releases,
+  Rollouts,
 } from './client.ts';
 export { BosunApiError, BosunNetworkError, type ErrorEnvelope } from './errors.ts';
 export type { components, operations, paths } from './generated/openapi.ts';

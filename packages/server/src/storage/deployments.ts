@@ -344,23 +344,6 @@ export class DeploymentStore {
     });
   }
 
-  /** Archives a staged deployment of a rollout left behind (abort); anything else is left as it is. */
-  async archiveIfStaged(id: string, actor: Actor): Promise<boolean> {
-    return this.onDeployment(id, async (tx, row) => {
-      if (row.target_status !== 'staged') return false;
-      const to = checkArchive(asDevice(row));
-      const now = nowIso();
-      await this.write(tx, row, to, { archived_at: now }, now);
-      await this.recordEvents(
-        tx,
-        row.device_id,
-        [{ id, from: stateOf(row), to, message: 'Rollout aborted.' }],
-        actor,
-      );
-      return true;
-    });
-  }
-
   /** staged → deployed/queued; the deployment becomes current, with its effects (docs/decisions.md #27). */
   async deploy(id: string, actor: Actor): Promise<DeploymentRow> {
     return this.onDeployment(id, (tx, row) => this.deployIn(tx, row, actor));

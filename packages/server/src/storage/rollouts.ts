@@ -312,14 +312,13 @@ export class RolloutStore {
     id: string,
     action: RolloutAction,
     reason: string | null,
-  ): Promise<{ row: RolloutRow; retried: number; skipped: string[] }> {
+  ): Promise<{ row: RolloutRow; retried: number }> {
     return this.db.transaction().execute(async (tx) => {
       const row = await tx.selectFrom('rollouts').selectAll().where('id', '=', id).executeTakeFirst();
       if (!row) throw notFound('rollout', id);
       const to = checkRolloutAction(id, row.status as RolloutStatus, action);
       const now = nowIso();
       let retried = 0;
-      let skipped: string[] = [];
       if (action === 'resume') {
         const failed = (await this.targets([id], tx)).filter(
           (t) => t.state === 'failed' && t.wave <= row.current_wave,
@@ -343,9 +342,6 @@ export class RolloutStore {
             .where('rollout_id', '=', id)
             .where('device_id', 'in', notStarted)
             .execute();
-        skipped = targets
-          .filter((t) => t.deployment_id && t.state === 'in_progress')
-          .map((t) => t.deployment_id!);
       }
       const status_reason =
         action === 'pause'
@@ -369,7 +365,7 @@ export class RolloutStore {
         row.current_wave,
         message,
       );
-      return { row: { ...row, status: to, status_reason, updated_at: now }, retried, skipped };
+      return { row: { ...row, status: to, status_reason, updated_at: now }, retried };
     });
   }
 
