@@ -364,6 +364,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/deployments/{deployment_id}/redeploy": {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Redeploy
+         * @description Extension: deploy this deployment's config instances again as a new deployment of the same device (created deployed, or staged and deployed when its release is not the device's current one).
+         */
+        post: operations["redeployDeployment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/deployments/{deployment_id}/restage": {
         parameters: {
             query?: never;
@@ -449,6 +472,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/devices/{device_id}/membership": {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Group and tags
+         * @description Extension: the device's group (group_id, null when none) and its tags.
+         */
+        get: operations["getDeviceMembership"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/devices/{device_id}/ping": {
         parameters: {
             query?: never;
@@ -466,6 +512,29 @@ export interface paths {
          * @description Round trip through MQTT to the agent and back. timeout_nanos ≤ 0 is refused; above 10 s it is clamped to 10 s.
          */
         post: operations["pingDevice"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/devices/{device_id}/tags": {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Set tags
+         * @description Extension: replace the device's tags (key/value labels such as env=prod).
+         */
+        put: operations["setDeviceTags"];
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -510,6 +579,111 @@ export interface paths {
         get: operations["getGitCommit"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/groups": {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /** List */
+        get: operations["listGroups"];
+        put?: never;
+        /** Create */
+        post: operations["createGroup"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/groups/{group_id}": {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /** Get */
+        get: operations["getGroup"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Update */
+        patch: operations["updateGroup"];
+        trace?: never;
+    };
+    "/groups/{group_id}/devices/assign": {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Assign devices */
+        post: operations["assignGroupDevices"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/groups/{group_id}/devices/unassign": {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Unassign devices */
+        post: operations["unassignGroupDevices"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/groups/{group_id}/move": {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Move
+         * @description Move the group (with its subgroups) under another group, or to the root with parent_id null.
+         */
+        post: operations["moveGroup"];
         delete?: never;
         options?: never;
         head?: never;
@@ -574,6 +748,133 @@ export interface paths {
         get: operations["getRelease"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/rollouts": {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /** List */
+        get: operations["listRollouts"];
+        put?: never;
+        /**
+         * Create
+         * @description Extension: deploy a release to a selection of devices (groups, tag selector, explicit devices) in waves, pausing when a wave fails too much. Send an Idempotency-Key to make a retried create safe.
+         */
+        post: operations["createRollout"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/rollouts/{rollout_id}": {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /** Get */
+        get: operations["getRollout"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/rollouts/{rollout_id}/abort": {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Abort */
+        post: operations["abortRollout"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/rollouts/{rollout_id}/events": {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Events
+         * @description Extension: the rollout's history, oldest first.
+         */
+        get: operations["listRolloutEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/rollouts/{rollout_id}/pause": {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Pause */
+        post: operations["pauseRollout"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/rollouts/{rollout_id}/resume": {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Resume */
+        post: operations["resumeRollout"];
         delete?: never;
         options?: never;
         head?: never;
@@ -818,6 +1119,16 @@ export interface components {
              */
             updated_at: string;
         };
+        /** Device Membership */
+        DeviceMembership: {
+            device_id: string;
+            group_id: string | null;
+            /** @enum {string} */
+            object: "device_membership";
+            tags: {
+                [key: string]: string;
+            };
+        };
         /** Error */
         Error: {
             error: {
@@ -853,6 +1164,27 @@ export interface components {
             repository_url: string;
             sha: string;
         };
+        /** Group */
+        Group: {
+            /**
+             * Format: date-time
+             * @description When the group was created.
+             */
+            created_at: string;
+            /** @example grp_123 */
+            id: string;
+            name: string;
+            /** @enum {string} */
+            object: "group";
+            parent?: components["schemas"]["Group"] | (never | null);
+            /** @description The parent group; null at the root. */
+            parent_id: string | null;
+            /**
+             * Format: date-time
+             * @description When the group was last changed.
+             */
+            updated_at: string;
+        };
         /** Ping Device */
         PingDeviceResponse: {
             /** @description The result of the ping operation. */
@@ -881,6 +1213,97 @@ export interface components {
             updated_at: string;
             /** @example v1.0.0 */
             version: string;
+        };
+        /** Rollout */
+        Rollout: {
+            auto_rollback: boolean | null;
+            counts: {
+                deployed: number;
+                failed: number;
+                in_progress: number;
+                pending: number;
+                skipped: number;
+                superseded: number;
+            };
+            /**
+             * Format: date-time
+             * @description When the rollout was created.
+             */
+            created_at: string;
+            /** @description The wave in progress, counted from 1. */
+            current_wave: number;
+            deployments?: components["schemas"]["Deployment"][];
+            description: string;
+            /** @example rlt_123 */
+            id: string;
+            /** @enum {string} */
+            object: "rollout";
+            plan: {
+                config_instance_ids: string[];
+                /** @description Keep each device's current instance of every schema the release still has. */
+                keep_current: boolean;
+            };
+            release_id: string;
+            selection: {
+                device_ids: string[];
+                group_ids: string[];
+                include_subgroups: boolean;
+                tag_selector: string | null;
+            };
+            /** Format: date-time */
+            soak_until: string | null;
+            status: "running" | "paused" | "completed" | "aborted";
+            /** @description Why it paused or was aborted. */
+            status_reason: string | null;
+            strategy: {
+                /** @description Devices that join the selected groups/tags during the rollout are included. */
+                include_new_devices: boolean;
+                /** @description A wave whose failed share exceeds this pauses the rollout. */
+                max_failure_ratio: number;
+                /** @description Wait this long after a wave settled before the next one. */
+                soak_seconds: number;
+                /** @description The waves in order; the last takes every device left. */
+                waves: {
+                    /** @description A number of devices. */
+                    devices?: number;
+                    /** @description A percentage of all selected devices (rounded up). */
+                    percent?: number;
+                }[];
+            };
+            /**
+             * Format: date-time
+             * @description When the rollout last changed.
+             */
+            updated_at: string;
+            waves: {
+                counts: {
+                    deployed: number;
+                    failed: number;
+                    in_progress: number;
+                    pending: number;
+                    skipped: number;
+                    superseded: number;
+                };
+                devices: number;
+                wave: number;
+            }[];
+        };
+        /** Rollout Event */
+        RolloutEvent: {
+            id: string;
+            message: string;
+            /** @enum {string} */
+            object: "rollout_event";
+            rollout_id: string;
+            /**
+             * Format: date-time
+             * @description When it happened.
+             */
+            timestamp: string;
+            /** @example created */
+            type: string;
+            /** @description Counted from 1. */
+            wave: number | null;
         };
         /** Token Response */
         TokenResponse: {
@@ -981,7 +1404,7 @@ export interface operations {
                 "application/json": {
                     /** @description Who uses the key, 1–48 characters. */
                     name: string;
-                    /** @description Scopes of the key: api_keys:manage, config_instances:manage, config_instances:read, config_instances:write, config_schemas:manage, config_schemas:read, config_schemas:write, config_types:manage, config_types:read, config_types:write, deployments:manage, deployments:read, deployments:write, deployments:stage, deployments:deploy, deployments:archive, devices:manage, devices:read, devices:write, devices:provision, devices:delete, git_commits:manage, git_commits:read, git_commits:write, releases:manage, releases:read, releases:write. */
+                    /** @description Scopes of the key: api_keys:manage, config_instances:manage, config_instances:read, config_instances:write, config_schemas:manage, config_schemas:read, config_schemas:write, config_types:manage, config_types:read, config_types:write, deployments:manage, deployments:read, deployments:write, deployments:stage, deployments:deploy, deployments:archive, devices:manage, devices:read, devices:write, devices:provision, devices:delete, git_commits:manage, git_commits:read, git_commits:write, groups:manage, groups:read, groups:write, releases:manage, releases:read, releases:write, rollouts:manage, rollouts:read, rollouts:write. */
                     scopes: string[];
                 };
             };
@@ -1751,6 +2174,8 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
+                    /** @description Extension (Bosun): false turns off the automatic rollback should this deployment fail after replacing a deployed one; unset follows the server's setting. */
+                    auto_rollback?: boolean;
                     /** @description Exactly one config instance for each config schema in the deployment's release. */
                     config_instance_ids: string[];
                     /** @description The description of the deployment (not blank). */
@@ -2021,6 +2446,60 @@ export interface operations {
             };
         };
     };
+    redeployDeployment: {
+        parameters: {
+            query?: {
+                /** @description Expansions: device, release, config_instances; nested with dots, depth ≤ 4. Repeat the parameter or join values with ',' or '|'. */
+                expand?: string[];
+                /** @description Legacy name of expand. Repeat the parameter or join values with ',' or '|'. */
+                "expand[]"?: string[];
+            };
+            header: {
+                /**
+                 * @description Makes a retry safe: the first response to this key (per API key, for 24 hours) is stored and replayed, with `Idempotent-Replayed: true`, to any request with the same key, path and body. The same key with a different path or body is a 422 `idempotency_key_reused`; while the first request runs, a duplicate gets 409 `idempotency_key_in_use`. A 5xx is not stored, so a retry runs again.
+                 * @example 8e03978e-40d5-43e8-bc93-6894a57f9324
+                 */
+                "Idempotency-Key"?: string;
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
+            path: {
+                /** @description The unique identifier (dpl_...). */
+                deployment_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description false: no automatic rollback should the new deployment fail; unset: the server's setting. */
+                    auto_rollback?: boolean;
+                    /** @description Description of the new deployment; default "Redeploy of <id>." */
+                    description?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Deployment"];
+                };
+            };
+        };
+    };
     restageDeployment: {
         parameters: {
             query?: {
@@ -2075,8 +2554,12 @@ export interface operations {
                 expand?: string[];
                 /** @description Legacy name of expand. Repeat the parameter or join values with ',' or '|'. */
                 "expand[]"?: string[];
+                /** @description Members of these groups. Repeat the parameter or join values with ',' or '|'. */
+                group_id?: string[];
                 /** @description Device ids. Repeat the parameter or join values with ',' or '|'. */
                 id?: string[];
+                /** @description Extension: with group_id, members of their subgroups too. */
+                include_subgroups?: boolean;
                 /** @description Page size; clamped to 1..100. */
                 limit?: number;
                 /** @description Device names. Repeat the parameter or join values with ',' or '|'. */
@@ -2085,6 +2568,8 @@ export interface operations {
                 offset?: number;
                 /** @description Sort keys: id:asc, id:desc, created_at:asc, created_at:desc (id:asc is appended as tie-breaker). Repeat the parameter or join values with ',' or '|'. */
                 order_by?: string[];
+                /** @description Extension: a tag selector such as 'env=prod,site in (berlin|munich),!retired'. */
+                tag_selector?: string;
             };
             header: {
                 /** @description The API version the client was built against: any date of the tetons train. */
@@ -2295,6 +2780,41 @@ export interface operations {
             };
         };
     };
+    getDeviceMembership: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
+            path: {
+                /** @description The unique identifier (dvc_...). */
+                device_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeviceMembership"];
+                };
+            };
+        };
+    };
     pingDevice: {
         parameters: {
             query?: never;
@@ -2341,6 +2861,49 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["PingDeviceResponse"];
+                };
+            };
+        };
+    };
+    setDeviceTags: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
+            path: {
+                /** @description The unique identifier (dvc_...). */
+                device_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    tags: {
+                        [key: string]: string;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeviceMembership"];
                 };
             };
         };
@@ -2479,6 +3042,347 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["GitCommit"];
+                };
+            };
+        };
+    };
+    listGroups: {
+        parameters: {
+            query?: {
+                /** @description Expansions: total_count, parent; nested with dots, depth ≤ 4. Repeat the parameter or join values with ',' or '|'. */
+                expand?: string[];
+                /** @description Legacy name of expand. Repeat the parameter or join values with ',' or '|'. */
+                "expand[]"?: string[];
+                /** @description Group ids. Repeat the parameter or join values with ',' or '|'. */
+                id?: string[];
+                /** @description Page size; clamped to 1..100. */
+                limit?: number;
+                /** @description Group names. Repeat the parameter or join values with ',' or '|'. */
+                name?: string[];
+                /** @description Items to skip; negative values count as 0. */
+                offset?: number;
+                /** @description Sort keys: id:asc, id:desc, created_at:asc, created_at:desc (id:asc is appended as tie-breaker). Repeat the parameter or join values with ',' or '|'. */
+                order_by?: string[];
+                /** @description Parent group ids. Repeat the parameter or join values with ',' or '|'. */
+                parent_id?: string[];
+            };
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["Group"][];
+                        has_more: boolean;
+                        limit: number;
+                        /** @enum {string} */
+                        object: "list";
+                        offset: number;
+                        /** @description Only present with expand=total_count. */
+                        total_count?: number;
+                    };
+                };
+            };
+        };
+    };
+    createGroup: {
+        parameters: {
+            query?: {
+                /** @description Expansions: parent; nested with dots, depth ≤ 4. Repeat the parameter or join values with ',' or '|'. */
+                expand?: string[];
+                /** @description Legacy name of expand. Repeat the parameter or join values with ',' or '|'. */
+                "expand[]"?: string[];
+            };
+            header: {
+                /**
+                 * @description Makes a retry safe: the first response to this key (per API key, for 24 hours) is stored and replayed, with `Idempotent-Replayed: true`, to any request with the same key, path and body. The same key with a different path or body is a 422 `idempotency_key_reused`; while the first request runs, a duplicate gets 409 `idempotency_key_in_use`. A 5xx is not stored, so a retry runs again.
+                 * @example 8e03978e-40d5-43e8-bc93-6894a57f9324
+                 */
+                "Idempotency-Key"?: string;
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description Unique group name, 1–48 characters. */
+                    name: string;
+                    /** @description Parent group; omitted or null: a root group. */
+                    parent_id?: string | null;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Group"];
+                };
+            };
+        };
+    };
+    getGroup: {
+        parameters: {
+            query?: {
+                /** @description Expansions: parent; nested with dots, depth ≤ 4. Repeat the parameter or join values with ',' or '|'. */
+                expand?: string[];
+                /** @description Legacy name of expand. Repeat the parameter or join values with ',' or '|'. */
+                "expand[]"?: string[];
+            };
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
+            path: {
+                /** @description The unique identifier (grp_...). */
+                group_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Group"];
+                };
+            };
+        };
+    };
+    updateGroup: {
+        parameters: {
+            query?: {
+                /** @description Expansions: parent; nested with dots, depth ≤ 4. Repeat the parameter or join values with ',' or '|'. */
+                expand?: string[];
+                /** @description Legacy name of expand. Repeat the parameter or join values with ',' or '|'. */
+                "expand[]"?: string[];
+            };
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
+            path: {
+                /** @description The unique identifier (grp_...). */
+                group_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description Omitted: unchanged. */
+                    name?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Group"];
+                };
+            };
+        };
+    };
+    assignGroupDevices: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description Makes a retry safe: the first response to this key (per API key, for 24 hours) is stored and replayed, with `Idempotent-Replayed: true`, to any request with the same key, path and body. The same key with a different path or body is a 422 `idempotency_key_reused`; while the first request runs, a duplicate gets 409 `idempotency_key_in_use`. A 5xx is not stored, so a retry runs again.
+                 * @example 8e03978e-40d5-43e8-bc93-6894a57f9324
+                 */
+                "Idempotency-Key"?: string;
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
+            path: {
+                /** @description The unique identifier (grp_...). */
+                group_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description Device ids (dvc_...). */
+                    device_ids: string[];
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Group"];
+                };
+            };
+        };
+    };
+    unassignGroupDevices: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description Makes a retry safe: the first response to this key (per API key, for 24 hours) is stored and replayed, with `Idempotent-Replayed: true`, to any request with the same key, path and body. The same key with a different path or body is a 422 `idempotency_key_reused`; while the first request runs, a duplicate gets 409 `idempotency_key_in_use`. A 5xx is not stored, so a retry runs again.
+                 * @example 8e03978e-40d5-43e8-bc93-6894a57f9324
+                 */
+                "Idempotency-Key"?: string;
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
+            path: {
+                /** @description The unique identifier (grp_...). */
+                group_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description Device ids (dvc_...). */
+                    device_ids: string[];
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Group"];
+                };
+            };
+        };
+    };
+    moveGroup: {
+        parameters: {
+            query?: {
+                /** @description Expansions: parent; nested with dots, depth ≤ 4. Repeat the parameter or join values with ',' or '|'. */
+                expand?: string[];
+                /** @description Legacy name of expand. Repeat the parameter or join values with ',' or '|'. */
+                "expand[]"?: string[];
+            };
+            header: {
+                /**
+                 * @description Makes a retry safe: the first response to this key (per API key, for 24 hours) is stored and replayed, with `Idempotent-Replayed: true`, to any request with the same key, path and body. The same key with a different path or body is a 422 `idempotency_key_reused`; while the first request runs, a duplicate gets 409 `idempotency_key_in_use`. A 5xx is not stored, so a retry runs again.
+                 * @example 8e03978e-40d5-43e8-bc93-6894a57f9324
+                 */
+                "Idempotency-Key"?: string;
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
+            path: {
+                /** @description The unique identifier (grp_...). */
+                group_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    parent_id: string | null;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Group"];
                 };
             };
         };
@@ -2666,6 +3570,374 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Release"];
+                };
+            };
+        };
+    };
+    listRollouts: {
+        parameters: {
+            query?: {
+                /** @description Expansions: total_count, deployments; nested with dots, depth ≤ 4. Repeat the parameter or join values with ',' or '|'. */
+                expand?: string[];
+                /** @description Legacy name of expand. Repeat the parameter or join values with ',' or '|'. */
+                "expand[]"?: string[];
+                /** @description Rollout ids. Repeat the parameter or join values with ',' or '|'. */
+                id?: string[];
+                /** @description Page size; clamped to 1..100. */
+                limit?: number;
+                /** @description Items to skip; negative values count as 0. */
+                offset?: number;
+                /** @description Sort keys: id:asc, id:desc, created_at:asc, created_at:desc (id:asc is appended as tie-breaker). Repeat the parameter or join values with ',' or '|'. */
+                order_by?: string[];
+                /** @description Statuses. Repeat the parameter or join values with ',' or '|'. */
+                status?: ("running" | "paused" | "completed" | "aborted")[];
+            };
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["Rollout"][];
+                        has_more: boolean;
+                        limit: number;
+                        /** @enum {string} */
+                        object: "list";
+                        offset: number;
+                        /** @description Only present with expand=total_count. */
+                        total_count?: number;
+                    };
+                };
+            };
+        };
+    };
+    createRollout: {
+        parameters: {
+            query?: {
+                /** @description Expansions: deployments; nested with dots, depth ≤ 4. Repeat the parameter or join values with ',' or '|'. */
+                expand?: string[];
+                /** @description Legacy name of expand. Repeat the parameter or join values with ',' or '|'. */
+                "expand[]"?: string[];
+            };
+            header: {
+                /**
+                 * @description Makes a retry safe: the first response to this key (per API key, for 24 hours) is stored and replayed, with `Idempotent-Replayed: true`, to any request with the same key, path and body. The same key with a different path or body is a 422 `idempotency_key_reused`; while the first request runs, a duplicate gets 409 `idempotency_key_in_use`. A 5xx is not stored, so a retry runs again.
+                 * @example 8e03978e-40d5-43e8-bc93-6894a57f9324
+                 */
+                "Idempotency-Key"?: string;
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description false: no automatic rollback of failed devices. */
+                    auto_rollback?: boolean;
+                    description: string;
+                    plan: {
+                        config_instance_ids: string[];
+                        keep_current?: boolean;
+                    };
+                    release_id: string;
+                    selection: {
+                        device_ids?: string[];
+                        group_ids?: string[];
+                        include_subgroups?: boolean;
+                        tag_selector?: string;
+                    };
+                    strategy?: {
+                        include_new_devices?: boolean;
+                        max_failure_ratio?: number;
+                        soak_seconds?: number;
+                        waves?: {
+                            /** @description A number of devices. */
+                            devices?: number;
+                            /** @description A percentage of all selected devices (rounded up). */
+                            percent?: number;
+                        }[];
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Rollout"];
+                };
+            };
+        };
+    };
+    getRollout: {
+        parameters: {
+            query?: {
+                /** @description Expansions: deployments; nested with dots, depth ≤ 4. Repeat the parameter or join values with ',' or '|'. */
+                expand?: string[];
+                /** @description Legacy name of expand. Repeat the parameter or join values with ',' or '|'. */
+                "expand[]"?: string[];
+            };
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
+            path: {
+                /** @description The unique identifier (rlt_...). */
+                rollout_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Rollout"];
+                };
+            };
+        };
+    };
+    abortRollout: {
+        parameters: {
+            query?: {
+                /** @description Expansions: deployments; nested with dots, depth ≤ 4. Repeat the parameter or join values with ',' or '|'. */
+                expand?: string[];
+                /** @description Legacy name of expand. Repeat the parameter or join values with ',' or '|'. */
+                "expand[]"?: string[];
+            };
+            header: {
+                /**
+                 * @description Makes a retry safe: the first response to this key (per API key, for 24 hours) is stored and replayed, with `Idempotent-Replayed: true`, to any request with the same key, path and body. The same key with a different path or body is a 422 `idempotency_key_reused`; while the first request runs, a duplicate gets 409 `idempotency_key_in_use`. A 5xx is not stored, so a retry runs again.
+                 * @example 8e03978e-40d5-43e8-bc93-6894a57f9324
+                 */
+                "Idempotency-Key"?: string;
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
+            path: {
+                /** @description The unique identifier (rlt_...). */
+                rollout_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    reason?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Rollout"];
+                };
+            };
+        };
+    };
+    listRolloutEvents: {
+        parameters: {
+            query?: {
+                limit?: number;
+                offset?: number;
+            };
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
+            path: {
+                /** @description The unique identifier (rlt_...). */
+                rollout_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["RolloutEvent"][];
+                        has_more: boolean;
+                        limit: number;
+                        /** @enum {string} */
+                        object: "list";
+                        offset: number;
+                        /** @description Only present with expand=total_count. */
+                        total_count?: number;
+                    };
+                };
+            };
+        };
+    };
+    pauseRollout: {
+        parameters: {
+            query?: {
+                /** @description Expansions: deployments; nested with dots, depth ≤ 4. Repeat the parameter or join values with ',' or '|'. */
+                expand?: string[];
+                /** @description Legacy name of expand. Repeat the parameter or join values with ',' or '|'. */
+                "expand[]"?: string[];
+            };
+            header: {
+                /**
+                 * @description Makes a retry safe: the first response to this key (per API key, for 24 hours) is stored and replayed, with `Idempotent-Replayed: true`, to any request with the same key, path and body. The same key with a different path or body is a 422 `idempotency_key_reused`; while the first request runs, a duplicate gets 409 `idempotency_key_in_use`. A 5xx is not stored, so a retry runs again.
+                 * @example 8e03978e-40d5-43e8-bc93-6894a57f9324
+                 */
+                "Idempotency-Key"?: string;
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
+            path: {
+                /** @description The unique identifier (rlt_...). */
+                rollout_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    reason?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Rollout"];
+                };
+            };
+        };
+    };
+    resumeRollout: {
+        parameters: {
+            query?: {
+                /** @description Expansions: deployments; nested with dots, depth ≤ 4. Repeat the parameter or join values with ',' or '|'. */
+                expand?: string[];
+                /** @description Legacy name of expand. Repeat the parameter or join values with ',' or '|'. */
+                "expand[]"?: string[];
+            };
+            header: {
+                /**
+                 * @description Makes a retry safe: the first response to this key (per API key, for 24 hours) is stored and replayed, with `Idempotent-Replayed: true`, to any request with the same key, path and body. The same key with a different path or body is a 422 `idempotency_key_reused`; while the first request runs, a duplicate gets 409 `idempotency_key_in_use`. A 5xx is not stored, so a retry runs again.
+                 * @example 8e03978e-40d5-43e8-bc93-6894a57f9324
+                 */
+                "Idempotency-Key"?: string;
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
+            path: {
+                /** @description The unique identifier (rlt_...). */
+                rollout_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    reason?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Rollout"];
                 };
             };
         };
