@@ -79,7 +79,7 @@ export class RolloutDriver {
   private async step(id: string): Promise<void> {
     for (let guard = 0; guard < 50; guard++) {
       const row = await this.repos.rollouts.get(id);
-      if (!row || row.status !== 'running') return;
+      if (row?.status !== 'running') return;
       const strategy = JSON.parse(row.strategy) as RolloutStrategy;
       const selection = JSON.parse(row.selector) as RolloutSelection;
       let targets = await this.repos.rollouts.targets([id]);
