@@ -16,7 +16,11 @@ const AGENTS = Number(process.env.BENCH_ROLLOUT_AGENTS ?? 1000);
 const ms = (n: number) => Math.round(n * 10) / 10;
 
 async function ok(t: TestServer, method: string, path: string, body?: unknown) {
-  const res = await t.api(method, path, body === undefined ? {} : { body });
+  // A pooled keep-alive connection the server closed while the agents were starting resets once:
+  // retry, with an Idempotency-Key so a retried POST runs once.
+  const headers = { 'idempotency-key': `bench-${Math.random()}` };
+  const call = () => t.api(method, path, body === undefined ? { headers } : { body, headers });
+  const res = await call().catch(call);
   if (res.status !== 200) throw new Error(`${method} ${path} → ${res.status} ${res.text}`);
   return res.body;
 }
