@@ -168,99 +168,96 @@ export class DeploymentStore {
   }
 
   async create(input: CreateDeploymentInput, actor: Actor): Promise<DeploymentRow> {
-    return this.onDevice(input.device_id, (tx) => this.insert(tx, input, actor));
+    return this.onDevice(input.device_id, this.inserting(input, actor));
   }
 
   /** Creates a deployment inside a transaction that holds the device's lock. */
-  private async insert(
-    tx: Tx,
-    input: CreateDeploymentInput,
-    actor: Actor,
-    creationMessage: string | null = null,
-  ): Promise<DeploymentRow> {
-    // One round trip: the release (404 when absent) and its schemas in order.
-    const releaseRows = await tx
-      .selectFrom('releases as r')
-      .leftJoin('release_schemas as rs', 'rs.release_id', 'r.id')
-      .select(['r.id', 'rs.config_schema_id'])
-      .where('r.id', '=', input.release_id)
-      .orderBy('rs.position')
-      .execute();
-    if (!releaseRows.length) throw notFound('release', input.release_id);
-    const schemaIds = releaseRows.flatMap((r) => (r.config_schema_id ? [r.config_schema_id] : []));
-    const requested = input.config_instance_ids;
-    const found = requested.length
-      ? await tx
-          .selectFrom('config_instances')
-          .select(['id', 'config_schema_id'])
-          .where('id', 'in', [...new Set(requested)])
-          .execute()
-      : [];
-    const instanceIds = checkInstanceSet(input.release_id, schemaIds, requested, found);
-    if (input.parent_id !== undefined) {
-      const parent = await tx
-        .selectFrom('deployments')
-        .select(['id', 'device_id'])
-        .where('id', '=', input.parent_id)
-        .executeTakeFirst();
-      checkParent(parent, input.parent_id, input.device_id);
-    }
-    const live = await this.liveDeployments(tx, input.device_id);
-    checkCreateTarget(input.target_status, input.release_id, currentDeployment(live)?.release_id ?? null);
-
-    const id = newId('deployment');
-    const state = initialState(input.target_status);
-    const effects =
-      input.target_status === 'staged'
-        ? stagingReplacementEffects(id, input.release_id, live)
-        : becomeCurrentEffects(id, live);
-    // Effects first: the partial unique indexes would refuse the new row while the old one holds its place.
-    const applied = await this.applyEffects(tx, effects);
-    const now = nowIso();
-    const row: DeploymentRow = {
-      id,
-      description: input.description,
-      device_id: input.device_id,
-      release_id: input.release_id,
-      parent_id: input.parent_id ?? null,
-      target_status: state.target,
-      activity_status: state.activity,
-      error_status: state.error,
-      error_message: null,
-      attempts: 0,
-      staged_at: state.target === 'staged' ? now : null,
-      current_at: state.target === 'deployed' ? now : null,
-      deployed_at: null,
-      archived_at: null,
-      created_at: now,
-      updated_at: now,
-    };
-    await tx.insertInto('deployments').values(row).execute();
-    await tx
-      .insertInto('deployment_instances')
-      .values(
-        instanceIds.map((config_instance_id, position) => ({
-          deployment_id: id,
-          config_instance_id,
-          position,
-        })),
-      )
-      .execute();
-    if (input.auto_rollback !== undefined || input.rollout_id !== undefined) {
-      const auto_rollback = input.auto_rollback === undefined ? null : input.auto_rollback ? 1 : 0;
-      await tx
-        .insertInto('deployment_settings')
-        .values({ deployment_id: id, auto_rollback, rollout_id: input.rollout_id ?? null })
+  private inserting(input: CreateDeploymentInput, actor: Actor, creationMessage: string | null = null) {
+    return async (tx: Tx): Promise<DeploymentRow> => {
+      // One round trip: the release (404 when absent) and its schemas in order.
+      const releaseRows = await tx
+        .selectFrom('releases as r')
+        .leftJoin('release_schemas as rs', 'rs.release_id', 'r.id')
+        .select(['r.id', 'rs.config_schema_id'])
+        .where('r.id', '=', input.release_id)
+        .orderBy('rs.position')
         .execute();
-    }
-    await this.recordEvents(
-      tx,
-      input.device_id,
-      [{ id, from: null, to: state, message: creationMessage }],
-      actor,
-      applied,
-    );
-    return row;
+      if (!releaseRows.length) throw notFound('release', input.release_id);
+      const schemaIds = releaseRows.flatMap((r) => (r.config_schema_id ? [r.config_schema_id] : []));
+      const requested = input.config_instance_ids;
+      const found = requested.length
+        ? await tx
+            .selectFrom('config_instances')
+            .select(['id', 'config_schema_id'])
+            .where('id', 'in', [...new Set(requested)])
+            .execute()
+        : [];
+      const instanceIds = checkInstanceSet(input.release_id, schemaIds, requested, found);
+      if (input.parent_id !== undefined) {
+        const parent = await tx
+          .selectFrom('deployments')
+          .select(['id', 'device_id'])
+          .where('id', '=', input.parent_id)
+          .executeTakeFirst();
+        checkParent(parent, input.parent_id, input.device_id);
+      }
+      const live = await this.liveDeployments(tx, input.device_id);
+      checkCreateTarget(input.target_status, input.release_id, currentDeployment(live)?.release_id ?? null);
+
+      const id = newId('deployment');
+      const state = initialState(input.target_status);
+      const effects =
+        input.target_status === 'staged'
+          ? stagingReplacementEffects(id, input.release_id, live)
+          : becomeCurrentEffects(id, live);
+      // Effects first: the partial unique indexes would refuse the new row while the old one holds its place.
+      const applied = await this.applyEffects(tx, effects);
+      const now = nowIso();
+      const row: DeploymentRow = {
+        id,
+        description: input.description,
+        device_id: input.device_id,
+        release_id: input.release_id,
+        parent_id: input.parent_id ?? null,
+        target_status: state.target,
+        activity_status: state.activity,
+        error_status: state.error,
+        error_message: null,
+        attempts: 0,
+        staged_at: state.target === 'staged' ? now : null,
+        current_at: state.target === 'deployed' ? now : null,
+        deployed_at: null,
+        archived_at: null,
+        created_at: now,
+        updated_at: now,
+      };
+      await tx.insertInto('deployments').values(row).execute();
+      await tx
+        .insertInto('deployment_instances')
+        .values(
+          instanceIds.map((config_instance_id, position) => ({
+            deployment_id: id,
+            config_instance_id,
+            position,
+          })),
+        )
+        .execute();
+      if (input.auto_rollback !== undefined || input.rollout_id !== undefined) {
+        const auto_rollback = input.auto_rollback === undefined ? null : input.auto_rollback ? 1 : 0;
+        await tx
+          .insertInto('deployment_settings')
+          .values({ deployment_id: id, auto_rollback, rollout_id: input.rollout_id ?? null })
+          .execute();
+      }
+      await this.recordEvents(
+        tx,
+        input.device_id,
+        [{ id, from: null, to: state, message: creationMessage }],
+        actor,
+        applied,
+      );
+      return row;
+    };
   }
 
   /**
@@ -277,8 +274,7 @@ export class DeploymentStore {
       const instanceIds = (await this.instanceIdsIn(tx, [id])).get(id)!;
       const live = await this.liveDeployments(tx, old.device_id);
       const plan = redeployTarget(old.release_id, currentDeployment(live)?.release_id ?? null);
-      const row = await this.insert(
-        tx,
+      const row = await this.inserting(
         {
           target_status: plan.create,
           description: input.description ?? `Redeploy of ${id}.`,
@@ -290,8 +286,8 @@ export class DeploymentStore {
         },
         actor,
         `Redeploys the config instances of ${id}.`,
-      );
-      return plan.thenDeploy ? this.deployIn(tx, row, actor) : row;
+      )(tx);
+      return plan.thenDeploy ? this.deploying(row.id, actor)(tx, row) : row;
     });
   }
 
@@ -335,35 +331,35 @@ export class DeploymentStore {
         ids = ids.filter((i) => !kept.includes(i) || releaseSchemas.has(schemaOf.get(i)!));
       }
       const plan = redeployTarget(input.release_id, current?.release_id ?? null);
-      const row = await this.insert(
-        tx,
+      const row = await this.inserting(
         { ...input, config_instance_ids: ids, target_status: plan.create },
         actor,
-      );
-      return plan.thenDeploy ? this.deployIn(tx, row, actor) : row;
+      )(tx);
+      return plan.thenDeploy ? this.deploying(row.id, actor)(tx, row) : row;
     });
   }
 
   /** staged → deployed/queued; the deployment becomes current, with its effects (docs/decisions.md #27). */
   async deploy(id: string, actor: Actor): Promise<DeploymentRow> {
-    return this.onDeployment(id, (tx, row) => this.deployIn(tx, row, actor));
+    return this.onDeployment(id, this.deploying(id, actor));
   }
 
-  private async deployIn(tx: Tx, row: DeploymentRow, actor: Actor): Promise<DeploymentRow> {
-    const id = row.id;
-    const to = checkDeploy(asDevice(row));
-    const live = await this.liveDeployments(tx, row.device_id);
-    const applied = await this.applyEffects(tx, becomeCurrentEffects(id, live));
-    const now = nowIso();
-    const updated = await this.write(tx, row, to, { current_at: now }, now);
-    await this.recordEvents(
-      tx,
-      row.device_id,
-      [{ id, from: stateOf(row), to, message: null }],
-      actor,
-      applied,
-    );
-    return updated;
+  private deploying(id: string, actor: Actor) {
+    return async (tx: Tx, row: DeploymentRow): Promise<DeploymentRow> => {
+      const to = checkDeploy(asDevice(row));
+      const live = await this.liveDeployments(tx, row.device_id);
+      const applied = await this.applyEffects(tx, becomeCurrentEffects(id, live));
+      const now = nowIso();
+      const updated = await this.write(tx, row, to, { current_at: now }, now);
+      await this.recordEvents(
+        tx,
+        row.device_id,
+        [{ id, from: stateOf(row), to, message: null }],
+        actor,
+        applied,
+      );
+      return updated;
+    };
   }
 
   /** A staged or drifted deployment leaves the staging area for good (docs/decisions.md #27). */
@@ -483,8 +479,7 @@ export class DeploymentStore {
     if (!decision.rollback) return undefined;
     const system: Actor = { type: 'system' };
     const restored = await this.instanceIdsIn(tx, [decision.restore_id]);
-    const rollback = await this.insert(
-      tx,
+    const rollback = await this.inserting(
       {
         target_status: 'deployed',
         description: decision.description,
@@ -495,7 +490,7 @@ export class DeploymentStore {
       },
       system,
       decision.message,
-    );
+    )(tx);
     await tx
       .insertInto('deployment_rollbacks')
       .values({
