@@ -286,8 +286,11 @@ export class Agent extends EventEmitter<AgentEvents> {
       this.logger.debug({ err: err.message }, 'desired state not fetched');
     }
     let blocked = false;
-    if (this.desired) ({ blocked } = await this.reconciler.act(this.desired, reached));
+    let failed = false;
+    if (this.desired) ({ blocked, failed } = await this.reconciler.act(this.desired, reached));
     const sent = await this.outbox.flush();
-    return { reached, unfinished: blocked || !sent, nextRetryAt: this.store.nextRetryAt() };
+    // A deployment reported failed may be answered by a rollback (docs/decisions.md #21): unfinished
+    // work, so the next pass comes within seconds, not at the next poll.
+    return { reached, unfinished: blocked || failed || !sent, nextRetryAt: this.store.nextRetryAt() };
   }
 }

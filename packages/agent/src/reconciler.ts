@@ -4,6 +4,7 @@ import { ApplyError, type FileApplier, type FileWrite, type Ledger } from './app
 import { type AgentDeployment, type DesiredState, HttpError, NetworkError } from './client.ts';
 import type { ContentCache } from './content-cache.ts';
 import { errorMessage } from './errors.ts';
+import { filesInPlace, keptWhole } from './handover.ts';
 import type { Announcer } from './local-api/announcer.ts';
 import type { Outbox } from './outbox.ts';
 import type { AgentStore } from './store.ts';
@@ -19,9 +20,14 @@ export interface ReconcilerDeps {
   stopped: () => boolean;
 }
 
-/** How a pass went: `blocked` when the network stopped a download (the deployment waits to retry). */
+/**
+ * How a pass went: `blocked` when the network stopped a download (the deployment waits to retry);
+ * `failed` when a deployment was just reported failed (the server may answer with a rollback, so the
+ * desired state is worth fetching again at once).
+ */
 export interface ActOutcome {
   blocked: boolean;
+  failed: boolean;
 }
 
 /**
@@ -31,11 +37,15 @@ export interface ActOutcome {
  * is recorded in the store and retried later; it never stops the pass.
  */
 export class Reconciler {
+  /** Set when this pass reported a deployment failed. */
+  private reportedFailure = false;
+
   constructor(private readonly deps: ReconcilerDeps) {}
 
   async act(desired: DesiredState, fresh: boolean): Promise<ActOutcome> {
     const { applier, store, outbox, announcer, logger, stopped } = this.deps;
-    const outcome: ActOutcome = { blocked: false };
+    const outcome: ActOutcome = { blocked: false, failed: false };
+    this.reportedFailure = false;
     const ledger = await applier.ledger();
     const steps = new Map(
       desired.deployments.map((d) => [d.id, agentStep(stateOf(d), diskOf(ledger[d.id], d))]),
@@ -68,8 +78,10 @@ export class Reconciler {
     const now = await applier.ledger();
     // While a replacement is still retrying, the robot keeps running on the old files: they are
     // removed (and the old deployment reported archived) in the same transaction that writes the new
-    // ones, or here once no replacement is pending any more (it succeeded elsewhere, or failed).
-    const pending = wanted.filter((d) => !now[d.id] && store.retryOf(d.id)?.error !== 'failed');
+    // ones, or here once no replacement is pending any more (it succeeded elsewhere). A replacement
+    // that failed holds them too: the server answers with a rollback deployment that takes them over
+    // (docs/decisions.md #21); only once the failed one has left the desired state are they removed.
+    const pending = wanted.filter((d) => !now[d.id]);
     const holding = pending.length > 0 && leaving.some((id) => now[id]);
     if (holding) {
       logger.info(
@@ -97,6 +109,7 @@ export class Reconciler {
       if (!outbox.pending(d.id, 'archived')) await outbox.report(d.id, { activity_status: 'archived' });
     }
     if (fresh) await this.forget(desired);
+    outcome.failed = this.reportedFailure;
     return outcome;
   }
 
@@ -114,7 +127,9 @@ export class Reconciler {
     if (retry?.retry_at && retry.retry_at > Date.now()) return false;
     try {
       const writes: FileWrite[] = [];
-      for (const instance of d.config_instances) {
+      // Files already in place (a rollback or redeploy of the set on disk) are taken over, not rewritten.
+      const inPlace = await filesInPlace(want, ledger, (p) => applier.resolve(p));
+      for (const instance of inPlace ? [] : d.config_instances) {
         const content = await cache.get(instance.id, instance.content_digest);
         writes.push({ path: instance.filepath, content, digest: instance.content_digest });
       }
@@ -126,11 +141,13 @@ export class Reconciler {
           deployment_id: d.id,
           release_version: d.release_version,
           files: Object.keys(want),
+          written: writes.length,
           replaced: removing,
         },
         'deployment applied',
       );
-      for (const id of removing) announcer.announce('deployment.removed', id);
+      for (const id of removing)
+        if (!keptWhole(ledger[id]!, want)) announcer.announce('deployment.removed', id);
       announcer.announce('deployment.deployed', d.id);
       await store.clearRetry(d.id);
       for (const id of removing) {
@@ -158,6 +175,7 @@ export class Reconciler {
       await store.setRetry(d.id, { attempts: outcome.attempts, error: 'failed', message, retry_at: null });
       logger.error({ deployment_id: d.id, attempts: outcome.attempts, err: message }, 'deployment failed');
       await outbox.report(d.id, { error_status: 'failed', message, attempts: outcome.attempts });
+      this.reportedFailure = true;
       return;
     }
     await store.setRetry(d.id, {

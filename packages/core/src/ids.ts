@@ -15,6 +15,8 @@ export const ID_PREFIX = {
   webhookEndpoint: 'ep_',
   webhookDelivery: 'whd_',
   webhookAttempt: 'atmpt_',
+  group: 'grp_',
+  rollout: 'rlt_',
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIX;

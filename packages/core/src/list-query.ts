@@ -106,7 +106,9 @@ export type ResourceName =
   | 'git_commit'
   | 'api_key'
   | 'webhook_endpoint'
-  | 'webhook_delivery';
+  | 'webhook_delivery'
+  | 'group'
+  | 'rollout';
 
 /** What each resource can expand, and into which resource (null = a leaf field such as `content`). */
 export const EXPANSIONS: Record<ResourceName, Record<string, ResourceName | null>> = {
@@ -120,6 +122,8 @@ export const EXPANSIONS: Record<ResourceName, Record<string, ResourceName | null
   api_key: {},
   webhook_endpoint: {},
   webhook_delivery: {},
+  group: { parent: 'group' },
+  rollout: { deployments: 'deployment' },
 };
 
 /** A tree of requested expansions: `{release: {config_schemas: {}}}` for `expand=release.config_schemas`. */

@@ -12,9 +12,13 @@ export const SCOPE_ACTIONS = {
   deployments: ['read', 'write', 'stage', 'deploy', 'archive'],
   devices: ['read', 'write', 'provision', 'delete'],
   git_commits: ['read', 'write'],
+  /** Groups and device tags (Miru `2026-08-17` has `groups:{manage,read,write}`). */
+  groups: ['read', 'write'],
   releases: ['read', 'write'],
   /** Extension (`/webhook_endpoints`). */
   webhooks: ['read', 'write'],
+  /** Extension (`/rollouts`): `write` creates, pauses, resumes and aborts. */
+  rollouts: ['read', 'write'],
 } as const;
 
 export type ScopeResource = keyof typeof SCOPE_ACTIONS;

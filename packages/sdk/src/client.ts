@@ -108,6 +108,95 @@ export class Devices extends ListResource<'listDevices'> {
   ping(id: string, body: BodyOf<'pingDevice'>, opts: PostOptions = {}): Promise<ResponseOf<'pingDevice'>> {
     return this.http.request('POST', `/devices/${seg(id)}/ping`, { body, ...opts });
   }
+  /** Extension (docs/decisions.md #77): the device's group and tags. */
+  membership(id: string): Promise<ResponseOf<'getDeviceMembership'>> {
+    return this.http.request('GET', `/devices/${seg(id)}/membership`);
+  }
+  /** Extension: replaces the device's tags. */
+  setTags(id: string, body: BodyOf<'setDeviceTags'>): Promise<ResponseOf<'setDeviceTags'>> {
+    return this.http.request('PUT', `/devices/${seg(id)}/tags`, { body });
+  }
+}
+
+/** Groups (Miru `2026-08-17` shape) and membership (extension), docs/decisions.md #77. */
+export class Groups extends ListResource<'listGroups'> {
+  constructor(http: HttpTransport) {
+    super(http, '/groups');
+  }
+  get(id: string, query: QueryOf<'getGroup'> = {} as any): Promise<ResponseOf<'getGroup'>> {
+    return this.http.request('GET', `/groups/${seg(id)}`, { query: query as Q });
+  }
+  create(
+    body: BodyOf<'createGroup'>,
+    query: ExpandOnly = {},
+    opts: PostOptions = {},
+  ): Promise<ResponseOf<'createGroup'>> {
+    return this.http.request('POST', '/groups', { body, query, ...opts });
+  }
+  update(id: string, body: BodyOf<'updateGroup'>): Promise<ResponseOf<'updateGroup'>> {
+    return this.http.request('PATCH', `/groups/${seg(id)}`, { body });
+  }
+  move(id: string, body: BodyOf<'moveGroup'>, opts: PostOptions = {}): Promise<ResponseOf<'moveGroup'>> {
+    return this.http.request('POST', `/groups/${seg(id)}/move`, { body, ...opts });
+  }
+  assign(
+    id: string,
+    body: BodyOf<'assignGroupDevices'>,
+    opts: PostOptions = {},
+  ): Promise<ResponseOf<'assignGroupDevices'>> {
+    return this.http.request('POST', `/groups/${seg(id)}/devices/assign`, { body, ...opts });
+  }
+  unassign(
+    id: string,
+    body: BodyOf<'unassignGroupDevices'>,
+    opts: PostOptions = {},
+  ): Promise<ResponseOf<'unassignGroupDevices'>> {
+    return this.http.request('POST', `/groups/${seg(id)}/devices/unassign`, { body, ...opts });
+  }
+}
+
+/** Extension (docs/decisions.md #78): staged rollouts, scopes `rollouts:*`. */
+export class Rollouts extends ListResource<'listRollouts'> {
+  constructor(http: HttpTransport) {
+    super(http, '/rollouts');
+  }
+  get(id: string, query: QueryOf<'getRollout'> = {} as any): Promise<ResponseOf<'getRollout'>> {
+    return this.http.request('GET', `/rollouts/${seg(id)}`, { query: query as Q });
+  }
+  create(
+    body: BodyOf<'createRollout'>,
+    query: ExpandOnly = {},
+    opts: PostOptions = {},
+  ): Promise<ResponseOf<'createRollout'>> {
+    return this.http.request('POST', '/rollouts', { body, query, ...opts });
+  }
+  pause(
+    id: string,
+    body: BodyOf<'pauseRollout'> = {} as any,
+    opts: PostOptions = {},
+  ): Promise<ResponseOf<'pauseRollout'>> {
+    return this.http.request('POST', `/rollouts/${seg(id)}/pause`, { body, ...opts });
+  }
+  resume(
+    id: string,
+    body: BodyOf<'resumeRollout'> = {} as any,
+    opts: PostOptions = {},
+  ): Promise<ResponseOf<'resumeRollout'>> {
+    return this.http.request('POST', `/rollouts/${seg(id)}/resume`, { body, ...opts });
+  }
+  abort(
+    id: string,
+    body: BodyOf<'abortRollout'> = {} as any,
+    opts: PostOptions = {},
+  ): Promise<ResponseOf<'abortRollout'>> {
+    return this.http.request('POST', `/rollouts/${seg(id)}/abort`, { body, ...opts });
+  }
+  events(
+    id: string,
+    query: QueryOf<'listRolloutEvents'> = {} as any,
+  ): Promise<ResponseOf<'listRolloutEvents'>> {
+    return this.http.request('GET', `/rollouts/${seg(id)}/events`, { query: query as Q });
+  }
 }
 
 export class Deployments extends ListResource<'listDeployments'> {
@@ -155,6 +244,15 @@ export class Deployments extends ListResource<'listDeployments'> {
     query: QueryOf<'listDeploymentEvents'> = {} as any,
   ): Promise<ResponseOf<'listDeploymentEvents'>> {
     return this.http.request('GET', `/deployments/${seg(id)}/events`, { query: query as Q });
+  }
+  /** Extension (docs/decisions.md #76): deploy an old deployment's config instances again. */
+  redeploy(
+    id: string,
+    body: BodyOf<'redeployDeployment'> = {} as any,
+    query: ExpandOnly = {},
+    opts: PostOptions = {},
+  ): Promise<ResponseOf<'redeployDeployment'>> {
+    return this.http.request('POST', `/deployments/${seg(id)}/redeploy`, { body, query, ...opts });
   }
   /** Every status change of the deployment, fetched page by page. */
   iterateEvents(id: string) {
@@ -282,6 +380,8 @@ export class BosunClient {
   readonly releases: Releases;
   readonly apiKeys: ApiKeys;
   readonly webhookEndpoints: WebhookEndpoints;
+  readonly groups: Groups;
+  readonly rollouts: Rollouts;
 
   constructor(options: ClientOptions) {
     this.http = new HttpTransport(options);
@@ -294,6 +394,8 @@ export class BosunClient {
     this.releases = new Releases(this.http);
     this.apiKeys = new ApiKeys(this.http);
     this.webhookEndpoints = new WebhookEndpoints(this.http);
+    this.groups = new Groups(this.http);
+    this.rollouts = new Rollouts(this.http);
   }
 
   /** Who the API key belongs to (`GET /principal`, needs no scope). */

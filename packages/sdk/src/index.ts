@@ -8,7 +8,9 @@ export {
   Deployments,
   Devices,
   GitCommits,
+  Groups,
   Releases,
+  Rollouts,
   WebhookEndpoints,
 } from './client.ts';
 export { BosunApiError, BosunNetworkError, type ErrorEnvelope } from './errors.ts';

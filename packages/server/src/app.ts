@@ -35,6 +35,7 @@ import {
   type PushChannel,
   startPushChannel,
 } from './mqtt/index.ts';
+import { RolloutDriver } from './rollouts/driver.ts';
 import { apiKeyRoutes } from './routes/api-keys.ts';
 import { configInstanceRoutes } from './routes/config-instances.ts';
 import { configSchemaRoutes } from './routes/config-schemas.ts';
@@ -43,8 +44,11 @@ import { deploymentRoutes } from './routes/deployments.ts';
 import { deviceAgentRoutes } from './routes/device-agent.ts';
 import { deviceRoutes } from './routes/devices.ts';
 import { gitCommitRoutes } from './routes/git-commits.ts';
+import { groupRoutes, groupSchemas } from './routes/groups.ts';
 import { principalRoutes } from './routes/principal.ts';
+import { redeployRoutes } from './routes/redeploy.ts';
 import { releaseRoutes } from './routes/releases.ts';
+import { rolloutRoutes, rolloutSchemas } from './routes/rollouts.ts';
 import { webhookEndpointRoutes, webhookSchemas } from './routes/webhook-endpoints.ts';
 import { createRepositories, type Repositories } from './storage/index.ts';
 import { eventStreamRoutes } from './ui/events.ts';
@@ -64,6 +68,10 @@ export interface AppOptions {
   mqtt?: MqttOptions | undefined;
   /** Forge of each self-hosted git server (`BOSUN_GIT_HOSTS`). */
   gitHosts?: GitHostMap | undefined;
+  /** Roll failed upgrades back automatically (default true; `BOSUN_AUTO_ROLLBACK=0`). */
+  autoRollback?: boolean | undefined;
+  /** How often the rollout driver looks at running rollouts (default 1000 ms). */
+  rolloutTickMs?: number | undefined;
   /** Largest request body in bytes; default LIMITS.bodyBytes. */
   bodyLimit?: number | undefined;
   /** Agent artifacts and the install script (`/downloads/*`, `/install.sh`). */
@@ -110,7 +118,10 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     schemaController: { compilersFactory: { buildSerializer: lazySerializerFactory } },
   });
   await app.register(routeTablePlugin);
-  const repos = createRepositories(opts.store.db, { gitHosts: opts.gitHosts ?? {} });
+  const repos = createRepositories(opts.store.db, {
+    gitHosts: opts.gitHosts ?? {},
+    autoRollback: opts.autoRollback ?? true,
+  });
   app.decorate('repos', repos);
   app.decorate('store', opts.store);
   app.setValidatorCompiler(validatorCompiler);
@@ -119,6 +130,10 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   app.decorate('notifier', createNotifier(push, app.log));
   app.addHook('preClose', async () => push.close());
   app.decorate('webhooks', installWebhooks(app, repos.webhooks, opts.webhooks));
+  // Rollouts advance in the background (docs/decisions.md #78); claims in the database keep replicas apart.
+  const rolloutDriver = new RolloutDriver(repos, app.notifier, app.log, { tickMs: opts.rolloutTickMs });
+  app.addHook('onReady', async () => rolloutDriver.start());
+  app.addHook('preClose', async () => rolloutDriver.stop());
   // The API speaks JSON only: a text/plain body is a 415, not a string that fails validation.
   app.removeContentTypeParser('text/plain');
   await app.register(jsonBodyPlugin);
@@ -134,6 +149,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   app.addSchema(ErrorEnvelope);
   for (const schema of viewSchemas) app.addSchema(schema);
   for (const schema of webhookSchemas) app.addSchema(schema);
+  for (const schema of [...groupSchemas, ...rolloutSchemas]) app.addSchema(schema);
 
   await app.register(swagger, {
     openapi: {
@@ -187,9 +203,12 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
         deviceRoutes,
         gitCommitRoutes,
         apiKeyRoutes,
+        redeployRoutes,
+        groupRoutes,
       ])
         await beta.register(routes, { repos });
       await beta.register(webhookEndpointRoutes, { repos, webhooks: app.webhooks });
+      await beta.register(rolloutRoutes, { repos, driver: rolloutDriver });
       await beta.register(principalRoutes);
       await beta.register(deviceAgentRoutes, { repos, push });
       await beta.register(fleetRoutes, { db: opts.store.db });

@@ -22,6 +22,8 @@ export interface ServerConfig {
   brokerAuthSecret?: string | undefined;
   /** Self-hosted git servers and their forge (`BOSUN_GIT_HOSTS=git.acme.internal=gitlab,...`). */
   gitHosts?: GitHostMap | undefined;
+  /** Roll failed upgrades back automatically (`BOSUN_AUTO_ROLLBACK`, default on; `0`/`false` turns it off). */
+  autoRollback?: boolean | undefined;
   /** Largest request body in bytes (`BOSUN_BODY_LIMIT_BYTES`); default LIMITS.bodyBytes. */
   bodyLimitBytes?: number | undefined;
   /** Where `/downloads/*` serves the agent artifacts from (`BOSUN_ARTIFACTS_DIR`). */
@@ -102,8 +104,18 @@ export function resolveServerConfig(
     mqttAuth,
     brokerAuthSecret,
     gitHosts: parseGitHostMap(env.BOSUN_GIT_HOSTS),
+    autoRollback: parseSwitch('BOSUN_AUTO_ROLLBACK', env.BOSUN_AUTO_ROLLBACK, true),
     bodyLimitBytes,
     artifactsDir: env.BOSUN_ARTIFACTS_DIR ? resolve(env.BOSUN_ARTIFACTS_DIR) : undefined,
     publicUrl,
   };
+}
+
+/** An on/off environment setting: unset or empty is the default; 1/true/on and 0/false/off. */
+function parseSwitch(name: string, value: string | undefined, fallback: boolean): boolean {
+  if (value === undefined || value === '') return fallback;
+  const v = value.trim().toLowerCase();
+  if (['1', 'true', 'on', 'yes'].includes(v)) return true;
+  if (['0', 'false', 'off', 'no'].includes(v)) return false;
+  throw new Error(`${name} must be 1 or 0 (true/false, on/off), got '${value}'`);
 }

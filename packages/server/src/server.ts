@@ -34,6 +34,7 @@ export async function startServer(
       store,
       loggerInstance: logger,
       gitHosts: config.gitHosts,
+      autoRollback: config.autoRollback,
       bodyLimit: config.bodyLimitBytes,
       mqtt: {
         url: config.mqttUrl,

@@ -387,6 +387,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/deployments/{deployment_id}/redeploy": {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Redeploy
+         * @description Extension: deploy this deployment's config instances again as a new deployment of the same device (created deployed, or staged and deployed when its release is not the device's current one).
+         */
+        post: operations["redeployDeployment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/deployments/{deployment_id}/restage": {
         parameters: {
             query?: never;
@@ -466,6 +489,29 @@ export interface paths {
          * @description Create a single-use activation token bound to this device, valid for 30 minutes. Without allow_reactivation it cannot activate a device that was activated before.
          */
         post: operations["createDeviceActivationToken"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/devices/{device_id}/membership": {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Group and tags
+         * @description Extension: the device's group (group_id, null when none) and its tags.
+         */
+        get: operations["getDeviceMembership"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -602,6 +648,111 @@ export interface paths {
         get: operations["getGitCommit"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/groups": {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /** List */
+        get: operations["listGroups"];
+        put?: never;
+        /** Create */
+        post: operations["createGroup"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/groups/{group_id}": {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /** Get */
+        get: operations["getGroup"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Update */
+        patch: operations["updateGroup"];
+        trace?: never;
+    };
+    "/groups/{group_id}/devices/assign": {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Assign devices */
+        post: operations["assignGroupDevices"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/groups/{group_id}/devices/unassign": {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Unassign devices */
+        post: operations["unassignGroupDevices"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/groups/{group_id}/move": {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Move
+         * @description Move the group (with its subgroups) under another group, or to the root with parent_id null.
+         */
+        post: operations["moveGroup"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1114,6 +1265,16 @@ export interface components {
              */
             updated_at: string;
         };
+        /** Device Membership */
+        DeviceMembership: {
+            device_id: string;
+            group_id: string | null;
+            /** @enum {string} */
+            object: "device_membership";
+            tags: {
+                [key: string]: string;
+            };
+        };
         /** Error */
         Error: {
             error: {
@@ -1148,6 +1309,27 @@ export interface components {
             repository_type: "github" | "gitlab" | "bitbucket";
             repository_url: string;
             sha: string;
+        };
+        /** Group */
+        Group: {
+            /**
+             * Format: date-time
+             * @description When the group was created.
+             */
+            created_at: string;
+            /** @example grp_123 */
+            id: string;
+            name: string;
+            /** @enum {string} */
+            object: "group";
+            parent?: components["schemas"]["Group"] | (never | null);
+            /** @description The parent group; null at the root. */
+            parent_id: string | null;
+            /**
+             * Format: date-time
+             * @description When the group was last changed.
+             */
+            updated_at: string;
         };
         /** Ping Device */
         PingDeviceResponse: {
@@ -2189,6 +2371,8 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
+                    /** @description Extension (Bosun): false turns off the automatic rollback should this deployment fail after replacing a deployed one; unset follows the server's setting. */
+                    auto_rollback?: boolean;
                     /** @description Exactly one config instance for each config schema in the deployment's release. */
                     config_instance_ids: string[];
                     /** @description The description of the deployment (not blank). */
@@ -2459,6 +2643,60 @@ export interface operations {
             };
         };
     };
+    redeployDeployment: {
+        parameters: {
+            query?: {
+                /** @description Expansions: device, release, config_instances; nested with dots, depth ≤ 4. Repeat the parameter or join values with ',' or '|'. */
+                expand?: string[];
+                /** @description Legacy name of expand. Repeat the parameter or join values with ',' or '|'. */
+                "expand[]"?: string[];
+            };
+            header: {
+                /**
+                 * @description Makes a retry safe: the first response to this key (per API key, for 24 hours) is stored and replayed, with `Idempotent-Replayed: true`, to any request with the same key, path and body. The same key with a different path or body is a 422 `idempotency_key_reused`; while the first request runs, a duplicate gets 409 `idempotency_key_in_use`. A 5xx is not stored, so a retry runs again.
+                 * @example 8e03978e-40d5-43e8-bc93-6894a57f9324
+                 */
+                "Idempotency-Key"?: string;
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
+            path: {
+                /** @description The unique identifier (dpl_...). */
+                deployment_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description false: no automatic rollback should the new deployment fail; unset: the server's setting. */
+                    auto_rollback?: boolean;
+                    /** @description Description of the new deployment; default "Redeploy of <id>." */
+                    description?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Deployment"];
+                };
+            };
+        };
+    };
     restageDeployment: {
         parameters: {
             query?: {
@@ -2513,8 +2751,12 @@ export interface operations {
                 expand?: string[];
                 /** @description Legacy name of expand. Repeat the parameter or join values with ',' or '|'. */
                 "expand[]"?: string[];
+                /** @description Members of these groups. Repeat the parameter or join values with ',' or '|'. */
+                group_id?: string[];
                 /** @description Device ids. Repeat the parameter or join values with ',' or '|'. */
                 id?: string[];
+                /** @description Extension: with group_id, members of their subgroups too. */
+                include_subgroups?: boolean;
                 /** @description Page size; clamped to 1..100. */
                 limit?: number;
                 /** @description Device names. Repeat the parameter or join values with ',' or '|'. */
@@ -2523,6 +2765,8 @@ export interface operations {
                 offset?: number;
                 /** @description Sort keys: id:asc, id:desc, created_at:asc, created_at:desc (id:asc is appended as tie-breaker). Repeat the parameter or join values with ',' or '|'. */
                 order_by?: string[];
+                /** @description Extension: a tag selector such as 'env=prod,site in (berlin|munich),!retired'. */
+                tag_selector?: string;
             };
             header: {
                 /** @description The API version the client was built against: any date of the tetons train. */
@@ -2729,6 +2973,41 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["TokenResponse"];
+                };
+            };
+        };
+    };
+    getDeviceMembership: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
+            path: {
+                /** @description The unique identifier (dvc_...). */
+                device_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeviceMembership"];
                 };
             };
         };
@@ -3065,6 +3344,347 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["GitCommit"];
+                };
+            };
+        };
+    };
+    listGroups: {
+        parameters: {
+            query?: {
+                /** @description Expansions: total_count, parent; nested with dots, depth ≤ 4. Repeat the parameter or join values with ',' or '|'. */
+                expand?: string[];
+                /** @description Legacy name of expand. Repeat the parameter or join values with ',' or '|'. */
+                "expand[]"?: string[];
+                /** @description Group ids. Repeat the parameter or join values with ',' or '|'. */
+                id?: string[];
+                /** @description Page size; clamped to 1..100. */
+                limit?: number;
+                /** @description Group names. Repeat the parameter or join values with ',' or '|'. */
+                name?: string[];
+                /** @description Items to skip; negative values count as 0. */
+                offset?: number;
+                /** @description Sort keys: id:asc, id:desc, created_at:asc, created_at:desc (id:asc is appended as tie-breaker). Repeat the parameter or join values with ',' or '|'. */
+                order_by?: string[];
+                /** @description Parent group ids. Repeat the parameter or join values with ',' or '|'. */
+                parent_id?: string[];
+            };
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["Group"][];
+                        has_more: boolean;
+                        limit: number;
+                        /** @enum {string} */
+                        object: "list";
+                        offset: number;
+                        /** @description Only present with expand=total_count. */
+                        total_count?: number;
+                    };
+                };
+            };
+        };
+    };
+    createGroup: {
+        parameters: {
+            query?: {
+                /** @description Expansions: parent; nested with dots, depth ≤ 4. Repeat the parameter or join values with ',' or '|'. */
+                expand?: string[];
+                /** @description Legacy name of expand. Repeat the parameter or join values with ',' or '|'. */
+                "expand[]"?: string[];
+            };
+            header: {
+                /**
+                 * @description Makes a retry safe: the first response to this key (per API key, for 24 hours) is stored and replayed, with `Idempotent-Replayed: true`, to any request with the same key, path and body. The same key with a different path or body is a 422 `idempotency_key_reused`; while the first request runs, a duplicate gets 409 `idempotency_key_in_use`. A 5xx is not stored, so a retry runs again.
+                 * @example 8e03978e-40d5-43e8-bc93-6894a57f9324
+                 */
+                "Idempotency-Key"?: string;
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description Unique group name, 1–48 characters. */
+                    name: string;
+                    /** @description Parent group; omitted or null: a root group. */
+                    parent_id?: string | null;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Group"];
+                };
+            };
+        };
+    };
+    getGroup: {
+        parameters: {
+            query?: {
+                /** @description Expansions: parent; nested with dots, depth ≤ 4. Repeat the parameter or join values with ',' or '|'. */
+                expand?: string[];
+                /** @description Legacy name of expand. Repeat the parameter or join values with ',' or '|'. */
+                "expand[]"?: string[];
+            };
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
+            path: {
+                /** @description The unique identifier (grp_...). */
+                group_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Group"];
+                };
+            };
+        };
+    };
+    updateGroup: {
+        parameters: {
+            query?: {
+                /** @description Expansions: parent; nested with dots, depth ≤ 4. Repeat the parameter or join values with ',' or '|'. */
+                expand?: string[];
+                /** @description Legacy name of expand. Repeat the parameter or join values with ',' or '|'. */
+                "expand[]"?: string[];
+            };
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
+            path: {
+                /** @description The unique identifier (grp_...). */
+                group_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description Omitted: unchanged. */
+                    name?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Group"];
+                };
+            };
+        };
+    };
+    assignGroupDevices: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description Makes a retry safe: the first response to this key (per API key, for 24 hours) is stored and replayed, with `Idempotent-Replayed: true`, to any request with the same key, path and body. The same key with a different path or body is a 422 `idempotency_key_reused`; while the first request runs, a duplicate gets 409 `idempotency_key_in_use`. A 5xx is not stored, so a retry runs again.
+                 * @example 8e03978e-40d5-43e8-bc93-6894a57f9324
+                 */
+                "Idempotency-Key"?: string;
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
+            path: {
+                /** @description The unique identifier (grp_...). */
+                group_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description Device ids (dvc_...). */
+                    device_ids: string[];
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Group"];
+                };
+            };
+        };
+    };
+    unassignGroupDevices: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description Makes a retry safe: the first response to this key (per API key, for 24 hours) is stored and replayed, with `Idempotent-Replayed: true`, to any request with the same key, path and body. The same key with a different path or body is a 422 `idempotency_key_reused`; while the first request runs, a duplicate gets 409 `idempotency_key_in_use`. A 5xx is not stored, so a retry runs again.
+                 * @example 8e03978e-40d5-43e8-bc93-6894a57f9324
+                 */
+                "Idempotency-Key"?: string;
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
+            path: {
+                /** @description The unique identifier (grp_...). */
+                group_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description Device ids (dvc_...). */
+                    device_ids: string[];
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Group"];
+                };
+            };
+        };
+    };
+    moveGroup: {
+        parameters: {
+            query?: {
+                /** @description Expansions: parent; nested with dots, depth ≤ 4. Repeat the parameter or join values with ',' or '|'. */
+                expand?: string[];
+                /** @description Legacy name of expand. Repeat the parameter or join values with ',' or '|'. */
+                "expand[]"?: string[];
+            };
+            header: {
+                /**
+                 * @description Makes a retry safe: the first response to this key (per API key, for 24 hours) is stored and replayed, with `Idempotent-Replayed: true`, to any request with the same key, path and body. The same key with a different path or body is a 422 `idempotency_key_reused`; while the first request runs, a duplicate gets 409 `idempotency_key_in_use`. A 5xx is not stored, so a retry runs again.
+                 * @example 8e03978e-40d5-43e8-bc93-6894a57f9324
+                 */
+                "Idempotency-Key"?: string;
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
+            path: {
+                /** @description The unique identifier (grp_...). */
+                group_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    parent_id: string | null;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Group"];
                 };
             };
         };

@@ -174,6 +174,7 @@ export const stateRoutes: FastifyPluginAsyncTypebox<{
       const body = request.body;
       const files = body.drift?.map((d) => `${d.path} (${d.change})`).join(', ');
       // One transaction: another device's deployment is a 404, a resent report id changes nothing.
+      let rollback: unknown;
       const answer = await deployments.agentReport(
         deviceId,
         id,
@@ -188,8 +189,13 @@ export const stateRoutes: FastifyPluginAsyncTypebox<{
           reportId: body.report_id,
           observedAt: observedTime(body.occurred_at),
         },
-        (tx) => agentState.deployment(deviceId, id, tx),
+        (tx, outcome) => {
+          rollback = outcome.rollback;
+          return agentState.deployment(deviceId, id, tx);
+        },
       );
+      // A failure answered by a rollback deployment: the device has something new to apply.
+      if (rollback) app.notifier.notify(deviceId, 'deployment_changed');
       return answer!;
     },
   );

@@ -8,6 +8,7 @@ import { idempotencyKeys } from './migrations/007_idempotency_keys.ts';
 import { agentReportRetention } from './migrations/008_agent_report_retention.ts';
 import { webhooks } from './migrations/009_webhooks.ts';
 import { uiSessions } from './migrations/010_ui_sessions.ts';
+import { fleet } from './migrations/011_fleet.ts';
 
 /**
  * Migrations live in code (not a folder scan) so they ship inside the package and run identically
@@ -28,6 +29,7 @@ function migrations(engine: Engine): Record<string, Migration> {
     '008_agent_report_retention': agentReportRetention(engine),
     '009_webhooks': webhooks(engine),
     '010_ui_sessions': uiSessions(engine),
+    '011_fleet': fleet(engine),
   };
 }
 

@@ -5,6 +5,7 @@ import type {
   DeviceStatus,
 } from '@bosun/core';
 import type { Generated } from 'kysely';
+import type { FleetTables } from './fleet-schema.ts';
 
 /**
  * Row types, one interface per table, following the SQL of the migrations. Timestamps are ISO 8601
@@ -277,7 +278,7 @@ export interface UiSessionTable {
   expires_at: string;
 }
 
-export interface Database {
+export interface Database extends FleetTables {
   api_keys: ApiKeyTable;
   idempotency_keys: IdempotencyKeyTable;
   config_types: ConfigTypeTable;

@@ -45,6 +45,13 @@ const CreateDeploymentRequest = Type.Object({
     Type.String({ description: 'The ID of the deployment (of the same device) this one was patched from.' }),
   ),
   patch_source_id: Type.Optional(Type.String({ description: 'Older name of parent_id; accepted as well.' })),
+  auto_rollback: Type.Optional(
+    Type.Boolean({
+      description:
+        "Extension (Bosun): false turns off the automatic rollback should this deployment fail after replacing a deployed one; unset follows the server's setting.",
+      'x-bosun-extension': true,
+    }),
+  ),
 });
 
 const DeploymentList = (title: string) => PaginatedList(Type.Ref('Deployment'), title);
@@ -140,6 +147,7 @@ export const deploymentRoutes: FastifyPluginAsyncTypebox<{ repos: Repositories }
           device_id: body.device_id,
           config_instance_ids: body.config_instance_ids,
           parent_id: body.parent_id ?? body.patch_source_id,
+          auto_rollback: body.auto_rollback,
         },
         actorOf(request),
         verdict === null ? {} : { id: named.id, createdAt: named.created_at, message: verdict },

@@ -1,4 +1,4 @@
-import { checkName, notFound } from '@bosun/core';
+import { checkName, notFound, parseTagSelector, type TagRequirement } from '@bosun/core';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { getResource, listResource } from '../http/resource.ts';
@@ -38,6 +38,15 @@ export const deviceRoutes: FastifyPluginAsyncTypebox<{ repos: Repositories }> = 
             id: filter('Device ids.'),
             name: filter('Device names.'),
             agent_version: filter('Agent versions.'),
+            group_id: filter('Members of these groups.'),
+            include_subgroups: Type.Optional(
+              Type.Boolean({ description: 'Extension: with group_id, members of their subgroups too.' }),
+            ),
+            tag_selector: Type.Optional(
+              Type.String({
+                description: "Extension: a tag selector such as 'env=prod,site in (berlin|munich),!retired'.",
+              }),
+            ),
           },
           [],
         ),
@@ -45,7 +54,9 @@ export const deviceRoutes: FastifyPluginAsyncTypebox<{ repos: Repositories }> = 
       },
     },
     async (request) =>
-      listResource(repos, deviceView, request.query, (page) => repos.devices.list(request.query, page)),
+      listResource(repos, deviceView, request.query, async (page) =>
+        repos.devices.list({ ...request.query, ...(await deviceSelection(repos, request.query)) }, page),
+      ),
   );
 
   app.get(
@@ -86,3 +97,24 @@ export const deviceRoutes: FastifyPluginAsyncTypebox<{ repos: Repositories }> = 
     },
   );
 };
+
+/** The extension filters of the device list: groups (with subgroups when asked) and a tag selector. */
+export async function deviceSelection(
+  repos: Repositories,
+  q: {
+    group_id?: string[] | undefined;
+    include_subgroups?: boolean | undefined;
+    tag_selector?: string | undefined;
+  },
+) {
+  const groups = q.group_id?.length ? q.group_id : undefined;
+  const out: { group_id?: string[]; tags?: TagRequirement[] } = {};
+  if (groups) {
+    const all = await Promise.all(
+      groups.map((g) => repos.groups.withSubgroups(g, q.include_subgroups === true)),
+    );
+    out.group_id = [...new Set(all.flat())];
+  }
+  if (typeof q.tag_selector === 'string') out.tags = parseTagSelector(q.tag_selector);
+  return out;
+}

@@ -15,6 +15,10 @@ import {
   initialState,
   newId,
   notFound,
+  redeployTarget,
+  replacedBy,
+  rollbackAfterFailure,
+  rolledBackMessage,
   type StatusChange,
   stagingReplacementEffects,
 } from '@bosun/core';
@@ -46,12 +50,30 @@ export interface CreateDeploymentInput {
   device_id: string;
   config_instance_ids: string[];
   parent_id?: string | undefined;
+  /** Extension: turn the automatic rollback of this deployment on or off (unset: the server's setting). */
+  auto_rollback?: boolean | undefined;
+  /** The rollout that created it. */
+  rollout_id?: string | undefined;
+}
+
+export interface DeploymentStoreOptions {
+  /** Roll a failed upgrade back automatically (docs/decisions.md #21); `BOSUN_AUTO_ROLLBACK=0` turns it off. */
+  autoRollback?: boolean;
+}
+
+/** How a caller may name a deployment before it exists, and the message of its creation event. */
+export interface CreateOptions {
+  id?: string;
+  createdAt?: string;
+  message?: string | null;
 }
 
 export interface ReportResult {
   deployment: DeploymentRow;
   /** False when the report restated the current state and nothing was written. */
   changed: boolean;
+  /** The rollback deployment the failure caused, if any (the device must be told). */
+  rollback?: DeploymentRow | undefined;
 }
 
 type Tx = Kysely<Database>;
@@ -99,7 +121,10 @@ const asDevice = (row: DeploymentRow): DeviceDeployment => ({
 export class DeploymentStore {
   private readonly sqlite: boolean;
 
-  constructor(private readonly db: Kysely<Database>) {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly opts: DeploymentStoreOptions = {},
+  ) {
     this.sqlite = db.getExecutor().adapter instanceof SqliteAdapter;
   }
 
@@ -121,9 +146,13 @@ export class DeploymentStore {
 
   /** Config instance ids of each deployment, in the order of the release's schemas. */
   async instanceIds(deploymentIds: readonly string[]): Promise<Map<string, string[]>> {
+    return this.instanceIdsIn(this.db, deploymentIds);
+  }
+
+  private async instanceIdsIn(db: Tx, deploymentIds: readonly string[]): Promise<Map<string, string[]>> {
     const out = new Map<string, string[]>(deploymentIds.map((id) => [id, []]));
     if (!deploymentIds.length) return out;
-    const rows = await this.db
+    const rows = await db
       .selectFrom('deployment_instances')
       .select(['deployment_id', 'config_instance_id'])
       .where('deployment_id', 'in', [...new Set(deploymentIds)])
@@ -175,12 +204,13 @@ export class DeploymentStore {
    * `opts.id`/`opts.createdAt` let a caller name the deployment before it exists (custom validation
    * sends both to the validator); `opts.message` is kept on the creation event (the verdict).
    */
-  async create(
-    input: CreateDeploymentInput,
-    actor: Actor,
-    opts: { id?: string; createdAt?: string; message?: string | null } = {},
-  ): Promise<DeploymentRow> {
-    return this.onDevice(input.device_id, async (tx) => {
+  async create(input: CreateDeploymentInput, actor: Actor, opts: CreateOptions = {}): Promise<DeploymentRow> {
+    return this.onDevice(input.device_id, this.inserting(input, actor, opts));
+  }
+
+  /** Creates a deployment inside a transaction that holds the device's lock. */
+  private inserting(input: CreateDeploymentInput, actor: Actor, opts: CreateOptions = {}) {
+    return async (tx: Tx): Promise<DeploymentRow> => {
       // One round trip: the release (404 when absent) and its schemas in order.
       const releaseRows = await tx
         .selectFrom('releases as r')
@@ -249,6 +279,13 @@ export class DeploymentStore {
           })),
         )
         .execute();
+      if (input.auto_rollback !== undefined || input.rollout_id !== undefined) {
+        const auto_rollback = input.auto_rollback === undefined ? null : input.auto_rollback ? 1 : 0;
+        await tx
+          .insertInto('deployment_settings')
+          .values({ deployment_id: id, auto_rollback, rollout_id: input.rollout_id ?? null })
+          .execute();
+      }
       await this.recordEvents(
         tx,
         input.device_id,
@@ -257,12 +294,95 @@ export class DeploymentStore {
         applied,
       );
       return row;
+    };
+  }
+
+  /**
+   * Extension: deploys the instance set of deployment `id` again, as a new deployment of the same
+   * device whose parent is `id` (created deployed, or staged and deployed when its release is not
+   * the device's current one), in one transaction.
+   */
+  async redeploy(
+    id: string,
+    input: { description?: string | undefined; auto_rollback?: boolean | undefined },
+    actor: Actor,
+  ): Promise<DeploymentRow> {
+    return this.onDeployment(id, async (tx, old) => {
+      const instanceIds = (await this.instanceIdsIn(tx, [id])).get(id)!;
+      const live = await this.liveDeployments(tx, old.device_id);
+      const plan = redeployTarget(old.release_id, currentDeployment(live)?.release_id ?? null);
+      const row = await this.inserting(
+        {
+          target_status: plan.create,
+          description: input.description ?? `Redeploy of ${id}.`,
+          release_id: old.release_id,
+          device_id: old.device_id,
+          config_instance_ids: instanceIds,
+          parent_id: id,
+          auto_rollback: input.auto_rollback,
+        },
+        actor,
+        { message: `Redeploys the config instances of ${id}.` },
+      )(tx);
+      return plan.thenDeploy ? this.deploying(row.id, actor)(tx, row) : row;
+    });
+  }
+
+  /**
+   * A rollout's deployment to one device (docs/decisions.md #78): `config_instance_ids` for the
+   * release, where `keep_current` replaces the instance of each schema the device's current
+   * deployment already has an instance of; created deployed, or staged and deployed, in one
+   * transaction (so nothing is ever left staged).
+   */
+  async deployInstanceSet(
+    input: Omit<CreateDeploymentInput, 'target_status'> & { keep_current: boolean },
+    actor: Actor,
+  ): Promise<DeploymentRow> {
+    return this.onDevice(input.device_id, async (tx) => {
+      const live = await this.liveDeployments(tx, input.device_id);
+      const current = currentDeployment(live);
+      let ids = input.config_instance_ids;
+      if (input.keep_current && current) {
+        const kept = (await this.instanceIdsIn(tx, [current.id])).get(current.id)!;
+        const schemaOf = new Map(
+          (
+            await tx
+              .selectFrom('config_instances')
+              .select(['id', 'config_schema_id'])
+              .where('id', 'in', [...new Set([...kept, ...ids, ''])])
+              .execute()
+          ).map((r) => [r.id, r.config_schema_id]),
+        );
+        const keptSchemas = new Set(kept.map((k) => schemaOf.get(k)));
+        ids = [...kept, ...ids.filter((i) => !keptSchemas.has(schemaOf.get(i)))];
+        const releaseSchemas = new Set(
+          (
+            await tx
+              .selectFrom('release_schemas')
+              .select('config_schema_id')
+              .where('release_id', '=', input.release_id)
+              .execute()
+          ).map((r) => r.config_schema_id),
+        );
+        // Kept instances only where the release still has their schema.
+        ids = ids.filter((i) => !kept.includes(i) || releaseSchemas.has(schemaOf.get(i)!));
+      }
+      const plan = redeployTarget(input.release_id, current?.release_id ?? null);
+      const row = await this.inserting(
+        { ...input, config_instance_ids: ids, target_status: plan.create },
+        actor,
+      )(tx);
+      return plan.thenDeploy ? this.deploying(row.id, actor)(tx, row) : row;
     });
   }
 
   /** staged → deployed/queued; the deployment becomes current, with its effects (docs/decisions.md #27). */
   async deploy(id: string, actor: Actor): Promise<DeploymentRow> {
-    return this.onDeployment(id, async (tx, row) => {
+    return this.onDeployment(id, this.deploying(id, actor));
+  }
+
+  private deploying(id: string, actor: Actor) {
+    return async (tx: Tx, row: DeploymentRow): Promise<DeploymentRow> => {
       const to = checkDeploy(asDevice(row));
       const live = await this.liveDeployments(tx, row.device_id);
       const applied = await this.applyEffects(tx, becomeCurrentEffects(id, live));
@@ -276,7 +396,7 @@ export class DeploymentStore {
         applied,
       );
       return updated;
-    });
+    };
   }
 
   /** A staged or drifted deployment leaves the staging area for good (docs/decisions.md #27). */
@@ -318,7 +438,7 @@ export class DeploymentStore {
     deviceId: string,
     id: string,
     input: AgentReportInput,
-    answer: (tx: Tx) => Promise<T>,
+    answer: (tx: Tx, outcome: { rollback?: DeploymentRow | undefined }) => Promise<T>,
   ): Promise<T> {
     return this.onDevice(deviceId, async (tx) => {
       const row = await tx
@@ -328,7 +448,8 @@ export class DeploymentStore {
         .where('device_id', '=', deviceId)
         .executeTakeFirst();
       if (!row) throw notFound('deployment', id);
-      if (input.reportId !== undefined && (await reportSeen(tx, deviceId, input.reportId))) return answer(tx);
+      if (input.reportId !== undefined && (await reportSeen(tx, deviceId, input.reportId)))
+        return answer(tx, {});
       const actor: Actor = { type: 'agent', id: deviceId };
       const events = this.reportChanges(row, input.report, input.observedAt);
       const updated = events.length ? events[events.length - 1]!.row : row;
@@ -353,8 +474,11 @@ export class DeploymentStore {
           events.map((e) => e.change),
           actor,
         );
+      // docs/decisions.md #21: a failure may be answered by a rollback, in this same transaction.
+      const rollback =
+        updated !== row ? await this.rollBackAfterFailure(tx, row, stateOf(updated)) : undefined;
       if (input.reportId !== undefined) await rememberReport(tx, deviceId, input.reportId, id);
-      return answer(tx);
+      return answer(tx, { rollback });
     });
   }
 
@@ -365,8 +489,94 @@ export class DeploymentStore {
       if (!event) return { deployment: row, changed: false };
       await this.writeRow(tx, row, event.row);
       await this.recordEvents(tx, row.device_id, [event.change], actor);
-      return { deployment: event.row, changed: true };
+      const rollback = await this.rollBackAfterFailure(tx, row, stateOf(event.row));
+      return { deployment: event.row, changed: true, rollback };
     });
+  }
+
+  /**
+   * docs/decisions.md #21: when `failed` has just failed as the device's current deployment, a
+   * rollback deployment restores the set of the deployment it replaced (target deployed; the device
+   * has no current release any more), in the same transaction as the failure. Both histories name
+   * the other deployment and `deployment_rollbacks` links the three.
+   */
+  private async rollBackAfterFailure(
+    tx: Tx,
+    failed: DeploymentRow,
+    to: DeploymentState,
+  ): Promise<DeploymentRow | undefined> {
+    if (to.error !== 'failed' || failed.error_status === 'failed') return undefined;
+    const history = await tx
+      .selectFrom('deployments')
+      .select([
+        'id',
+        'release_id',
+        'target_status',
+        'activity_status',
+        'error_status',
+        'current_at',
+        'deployed_at',
+      ])
+      .where('device_id', '=', failed.device_id)
+      .where('current_at', 'is not', null)
+      .execute();
+    const previous = replacedBy(
+      failed,
+      history.map((r) => ({ ...r, state: stateOf(r) })),
+    );
+    const setting = await tx
+      .selectFrom('deployment_settings')
+      .select('auto_rollback')
+      .where('deployment_id', '=', failed.id)
+      .executeTakeFirst();
+    const decision = rollbackAfterFailure({
+      failedId: failed.id,
+      from: stateOf(failed),
+      to,
+      previous,
+      enabled: (this.opts.autoRollback ?? true) && setting?.auto_rollback !== 0,
+    });
+    if (!decision.rollback) return undefined;
+    const system: Actor = { type: 'system' };
+    const restored = await this.instanceIdsIn(tx, [decision.restore_id]);
+    const rollback = await this.inserting(
+      {
+        target_status: 'deployed',
+        description: decision.description,
+        release_id: decision.release_id,
+        device_id: failed.device_id,
+        config_instance_ids: restored.get(decision.restore_id)!,
+        parent_id: decision.restore_id,
+      },
+      system,
+      { message: decision.message },
+    )(tx);
+    await tx
+      .insertInto('deployment_rollbacks')
+      .values({
+        deployment_id: rollback.id,
+        failed_deployment_id: failed.id,
+        restored_deployment_id: decision.restore_id,
+        device_id: failed.device_id,
+        created_at: rollback.created_at,
+      })
+      .execute();
+    await this.recordEvents(
+      tx,
+      failed.device_id,
+      [{ id: failed.id, from: to, to, message: rolledBackMessage(rollback.id, decision.restore_id) }],
+      system,
+    );
+    return rollback;
+  }
+
+  /** The rollback a failed deployment caused, with the deployment it restored. */
+  async rollbackOf(failedId: string) {
+    return this.db
+      .selectFrom('deployment_rollbacks')
+      .selectAll()
+      .where('failed_deployment_id', '=', failedId)
+      .executeTakeFirst();
   }
 
   /** What the core rules make of a report: nothing (no-op), or the new row and its event. */

@@ -1,9 +1,10 @@
-import { conflict, newId } from '@bosun/core';
+import { conflict, newId, type TagRequirement } from '@bosun/core';
 import type { Kysely } from 'kysely';
 import type { Database, DeviceTable } from '../db/schema.ts';
 import { nowIso } from '../db/time.ts';
 import { toDevice } from '../views/devices.ts';
 import { emitEvent } from '../webhooks/events.ts';
+import { inGroups, matchingTags } from './groups.ts';
 import { fetchPage, type Page, type PageRequest, rowsById, whereFilters } from './list.ts';
 
 export type DeviceRow = DeviceTable;
@@ -12,6 +13,10 @@ export interface DeviceFilter {
   id?: string[] | undefined;
   name?: string[] | undefined;
   agent_version?: string[] | undefined;
+  /** Extension: members of any of these groups (subgroups already resolved). */
+  group_id?: string[] | undefined;
+  /** Extension: a parsed tag selector. */
+  tags?: TagRequirement[] | undefined;
 }
 
 export class DeviceStore {
@@ -22,11 +27,14 @@ export class DeviceStore {
   }
 
   async list(filter: DeviceFilter, page: PageRequest): Promise<Page<DeviceRow>> {
-    const q = this.db.selectFrom('devices').selectAll();
-    return fetchPage(
-      whereFilters(q, filter, { id: 'id', name: 'name', agent_version: 'agent_version' }),
-      page,
-    );
+    let q = whereFilters(this.db.selectFrom('devices').selectAll(), filter, {
+      id: 'id',
+      name: 'name',
+      agent_version: 'agent_version',
+    });
+    if (filter.group_id) q = q.where(inGroups(filter.group_id));
+    if (filter.tags?.length) q = q.where(matchingTags(filter.tags));
+    return fetchPage(q, page);
   }
 
   /** Rows for many ids in one query (for expansions); missing ids are simply absent. */
