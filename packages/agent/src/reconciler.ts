@@ -43,7 +43,7 @@ export class Reconciler {
   constructor(private readonly deps: ReconcilerDeps) {}
 
   async act(desired: DesiredState, fresh: boolean): Promise<ActOutcome> {
-    const { applier, store, outbox, announcer, logger, stopped } = this.deps;
+    const { applier, outbox, announcer, logger, stopped } = this.deps;
     const outcome: ActOutcome = { blocked: false, failed: false };
     this.reportedFailure = false;
     const ledger = await applier.ledger();
