@@ -72,7 +72,9 @@ describe('bosun server: first start', () => {
       'deployments:manage',
       'devices:manage',
       'git_commits:manage',
+      'groups:manage',
       'releases:manage',
+      'rollouts:manage',
       'webhooks:manage',
     ]);
 

@@ -15,10 +15,10 @@ export const SCOPE_ACTIONS = {
   /** Groups and device tags (Miru `2026-08-17` has `groups:{manage,read,write}`). */
   groups: ['read', 'write'],
   releases: ['read', 'write'],
-  /** Extension (`/webhook_endpoints`). */
-  webhooks: ['read', 'write'],
   /** Extension (`/rollouts`): `write` creates, pauses, resumes and aborts. */
   rollouts: ['read', 'write'],
+  /** Extension (`/webhook_endpoints`). */
+  webhooks: ['read', 'write'],
 } as const;
 
 export type ScopeResource = keyof typeof SCOPE_ACTIONS;
