@@ -22,8 +22,12 @@ export const isLoginRefused = (code: unknown) => code === 4 || code === 5 || cod
 /** A start-up error of the external broker: refused login, no dynamic security, refused subscription. */
 export class BrokerSetupError extends Error {}
 
-/** How long start-up waits for the broker before carrying on (the client keeps reconnecting). */
-const FIRST_CONNECT_WAIT_MS = 10_000;
+/**
+ * How long start-up waits for the broker before carrying on (the client keeps reconnecting). Well
+ * under Fastify's plugin timeout (10 s): waiting as long as that turned a slow broker into a failed
+ * start instead of a start without push.
+ */
+const FIRST_CONNECT_WAIT_MS = 5_000;
 /** Reconciliation: wait for retained presence replays, then ping each device this long, this many at once. */
 const RECONCILE_SETTLE_MS = 2_000;
 const RECONCILE_PING_MS = 10_000;
@@ -156,12 +160,15 @@ export async function connectExternalBroker(opts: {
   let reconciling: Promise<void> | undefined;
   const reconcile = async () => {
     await new Promise((r) => setTimeout(r, RECONCILE_SETTLE_MS).unref());
+    if (closed) return;
     const devices = new Set([...(await hooks.openSessions()), ...claimedOnline]);
     claimedOnline.clear();
     const queue = [...devices];
     let online = 0;
     const worker = async () => {
-      for (let id = queue.pop(); id !== undefined; id = queue.pop()) {
+      // Checked before every ping, not only after: close() cancels the pings in flight, and one sent
+      // after it would hold shutdown up for a whole ping timeout.
+      for (let id = queue.pop(); id !== undefined && !closed; id = queue.pop()) {
         const r = await waiters.roundTrip(id, RECONCILE_PING_MS, (messageId) =>
           publish(deviceTopic(id, 'ping'), pingPayload(messageId), false),
         );
