@@ -541,6 +541,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/devices/{device_id}/tags": {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Set tags
+         * @description Extension: replace the device's tags (key/value labels such as env=prod).
+         */
+        put: operations["setDeviceTags"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/events/stream": {
         parameters: {
             query?: never;
@@ -844,6 +867,133 @@ export interface paths {
          */
         put: operations["setReleaseCustomValidation"];
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/rollouts": {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /** List */
+        get: operations["listRollouts"];
+        put?: never;
+        /**
+         * Create
+         * @description Extension: deploy a release to a selection of devices (groups, tag selector, explicit devices) in waves, pausing when a wave fails too much. Send an Idempotency-Key to make a retried create safe.
+         */
+        post: operations["createRollout"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/rollouts/{rollout_id}": {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /** Get */
+        get: operations["getRollout"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/rollouts/{rollout_id}/abort": {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Abort */
+        post: operations["abortRollout"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/rollouts/{rollout_id}/events": {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Events
+         * @description Extension: the rollout's history, oldest first.
+         */
+        get: operations["listRolloutEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/rollouts/{rollout_id}/pause": {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Pause */
+        post: operations["pauseRollout"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/rollouts/{rollout_id}/resume": {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Resume */
+        post: operations["resumeRollout"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1370,6 +1520,97 @@ export interface components {
             object: "release_custom_validation";
             release_id: string;
         };
+        /** Rollout */
+        Rollout: {
+            auto_rollback: boolean | null;
+            counts: {
+                deployed: number;
+                failed: number;
+                in_progress: number;
+                pending: number;
+                skipped: number;
+                superseded: number;
+            };
+            /**
+             * Format: date-time
+             * @description When the rollout was created.
+             */
+            created_at: string;
+            /** @description The wave in progress, counted from 1. */
+            current_wave: number;
+            deployments?: components["schemas"]["Deployment"][];
+            description: string;
+            /** @example rlt_123 */
+            id: string;
+            /** @enum {string} */
+            object: "rollout";
+            plan: {
+                config_instance_ids: string[];
+                /** @description Keep each device's current instance of every schema the release still has. */
+                keep_current: boolean;
+            };
+            release_id: string;
+            selection: {
+                device_ids: string[];
+                group_ids: string[];
+                include_subgroups: boolean;
+                tag_selector: string | null;
+            };
+            /** Format: date-time */
+            soak_until: string | null;
+            status: "running" | "paused" | "completed" | "aborted";
+            /** @description Why it paused or was aborted. */
+            status_reason: string | null;
+            strategy: {
+                /** @description Devices that join the selected groups/tags during the rollout are included. */
+                include_new_devices: boolean;
+                /** @description A wave whose failed share exceeds this pauses the rollout. */
+                max_failure_ratio: number;
+                /** @description Wait this long after a wave settled before the next one. */
+                soak_seconds: number;
+                /** @description The waves in order; the last takes every device left. */
+                waves: {
+                    /** @description A number of devices. */
+                    devices?: number;
+                    /** @description A percentage of all selected devices (rounded up). */
+                    percent?: number;
+                }[];
+            };
+            /**
+             * Format: date-time
+             * @description When the rollout last changed.
+             */
+            updated_at: string;
+            waves: {
+                counts: {
+                    deployed: number;
+                    failed: number;
+                    in_progress: number;
+                    pending: number;
+                    skipped: number;
+                    superseded: number;
+                };
+                devices: number;
+                wave: number;
+            }[];
+        };
+        /** Rollout Event */
+        RolloutEvent: {
+            id: string;
+            message: string;
+            /** @enum {string} */
+            object: "rollout_event";
+            rollout_id: string;
+            /**
+             * Format: date-time
+             * @description When it happened.
+             */
+            timestamp: string;
+            /** @example created */
+            type: string;
+            /** @description Counted from 1. */
+            wave: number | null;
+        };
         /** Token Response */
         TokenResponse: {
             /**
@@ -1537,7 +1778,7 @@ export interface operations {
                 "application/json": {
                     /** @description Who uses the key, 1–48 characters. */
                     name: string;
-                    /** @description Scopes of the key: api_keys:manage, config_instances:manage, config_instances:read, config_instances:write, config_schemas:manage, config_schemas:read, config_schemas:write, config_types:manage, config_types:read, config_types:write, deployments:manage, deployments:read, deployments:write, deployments:stage, deployments:deploy, deployments:archive, devices:manage, devices:read, devices:write, devices:provision, devices:delete, git_commits:manage, git_commits:read, git_commits:write, releases:manage, releases:read, releases:write, webhooks:manage, webhooks:read, webhooks:write. */
+                    /** @description Scopes of the key: api_keys:manage, config_instances:manage, config_instances:read, config_instances:write, config_schemas:manage, config_schemas:read, config_schemas:write, config_types:manage, config_types:read, config_types:write, deployments:manage, deployments:read, deployments:write, deployments:stage, deployments:deploy, deployments:archive, devices:manage, devices:read, devices:write, devices:provision, devices:delete, git_commits:manage, git_commits:read, git_commits:write, groups:manage, groups:read, groups:write, releases:manage, releases:read, releases:write, rollouts:manage, rollouts:read, rollouts:write, webhooks:manage, webhooks:read, webhooks:write. */
                     scopes: string[];
                 };
             };
@@ -3062,6 +3303,49 @@ export interface operations {
             };
         };
     };
+    setDeviceTags: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
+            path: {
+                /** @description The unique identifier (dvc_...). */
+                device_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    tags: {
+                        [key: string]: string;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeviceMembership"];
+                };
+            };
+        };
+    };
     streamEvents: {
         parameters: {
             query?: never;
@@ -3949,6 +4233,374 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ReleaseCustomValidation"];
+                };
+            };
+        };
+    };
+    listRollouts: {
+        parameters: {
+            query?: {
+                /** @description Expansions: total_count, deployments; nested with dots, depth ≤ 4. Repeat the parameter or join values with ',' or '|'. */
+                expand?: string[];
+                /** @description Legacy name of expand. Repeat the parameter or join values with ',' or '|'. */
+                "expand[]"?: string[];
+                /** @description Rollout ids. Repeat the parameter or join values with ',' or '|'. */
+                id?: string[];
+                /** @description Page size; clamped to 1..100. */
+                limit?: number;
+                /** @description Items to skip; negative values count as 0. */
+                offset?: number;
+                /** @description Sort keys: id:asc, id:desc, created_at:asc, created_at:desc (id:asc is appended as tie-breaker). Repeat the parameter or join values with ',' or '|'. */
+                order_by?: string[];
+                /** @description Statuses. Repeat the parameter or join values with ',' or '|'. */
+                status?: ("running" | "paused" | "completed" | "aborted")[];
+            };
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["Rollout"][];
+                        has_more: boolean;
+                        limit: number;
+                        /** @enum {string} */
+                        object: "list";
+                        offset: number;
+                        /** @description Only present with expand=total_count. */
+                        total_count?: number;
+                    };
+                };
+            };
+        };
+    };
+    createRollout: {
+        parameters: {
+            query?: {
+                /** @description Expansions: deployments; nested with dots, depth ≤ 4. Repeat the parameter or join values with ',' or '|'. */
+                expand?: string[];
+                /** @description Legacy name of expand. Repeat the parameter or join values with ',' or '|'. */
+                "expand[]"?: string[];
+            };
+            header: {
+                /**
+                 * @description Makes a retry safe: the first response to this key (per API key, for 24 hours) is stored and replayed, with `Idempotent-Replayed: true`, to any request with the same key, path and body. The same key with a different path or body is a 422 `idempotency_key_reused`; while the first request runs, a duplicate gets 409 `idempotency_key_in_use`. A 5xx is not stored, so a retry runs again.
+                 * @example 8e03978e-40d5-43e8-bc93-6894a57f9324
+                 */
+                "Idempotency-Key"?: string;
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description false: no automatic rollback of failed devices. */
+                    auto_rollback?: boolean;
+                    description: string;
+                    plan: {
+                        config_instance_ids: string[];
+                        keep_current?: boolean;
+                    };
+                    release_id: string;
+                    selection: {
+                        device_ids?: string[];
+                        group_ids?: string[];
+                        include_subgroups?: boolean;
+                        tag_selector?: string;
+                    };
+                    strategy?: {
+                        include_new_devices?: boolean;
+                        max_failure_ratio?: number;
+                        soak_seconds?: number;
+                        waves?: {
+                            /** @description A number of devices. */
+                            devices?: number;
+                            /** @description A percentage of all selected devices (rounded up). */
+                            percent?: number;
+                        }[];
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Rollout"];
+                };
+            };
+        };
+    };
+    getRollout: {
+        parameters: {
+            query?: {
+                /** @description Expansions: deployments; nested with dots, depth ≤ 4. Repeat the parameter or join values with ',' or '|'. */
+                expand?: string[];
+                /** @description Legacy name of expand. Repeat the parameter or join values with ',' or '|'. */
+                "expand[]"?: string[];
+            };
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
+            path: {
+                /** @description The unique identifier (rlt_...). */
+                rollout_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Rollout"];
+                };
+            };
+        };
+    };
+    abortRollout: {
+        parameters: {
+            query?: {
+                /** @description Expansions: deployments; nested with dots, depth ≤ 4. Repeat the parameter or join values with ',' or '|'. */
+                expand?: string[];
+                /** @description Legacy name of expand. Repeat the parameter or join values with ',' or '|'. */
+                "expand[]"?: string[];
+            };
+            header: {
+                /**
+                 * @description Makes a retry safe: the first response to this key (per API key, for 24 hours) is stored and replayed, with `Idempotent-Replayed: true`, to any request with the same key, path and body. The same key with a different path or body is a 422 `idempotency_key_reused`; while the first request runs, a duplicate gets 409 `idempotency_key_in_use`. A 5xx is not stored, so a retry runs again.
+                 * @example 8e03978e-40d5-43e8-bc93-6894a57f9324
+                 */
+                "Idempotency-Key"?: string;
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
+            path: {
+                /** @description The unique identifier (rlt_...). */
+                rollout_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    reason?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Rollout"];
+                };
+            };
+        };
+    };
+    listRolloutEvents: {
+        parameters: {
+            query?: {
+                limit?: number;
+                offset?: number;
+            };
+            header: {
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
+            path: {
+                /** @description The unique identifier (rlt_...). */
+                rollout_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["RolloutEvent"][];
+                        has_more: boolean;
+                        limit: number;
+                        /** @enum {string} */
+                        object: "list";
+                        offset: number;
+                        /** @description Only present with expand=total_count. */
+                        total_count?: number;
+                    };
+                };
+            };
+        };
+    };
+    pauseRollout: {
+        parameters: {
+            query?: {
+                /** @description Expansions: deployments; nested with dots, depth ≤ 4. Repeat the parameter or join values with ',' or '|'. */
+                expand?: string[];
+                /** @description Legacy name of expand. Repeat the parameter or join values with ',' or '|'. */
+                "expand[]"?: string[];
+            };
+            header: {
+                /**
+                 * @description Makes a retry safe: the first response to this key (per API key, for 24 hours) is stored and replayed, with `Idempotent-Replayed: true`, to any request with the same key, path and body. The same key with a different path or body is a 422 `idempotency_key_reused`; while the first request runs, a duplicate gets 409 `idempotency_key_in_use`. A 5xx is not stored, so a retry runs again.
+                 * @example 8e03978e-40d5-43e8-bc93-6894a57f9324
+                 */
+                "Idempotency-Key"?: string;
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
+            path: {
+                /** @description The unique identifier (rlt_...). */
+                rollout_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    reason?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Rollout"];
+                };
+            };
+        };
+    };
+    resumeRollout: {
+        parameters: {
+            query?: {
+                /** @description Expansions: deployments; nested with dots, depth ≤ 4. Repeat the parameter or join values with ',' or '|'. */
+                expand?: string[];
+                /** @description Legacy name of expand. Repeat the parameter or join values with ',' or '|'. */
+                "expand[]"?: string[];
+            };
+            header: {
+                /**
+                 * @description Makes a retry safe: the first response to this key (per API key, for 24 hours) is stored and replayed, with `Idempotent-Replayed: true`, to any request with the same key, path and body. The same key with a different path or body is a 422 `idempotency_key_reused`; while the first request runs, a duplicate gets 409 `idempotency_key_in_use`. A 5xx is not stored, so a retry runs again.
+                 * @example 8e03978e-40d5-43e8-bc93-6894a57f9324
+                 */
+                "Idempotency-Key"?: string;
+                /** @description The API version the client was built against: any date of the tetons train. */
+                "Miru-Version": components["parameters"]["MiruVersion"];
+            };
+            path: {
+                /** @description The unique identifier (rlt_...). */
+                rollout_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    reason?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Rollout"];
                 };
             };
         };
