@@ -32,7 +32,7 @@ export class DeviceStore {
       name: 'name',
       agent_version: 'agent_version',
     });
-    if (filter.group_id) q = q.where(inGroups(filter.group_id));
+    if (filter.group_id?.length) q = q.where(inGroups(filter.group_id));
     if (filter.tags?.length) q = q.where(matchingTags(filter.tags));
     return fetchPage(q, page);
   }
