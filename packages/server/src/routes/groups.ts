@@ -86,8 +86,8 @@ const DeviceIds = Type.Object({
 export const groupRoutes: FastifyPluginAsyncTypebox<{ repos: Repositories }> = async (app, { repos }) => {
   const tags = ['Groups'];
   const groupId = IdParam('group_id', 'grp_...');
-  const one = async (row: GroupRow, query: unknown) =>
-    (await renderGroups(repos, [row], expandParam(query as Record<string, unknown>, 'group').tree))[0];
+  const one = async (row: GroupRow, query: Parameters<typeof expandParam>[0]) =>
+    (await renderGroups(repos, [row], expandParam(query, 'group').tree))[0];
 
   app.get(
     '/groups',
@@ -138,7 +138,7 @@ export const groupRoutes: FastifyPluginAsyncTypebox<{ repos: Repositories }> = a
       },
     },
     async (request) => {
-      expandParam(request.query as Record<string, unknown>, 'group');
+      expandParam(request.query, 'group');
       const row = await repos.groups.create({
         name: checkName('name', request.body.name),
         parent_id: request.body.parent_id ?? null,
@@ -161,8 +161,8 @@ export const groupRoutes: FastifyPluginAsyncTypebox<{ repos: Repositories }> = a
       },
     },
     async (request) => {
-      const id = request.params.group_id as string;
-      expandParam(request.query as Record<string, unknown>, 'group');
+      const id = request.params.group_id;
+      expandParam(request.query, 'group');
       const row = await repos.groups.get(id);
       if (!row) throw notFound('group', id);
       return one(row, request.query);
@@ -184,9 +184,9 @@ export const groupRoutes: FastifyPluginAsyncTypebox<{ repos: Repositories }> = a
       },
     },
     async (request) => {
-      expandParam(request.query as Record<string, unknown>, 'group');
+      expandParam(request.query, 'group');
       const name = request.body.name === undefined ? undefined : checkName('name', request.body.name);
-      return one(await repos.groups.rename(request.params.group_id as string, name), request.query);
+      return one(await repos.groups.rename(request.params.group_id, name), request.query);
     },
   );
 
@@ -207,10 +207,10 @@ export const groupRoutes: FastifyPluginAsyncTypebox<{ repos: Repositories }> = a
       },
     },
     async (request) => {
-      expandParam(request.query as Record<string, unknown>, 'group');
+      expandParam(request.query, 'group');
       const parentId = request.body.parent_id;
       if (parentId !== null && !(await repos.groups.get(parentId))) throw notFound('group', parentId);
-      return one(await repos.groups.move(request.params.group_id as string, parentId), request.query);
+      return one(await repos.groups.move(request.params.group_id, parentId), request.query);
     },
   );
 
@@ -235,7 +235,7 @@ export const groupRoutes: FastifyPluginAsyncTypebox<{ repos: Repositories }> = a
         },
       },
       async (request) => {
-        const id = request.params.group_id as string;
+        const id = request.params.group_id;
         await run(id, request.body.device_ids);
         return toGroup((await repos.groups.get(id))!);
       },
@@ -268,7 +268,7 @@ export const groupRoutes: FastifyPluginAsyncTypebox<{ repos: Repositories }> = a
       },
     },
     async (request) => {
-      const id = request.params.device_id as string;
+      const id = request.params.device_id;
       if (!(await repos.devices.get(id))) throw notFound('device', id);
       return membershipOf(id);
     },
@@ -290,7 +290,7 @@ export const groupRoutes: FastifyPluginAsyncTypebox<{ repos: Repositories }> = a
       },
     },
     async (request) => {
-      const id = request.params.device_id as string;
+      const id = request.params.device_id;
       await repos.groups.setTags(id, checkTags(request.body.tags));
       return membershipOf(id);
     },

@@ -47,7 +47,7 @@ export const redeployRoutes: FastifyPluginAsyncTypebox<{ repos: Repositories }> 
     },
     async (request) => {
       const { deployment_id } = request.params as { deployment_id: string };
-      const tree = expandParam(request.query as Record<string, unknown>, 'deployment').tree;
+      const tree = expandParam(request.query, 'deployment').tree;
       const body = request.body ?? {};
       const row = await repos.deployments.redeploy(
         deployment_id,

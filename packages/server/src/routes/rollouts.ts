@@ -176,8 +176,8 @@ export const rolloutRoutes: FastifyPluginAsyncTypebox<{
 }> = async (app, { repos, driver }) => {
   const tags = ['Rollouts'];
   const rolloutId = IdParam('rollout_id', 'rlt_...');
-  const one = async (row: RolloutRow, query: unknown) =>
-    (await renderRollouts(repos, [row], expandParam(query as Record<string, unknown>, 'rollout').tree))[0];
+  const one = async (row: RolloutRow, query: Parameters<typeof expandParam>[0]) =>
+    (await renderRollouts(repos, [row], expandParam(query, 'rollout').tree))[0];
 
   app.post(
     '/rollouts',
@@ -197,7 +197,7 @@ export const rolloutRoutes: FastifyPluginAsyncTypebox<{
     },
     async (request) => {
       const body = request.body;
-      expandParam(request.query as Record<string, unknown>, 'rollout');
+      expandParam(request.query, 'rollout');
       const description = body.description.trim();
       if (!description)
         throw badRequest('invalid_request', "Field 'description' must not be blank.", {
@@ -292,8 +292,8 @@ export const rolloutRoutes: FastifyPluginAsyncTypebox<{
       },
     },
     async (request) => {
-      const id = request.params.rollout_id as string;
-      expandParam(request.query as Record<string, unknown>, 'rollout');
+      const id = request.params.rollout_id;
+      expandParam(request.query, 'rollout');
       const row = await repos.rollouts.get(id);
       if (!row) throw notFound('rollout', id);
       return one(row, request.query);
@@ -320,11 +320,12 @@ export const rolloutRoutes: FastifyPluginAsyncTypebox<{
       },
       async (request: FastifyRequest) => {
         const id = (request.params as { rollout_id: string }).rollout_id;
-        expandParam(request.query as Record<string, unknown>, 'rollout');
+        const query = request.query as Parameters<typeof expandParam>[0];
+        expandParam(query, 'rollout');
         const reason = (request.body as { reason?: string } | undefined)?.reason ?? null;
         const { row } = await repos.rollouts.act(id, name, reason);
         if (name === 'resume') void driver.kick();
-        return one(row, request.query);
+        return one(row, query);
       },
     );
   action('pause', 'Pause');
@@ -350,7 +351,7 @@ export const rolloutRoutes: FastifyPluginAsyncTypebox<{
       },
     },
     async (request) => {
-      const id = request.params.rollout_id as string;
+      const id = request.params.rollout_id;
       const q = request.query;
       const { offset, limit } = parsePage(q.offset, q.limit ?? 100);
       if (!(await repos.rollouts.get(id))) throw notFound('rollout', id);

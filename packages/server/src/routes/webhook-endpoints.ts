@@ -239,7 +239,7 @@ export const webhookEndpointRoutes: FastifyPluginAsyncTypebox<{
         response: { 200: Type.Ref('WebhookEndpoint'), ...errorResponses },
       },
     },
-    async (request) => toWebhookEndpoint(await load(request.params.webhook_endpoint_id as string)),
+    async (request) => toWebhookEndpoint(await load(request.params.webhook_endpoint_id)),
   );
 
   app.patch(
@@ -271,7 +271,7 @@ export const webhookEndpointRoutes: FastifyPluginAsyncTypebox<{
         ...(b.description !== undefined ? { description: b.description } : {}),
         ...(b.enabled !== undefined ? { enabled: b.enabled } : {}),
       };
-      const e = await load(request.params.webhook_endpoint_id as string);
+      const e = await load(request.params.webhook_endpoint_id);
       const updated = await repos.webhooks.update(e.id, patch);
       if (!updated) throw notFound('webhook endpoint', e.id);
       return toWebhookEndpoint(updated);
@@ -300,7 +300,7 @@ export const webhookEndpointRoutes: FastifyPluginAsyncTypebox<{
       },
     },
     async (request) => {
-      const id = request.params.webhook_endpoint_id as string;
+      const id = request.params.webhook_endpoint_id;
       if (!(await repos.webhooks.remove(id))) throw notFound('webhook endpoint', id);
       return { object: 'webhook_endpoint' as const, id, deleted: true as const };
     },
@@ -322,7 +322,7 @@ export const webhookEndpointRoutes: FastifyPluginAsyncTypebox<{
       },
     },
     async (request) => {
-      const e = await load(request.params.webhook_endpoint_id as string);
+      const e = await load(request.params.webhook_endpoint_id);
       const secret = generateWebhookSecret();
       const rotated = await repos.webhooks.rotate(e.id, secret);
       if (!rotated) throw notFound('webhook endpoint', e.id);
@@ -352,7 +352,7 @@ export const webhookEndpointRoutes: FastifyPluginAsyncTypebox<{
       },
     },
     async (request) => {
-      const e = await load(request.params.webhook_endpoint_id as string);
+      const e = await load(request.params.webhook_endpoint_id);
       if (!e.enabled) {
         throw badRequest('endpoint_disabled', `Webhook endpoint ${e.id} is disabled; enable it first.`, {
           id: e.id,
@@ -390,7 +390,7 @@ export const webhookEndpointRoutes: FastifyPluginAsyncTypebox<{
       },
     },
     async (request) => {
-      const e = await load(request.params.webhook_endpoint_id as string);
+      const e = await load(request.params.webhook_endpoint_id);
       const q = request.query;
       const params = listParams(q, 'webhook_delivery');
       const page = await repos.webhooks.deliveries(
@@ -468,7 +468,7 @@ export const webhookEndpointRoutes: FastifyPluginAsyncTypebox<{
         response: { 200: Type.Ref('ReleaseCustomValidation'), ...errorResponses },
       },
     },
-    async (request) => validationOf((await loadRelease(request.params.release_id as string)).id),
+    async (request) => validationOf((await loadRelease(request.params.release_id)).id),
   );
 
   app.put(
@@ -488,7 +488,7 @@ export const webhookEndpointRoutes: FastifyPluginAsyncTypebox<{
       },
     },
     async (request) => {
-      const r = await loadRelease(request.params.release_id as string);
+      const r = await loadRelease(request.params.release_id);
       const { enabled, fail_open } = request.body;
       await repos.webhooks.setValidationMode(
         r.id,
