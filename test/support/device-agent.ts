@@ -1,5 +1,5 @@
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { keyFingerprint, signDeviceJwt } from '@bosun/core';
+import { keyFingerprint, signDeviceJwt } from '@bosun/core/device-jwt';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { ApiResponse, TestServer } from './server.ts';
 

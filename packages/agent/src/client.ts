@@ -1,6 +1,5 @@
-import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
-import { request as httpsRequest } from 'node:https';
 import type { AgentDeployment, AgentDesiredState, AgentReportBody } from '@bosun/core';
+import { type FetchAnswer, type FetchInit, nodeFetch } from '@bosun/sdk/node-fetch';
 import { deviceJwt, type Identity } from './identity.ts';
 import { AGENT_VERSION } from './version.ts';
 
@@ -38,91 +37,24 @@ const TIMEOUT_MS = 10_000;
 /** Refresh the access token this long before it expires. */
 const REFRESH_MARGIN_MS = 5 * 60_000;
 
-interface SendInit {
-  method?: string;
-  headers?: Record<string, string>;
-  body?: string;
-}
-
-/** An answer read in full: what the callers below need of a fetch Response. */
-interface Answer {
-  status: number;
-  ok: boolean;
-  headers: { get(name: string): string | null };
-  text(): Promise<string>;
-  json(): Promise<unknown>;
-  arrayBuffer(): Promise<ArrayBuffer>;
-}
-
 /**
- * One request over node:http(s), not fetch: on Node 20 the first fetch loads undici and compiles its
- * WebAssembly HTTP parser, ≈ 30 MB of peak and ≈ 10 MB of lasting RSS on an idle robot (measured,
- * BENCHMARKS.md), while node:http is loaded anyway (Device API, push channel) and parses natively.
- * The timeout covers the whole exchange, body included, like fetch with AbortSignal.timeout.
+ * Every request goes through `nodeFetch` (node:http), not the global fetch: on an idle robot undici
+ * would cost ≈ 10 MB of lasting RSS (BENCHMARKS.md). The timeout covers the whole exchange, body
+ * included. 5xx and 429 say nothing about the request: they are network trouble to retry later.
  */
-function request(
-  url: string,
-  init: SendInit,
-): Promise<{ status: number; headers: IncomingHttpHeaders; body: Buffer }> {
-  return new Promise((resolve, reject) => {
-    const target = new URL(url);
-    const req = (target.protocol === 'https:' ? httpsRequest : httpRequest)(
-      target,
-      {
-        method: init.method ?? 'GET',
-        headers: {
-          ...init.headers,
-          ...(init.body === undefined ? {} : { 'content-length': String(Buffer.byteLength(init.body)) }),
-        },
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          clearTimeout(timer);
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) });
-        });
-        res.on('error', reject);
-      },
-    );
-    const timer = setTimeout(
-      () => req.destroy(new Error('The operation was aborted due to timeout')),
-      TIMEOUT_MS,
-    );
-    req.on('error', (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-    req.end(init.body);
-  });
-}
-
-async function send(url: string, init: SendInit): Promise<Answer> {
-  let got: Awaited<ReturnType<typeof request>>;
+async function send(url: string, init: FetchInit): Promise<FetchAnswer> {
+  let res: FetchAnswer;
   try {
-    got = await request(url, init);
+    res = await nodeFetch(url, { ...init, signal: AbortSignal.timeout(TIMEOUT_MS) });
   } catch (err) {
     throw new NetworkError(`cannot reach ${new URL(url).origin}: ${(err as Error).message}`);
   }
-  const { status, headers, body } = got;
-  if (status >= 500 || status === 429) throw new NetworkError(`server unavailable (HTTP ${status})`);
-  return {
-    status,
-    ok: status >= 200 && status < 300,
-    headers: {
-      get: (name) => {
-        const v = headers[name.toLowerCase()];
-        return v === undefined ? null : Array.isArray(v) ? v.join(', ') : v;
-      },
-    },
-    text: async () => body.toString('utf8'),
-    json: async () => JSON.parse(body.toString('utf8')) as unknown,
-    arrayBuffer: async () =>
-      body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength) as ArrayBuffer,
-  };
+  if (res.status >= 500 || res.status === 429)
+    throw new NetworkError(`server unavailable (HTTP ${res.status})`);
+  return res;
 }
 
-async function failure(res: Answer): Promise<HttpError> {
+async function failure(res: FetchAnswer): Promise<HttpError> {
   const text = await res.text().catch(() => '');
   try {
     const { error } = JSON.parse(text) as { error: { code: string; message: string } };
@@ -200,7 +132,7 @@ export class AgentClient {
   }
 
   /** Sends an authenticated request; a 401 (expired or revoked token) mints a new token once. */
-  private async call(path: string, init: SendInit = {}): Promise<Answer> {
+  private async call(path: string, init: FetchInit = {}): Promise<FetchAnswer> {
     for (let attempt = 0; ; attempt++) {
       const token = await this.accessToken(attempt > 0);
       const res = await send(`${this.serverUrl}/agent/v1${path}`, {

@@ -1,7 +1,7 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { keyFingerprint, signDeviceJwt } from '@bosun/core';
+import { keyFingerprint, signDeviceJwt } from '@bosun/core/device-jwt';
 import { fsyncDir, isNotFound, mkdirDurably, readJson, writeJsonAtomically } from './fsutil.ts';
 
 /**

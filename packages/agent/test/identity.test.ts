@@ -1,7 +1,7 @@
 import { mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { keyFingerprint, readDeviceJwt, verifyDeviceJwt } from '@bosun/core';
+import { keyFingerprint, readDeviceJwt, verifyDeviceJwt } from '@bosun/core/device-jwt';
 import { describe, expect, it } from 'vitest';
 import { deviceJwt, ensureKeyPair, identityPaths, loadIdentity, saveDevice } from '../src/identity.ts';
 

@@ -1,18 +1,20 @@
 import { createHmac, generateKeyPairSync, sign } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import {
+  keyFingerprint,
+  parseDevicePublicKey,
+  readDeviceJwt,
+  signDeviceJwt,
+  verifyDeviceJwt,
+} from '../src/devices/device-jwt.ts';
+import {
   BosunError,
   contactWriteDue,
   deviceStatus,
   isConnected,
-  keyFingerprint,
   MAX_PING_TIMEOUT_NANOS,
-  parseDevicePublicKey,
   pingTimeoutMs,
-  readDeviceJwt,
   sessionEndedSinceContact,
-  signDeviceJwt,
-  verifyDeviceJwt,
 } from '../src/index.ts';
 
 const keys = () => generateKeyPairSync('ed25519');

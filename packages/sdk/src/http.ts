@@ -1,4 +1,5 @@
 import { BosunApiError, BosunNetworkError, toEnvelope } from './errors.ts';
+import type { FetchAnswer, FetchLike } from './fetch-like.ts';
 
 export const API_VERSION = '2026-03-09.tetons';
 
@@ -14,7 +15,8 @@ export interface HttpOptions {
   retryBaseMs?: number;
   /** Per-attempt timeout in ms (default 30 s). */
   timeoutMs?: number;
-  fetch?: typeof fetch;
+  /** The global `fetch` by default; in a short-lived Node process `nodeFetch` (`@bosun/sdk/node-fetch`) starts faster. */
+  fetch?: FetchLike;
   userAgent?: string;
   /**
    * Send a generated `Idempotency-Key` on every POST and reuse it on each retry (default true), so a
@@ -57,7 +59,7 @@ const MAX_BACKOFF_MS = 10_000;
 export class HttpTransport {
   readonly baseUrl: string;
   private readonly opts: Required<Omit<HttpOptions, 'userAgent' | 'fetch'>> & {
-    fetch: typeof fetch;
+    fetch: FetchLike;
     userAgent: string | undefined;
   };
 
@@ -73,7 +75,7 @@ export class HttpTransport {
       retries: options.retries ?? 3,
       retryBaseMs: options.retryBaseMs ?? 250,
       timeoutMs: options.timeoutMs ?? 30_000,
-      fetch: options.fetch ?? globalThis.fetch,
+      fetch: options.fetch ?? ((url, init) => globalThis.fetch(url, init)),
       userAgent: options.userAgent,
       idempotencyKeys: options.idempotencyKeys ?? true,
     };
@@ -108,7 +110,7 @@ export class HttpTransport {
 
     for (let attempt = 0; ; attempt++) {
       const last = attempt >= this.opts.retries;
-      let res: Response;
+      let res: FetchAnswer;
       try {
         res = await this.opts.fetch(url, {
           method,

@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { signDeviceJwt } from '@bosun/core';
+import { signDeviceJwt } from '@bosun/core/device-jwt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createDeployment,

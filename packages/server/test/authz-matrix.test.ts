@@ -1,4 +1,5 @@
-import { ALL_SCOPES, API_VERSION as CORE_API_VERSION, grantsAny, signDeviceJwt } from '@bosun/core';
+import { ALL_SCOPES, API_VERSION as CORE_API_VERSION, grantsAny } from '@bosun/core';
+import { signDeviceJwt } from '@bosun/core/device-jwt';
 import { generateApiKeySecret } from '@bosun/server';
 import Fastify from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -1,4 +1,5 @@
 import { BosunClient } from '@bosun/sdk';
+import { nodeFetch } from '@bosun/sdk/node-fetch';
 import type { Command } from 'commander';
 import { jsonOption, run, UsageError } from '../api.ts';
 import { credentialsPath, DEFAULT_SERVER, writeLogin } from '../credentials.ts';
@@ -41,7 +42,12 @@ Examples:
         if (!apiKey) throw new UsageError('no API key given (--api-key, stdin or the prompt).');
         const url = opts.server.replace(/\/+$/, '');
         // Checked before anything is written, so a typo never replaces a working login.
-        const principal = await new BosunClient({ baseUrl: url, apiKey, retries: 1 }).principal();
+        const principal = await new BosunClient({
+          baseUrl: url,
+          apiKey,
+          retries: 1,
+          fetch: nodeFetch,
+        }).principal();
         const file = writeLogin({
           server: url,
           api_key: apiKey,

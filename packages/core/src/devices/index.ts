@@ -1,4 +1,3 @@
 export * from './agenda.ts';
-export * from './device-jwt.ts';
 export * from './ping.ts';
 export * from './presence.ts';

@@ -1,12 +1,12 @@
+import { BosunError } from '@bosun/core';
 import {
-  BosunError,
   canonicalPublicKeyPem,
   JWT_SKEW_SECONDS,
   keyFingerprint,
   parseDevicePublicKey,
   readDeviceJwt,
   verifyDeviceJwt,
-} from '@bosun/core';
+} from '@bosun/core/device-jwt';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { errorResponses } from '../http/schemas.ts';
