@@ -78,6 +78,10 @@ export async function buildBundle(
         gitBuildInfo(agentDir) ?? { gitCommit: 'unknown', buildDate: new Date().toISOString() },
       ),
     },
+    // mqtt.js and its packet parser import `readable-stream`, a copy of Node's own streams kept for
+    // browsers; on a robot Node's built-in module serves the same API and the copy's ≈ 360 KiB of
+    // code and its heap stay out of the agent's RSS (docs/decisions.md #79).
+    alias: { 'readable-stream': 'stream' },
     logLevel: 'warning',
     // build-info.ts reads import.meta.url only when no inlined build data exists, never in the bundle.
     logOverride: { 'empty-import-meta': 'silent' },

@@ -100,6 +100,42 @@ describe('deeply nested documents (defects 1 and 6)', () => {
     );
   });
 
+  it('a one-line YAML document with an error every two characters is a 422 naming the first, at once', async () => {
+    // 200,000 quotes: 100,000 syntax errors on one line. Excerpting the line for each of them (the
+    // parser's pretty errors) took minutes of a blocked event loop; the fuzzer found it.
+    const before = await countRows('config_schemas');
+    const res = await t.api('POST', 'config_schemas', { body: schemaBody('"'.repeat(200_000), 'yaml') });
+    expectError(res, 422, 'invalid_schema');
+    expect(res.body.error.params.compiler_message).toMatch(/^Unexpected .* at line 1, column 3: "/);
+    const multiLine = await t.api('POST', 'config_schemas', {
+      body: schemaBody('type: object\nproperties:\n  a: {type: string\n  b: 1', 'yaml'),
+    });
+    expectError(multiLine, 422, 'invalid_schema');
+    expect(multiLine.body.error.params.compiler_message).toMatch(/at line \d+, column \d+/);
+    await expectAlive();
+    expect(await countRows('config_schemas')).toBe(before);
+  });
+
+  it('a YAML document longer than its limit is a 400 before it is parsed; the same schema as JSON is accepted', async () => {
+    const properties = Object.fromEntries(
+      Array.from({ length: 4000 }, (_, i) => [`field_${i}`, { type: 'string', description: 'x'.repeat(40) }]),
+    );
+    const yaml = `type: object\nproperties:\n${Object.entries(properties)
+      .map(([k, v]) => `  ${k}: {type: ${v.type}, description: ${v.description}}`)
+      .join('\n')}`;
+    expect(yaml.length).toBeGreaterThan(LIMITS.yamlDocumentChars);
+    const res = await t.api('POST', 'config_schemas', { body: schemaBody(yaml, 'yaml') });
+    expectError(res, 400, 'limit_exceeded');
+    expect(res.body.error.params).toMatchObject({
+      limit: 'yamlDocumentChars',
+      max: LIMITS.yamlDocumentChars,
+    });
+    const json = await t.api('POST', 'config_schemas', {
+      body: schemaBody(JSON.stringify({ type: 'object', properties })),
+    });
+    expect(json.status).toBe(200);
+  });
+
   it('a JSON schema document nested 5,000 deep is a 400, not a stack overflow', async () => {
     const data = `${'{"items":'.repeat(5000)}{}${'}'.repeat(5000)}`;
     for (let i = 0; i < 3; i++) {

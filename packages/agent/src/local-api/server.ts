@@ -1,8 +1,8 @@
 import { chmodSync, existsSync, mkdirSync, unlinkSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { connect } from 'node:net';
 import { machine, platform } from 'node:os';
 import { dirname } from 'node:path';
-import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import type { BuildInfo } from '../build-info.ts';
 import type { EventLog } from './event-log.ts';
 import type { DeviceApiSource } from './source.ts';
@@ -48,119 +48,158 @@ const notFound = (resource: string, id: string) =>
     id,
   });
 
+type Handler = (
+  req: IncomingMessage,
+  res: ServerResponse,
+  params: { id: string; query: URLSearchParams },
+) => Promise<unknown>;
+
+/** Fastify's default, kept: a sync request has no meaningful body, so anything larger is refused. */
+const MAX_BODY_BYTES = 1024 * 1024;
+
 /**
  * The on-robot Device API (v0.2.1-compatible) on a Unix socket: applications read which configs are
  * live and subscribe to changes without talking to the cloud. Access is the socket's file mode (0660).
+ * Plain node:http with a route table, not Fastify: eight fixed routes need no framework, and an idle
+ * robot saves the ≈ 5 MB of RSS Fastify's modules cost (docs/decisions.md #79).
  */
 export class LocalApi {
-  private readonly app: FastifyInstance;
+  private readonly server: Server;
   private readonly streams = new Set<() => void>();
+  /** `METHOD /path` → handler; a trailing `/:id` segment is matched as `METHOD /prefix/:id`. */
+  private readonly routes = new Map<string, Handler>();
 
   constructor(private readonly opts: LocalApiOptions) {
-    this.app = Fastify({ logger: false });
-    emptyJsonIsNoBody(this.app);
-    this.routes();
+    this.server = createServer((req, res) => {
+      this.handle(req, res).catch((err: unknown) => sendError(res, internal(err)));
+    });
+    this.defineRoutes();
   }
 
-  private routes(): void {
-    const { app, opts } = this;
-    app.setErrorHandler((err: Error, _req, reply) => {
-      if (err instanceof LocalApiError) return sendError(reply, err);
-      const status = (err as { statusCode?: number }).statusCode;
-      if (status && status < 500)
-        return sendError(reply, new LocalApiError(status, 'invalid_request', err.message));
-      return sendError(reply, new LocalApiError(500, 'internal_server_error', err.message));
+  private defineRoutes(): void {
+    const { opts } = this;
+    const get = (path: string, handler: Handler) => this.routes.set(`GET ${path}`, handler);
+    get('/health', async () => ({ status: 'ok' }));
+    get('/version', async () => ({
+      version: opts.build.version,
+      git_commit: opts.build.gitCommit,
+      api_version: DEVICE_API_VERSION,
+      api_git_commit: DEVICE_API_GIT_COMMIT,
+      rust_version: RUST_VERSION_NONE,
+      build_date: opts.build.buildDate,
+      os: platform(),
+      // `uname -m` (x86_64, aarch64), the names robots know, not Node's x64/arm64.
+      arch: machine(),
+    }));
+    get('/device', async () => opts.source.device());
+    this.routes.set('POST /device/sync', async (req) => {
+      await readJsonBody(req);
+      return opts.source.sync();
     });
-    app.setNotFoundHandler((req, reply) =>
-      sendError(reply, new LocalApiError(404, 'resource_not_found', `No route ${req.method} ${req.url}.`)),
-    );
-
-    app.register(
-      async (v) => {
-        v.get('/health', async () => ({ status: 'ok' }));
-        v.get('/version', async () => ({
-          version: opts.build.version,
-          git_commit: opts.build.gitCommit,
-          api_version: DEVICE_API_VERSION,
-          api_git_commit: DEVICE_API_GIT_COMMIT,
-          rust_version: RUST_VERSION_NONE,
-          build_date: opts.build.buildDate,
-          os: platform(),
-          // `uname -m` (x86_64, aarch64), the names robots know, not Node's x64/arm64.
-          arch: machine(),
-        }));
-        v.get('/device', async () => opts.source.device());
-        v.post('/device/sync', async () => opts.source.sync());
-        // `/current` is registered before `/:id`, so "current" is never taken for an id.
-        v.get('/deployments/current', async () => {
-          const d = await opts.source.currentDeployment();
-          if (!d)
-            throw new LocalApiError(
-              404,
-              'resource_not_found',
-              'No deployment is currently deployed on this device.',
-            );
-          return d;
-        });
-        v.get<{ Params: { id: string } }>('/deployments/:id', async (req) => {
-          const d = await opts.source.deployment(req.params.id);
-          if (!d) throw notFound('deployment', req.params.id);
-          return d;
-        });
-        v.get('/releases/current', async () => {
-          const d = await opts.source.currentDeployment();
-          const r = d && (await opts.source.release(d.release_id));
-          if (!r)
-            throw new LocalApiError(
-              404,
-              'resource_not_found',
-              'No release is currently deployed on this device.',
-            );
-          return r;
-        });
-        v.get<{ Params: { id: string } }>('/releases/:id', async (req) => {
-          const r = await opts.source.release(req.params.id);
-          if (!r) throw notFound('release', req.params.id);
-          return r;
-        });
-        v.get<{ Params: { id: string } }>('/git_commits/:id', async (req) => {
-          const g = await opts.source.gitCommit(req.params.id);
-          if (!g) throw notFound('git commit', req.params.id);
-          return g;
-        });
-        v.get<{ Querystring: { after?: string; types?: string | string[] } }>(
-          '/events',
-          async (req, reply) => {
-            const cursor = parseCursor(req.query.after ?? header(req.headers['last-event-id']));
-            if (cursor !== undefined && opts.events.isExpired(cursor)) {
-              throw new LocalApiError(
-                410,
-                'cursor_expired',
-                `Events after ${cursor} are no longer retained; resynchronise.`,
-                {
-                  cursor,
-                },
-              );
-            }
-            const types = ([] as string[])
-              .concat(req.query.types ?? [])
-              .flatMap((t) => t.split(','))
-              .map((t) => t.trim())
-              .filter(Boolean);
-            reply.hijack();
-            const end = streamEvents(opts.events, reply.raw, {
-              after: cursor,
-              types,
-              heartbeatMs: opts.heartbeatMs ?? 30_000,
-              maxBufferedBytes: opts.maxBufferedBytes ?? 1024 * 1024,
-            });
-            this.streams.add(end);
-            reply.raw.on('close', () => this.streams.delete(end));
+    // Exact paths win over `/:id`, so "current" is never taken for an id.
+    get('/deployments/current', async () => {
+      const d = await opts.source.currentDeployment();
+      if (!d)
+        throw new LocalApiError(
+          404,
+          'resource_not_found',
+          'No deployment is currently deployed on this device.',
+        );
+      return d;
+    });
+    get('/deployments/:id', async (_req, _res, { id }) => {
+      const d = await opts.source.deployment(id);
+      if (!d) throw notFound('deployment', id);
+      return d;
+    });
+    get('/releases/current', async () => {
+      const d = await opts.source.currentDeployment();
+      const r = d && (await opts.source.release(d.release_id));
+      if (!r)
+        throw new LocalApiError(
+          404,
+          'resource_not_found',
+          'No release is currently deployed on this device.',
+        );
+      return r;
+    });
+    get('/releases/:id', async (_req, _res, { id }) => {
+      const r = await opts.source.release(id);
+      if (!r) throw notFound('release', id);
+      return r;
+    });
+    get('/git_commits/:id', async (_req, _res, { id }) => {
+      const g = await opts.source.gitCommit(id);
+      if (!g) throw notFound('git commit', id);
+      return g;
+    });
+    get('/events', async (req, res, { query }) => {
+      const cursor = parseCursor(query.get('after') ?? header(req.headers['last-event-id']));
+      if (cursor !== undefined && opts.events.isExpired(cursor)) {
+        throw new LocalApiError(
+          410,
+          'cursor_expired',
+          `Events after ${cursor} are no longer retained; resynchronise.`,
+          {
+            cursor,
           },
         );
-      },
-      { prefix: `/${DEVICE_API_VERSION}` },
-    );
+      }
+      const types = query
+        .getAll('types')
+        .flatMap((t) => t.split(','))
+        .map((t) => t.trim())
+        .filter(Boolean);
+      const end = streamEvents(opts.events, res, {
+        after: cursor,
+        types,
+        heartbeatMs: opts.heartbeatMs ?? 30_000,
+        maxBufferedBytes: opts.maxBufferedBytes ?? 1024 * 1024,
+      });
+      this.streams.add(end);
+      res.on('close', () => this.streams.delete(end));
+      return STREAMING;
+    });
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q < 0 ? url : url.slice(0, q);
+    const query = new URLSearchParams(q < 0 ? '' : url.slice(q + 1));
+    // HEAD answers like GET without a body (node:http drops it), as Fastify's HEAD routes did.
+    const method = req.method === 'HEAD' ? 'GET' : (req.method ?? 'GET');
+    const prefix = `/${DEVICE_API_VERSION}`;
+    const route = path.startsWith(`${prefix}/`) ? path.slice(prefix.length) : undefined;
+    let handler = route === undefined ? undefined : this.routes.get(`${method} ${route}`);
+    let id = '';
+    if (!handler && route !== undefined) {
+      const slash = route.lastIndexOf('/');
+      handler = slash > 0 ? this.routes.get(`${method} ${route.slice(0, slash)}/:id`) : undefined;
+      if (handler) {
+        try {
+          id = decodeURIComponent(route.slice(slash + 1));
+        } catch {
+          return sendError(
+            res,
+            new LocalApiError(400, 'invalid_request', `The path ${path} is not valid percent-encoding.`),
+          );
+        }
+        if (id === '') handler = undefined;
+      }
+    }
+    if (!handler) {
+      req.resume();
+      return sendError(res, new LocalApiError(404, 'resource_not_found', `No route ${req.method} ${url}.`));
+    }
+    let body: unknown;
+    try {
+      body = await handler(req, res, { id, query });
+    } catch (err) {
+      req.resume();
+      return sendError(res, err instanceof LocalApiError ? err : internal(err));
+    }
+    if (body !== STREAMING) sendJson(res, 200, body);
   }
 
   /** Event streams currently open (a cut-off slow client no longer counts). */
@@ -175,7 +214,13 @@ export class LocalApi {
       if (await socketInUse(path)) throw new Error(`another process is serving ${path}`);
       unlinkSync(path);
     }
-    await this.app.listen({ path });
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(path, () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
     chmodSync(path, 0o660);
   }
 
@@ -183,29 +228,65 @@ export class LocalApi {
   async close(): Promise<void> {
     for (const end of this.streams) end();
     this.streams.clear();
-    await this.app.close();
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.server.closeIdleConnections();
+    await closed;
   }
 }
 
+/** What the events handler returns: it has taken the response over. */
+const STREAMING = Symbol('streaming');
+
+const internal = (err: unknown) =>
+  new LocalApiError(500, 'internal_server_error', err instanceof Error ? err.message : String(err));
+
 /**
- * Generated clients send `Content-Type: application/json` with an empty body on POSTs that take no
- * parameters (`POST /v0.2/device/sync`): that is the same as no body, on every
- * server Bosun runs.
+ * The body of a POST, which no route needs: read so a malformed one is refused the same way a
+ * framework would. Generated clients send `Content-Type: application/json` with an empty body on
+ * POSTs that take no parameters (`POST /v0.2/device/sync`): that is the same as no body.
  */
-function emptyJsonIsNoBody(app: FastifyInstance): void {
-  const json = app.getDefaultJsonParser('error', 'error');
-  app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
-    const text = body.toString();
-    if (text.trim() === '') return done(null, undefined);
-    json(req, text, done);
-  });
+async function readJsonBody(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_BODY_BYTES) {
+      throw new LocalApiError(
+        413,
+        'invalid_request',
+        `The request body is larger than ${MAX_BODY_BYTES} bytes.`,
+      );
+    }
+    chunks.push(chunk);
+  }
+  const text = Buffer.concat(chunks).toString('utf8');
+  if (text.trim() === '') return undefined;
+  const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  if (type !== 'application/json') {
+    throw new LocalApiError(415, 'invalid_request', `Unsupported Media Type: ${type || 'none'}.`);
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new LocalApiError(400, 'invalid_request', 'The request body is not valid JSON.');
+  }
 }
 
-function sendError(reply: FastifyReply, err: LocalApiError) {
-  return reply
-    .status(err.status)
-    .send({ error: { code: err.code, params: err.params, message: err.message } });
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+  });
+  res.end(text);
+}
+
+function sendError(res: ServerResponse, err: LocalApiError): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  sendJson(res, err.status, { error: { code: err.code, params: err.params, message: err.message } });
 }
 
 function header(value: string | string[] | undefined): string | undefined {

@@ -213,6 +213,43 @@ describe('Device API endpoints over the Unix socket', () => {
     expectDeviceSchema('ErrorResponse', res.body);
     expect(res.body.error.code).toBe('resource_not_found');
   });
+  it('decodes a percent-encoded id; a malformed encoding is a 400, a wrong method or trailing slash a 404', async () => {
+    expect((await call('GET', '/v0.2/deployments/dpl%5F1')).status).toBe(200);
+    const bad = await call('GET', '/v0.2/deployments/%E0%A4%A');
+    expect(bad.status).toBe(400);
+    expectDeviceSchema('ErrorResponse', bad.body);
+    for (const [method, path] of [
+      ['DELETE', '/v0.2/device'],
+      ['POST', '/v0.2/health'],
+      ['GET', '/v0.2/device/'],
+      ['GET', '/v0.2/deployments/'],
+      ['GET', '/health'],
+    ] as const) {
+      const res = await call(method, path);
+      expect(res.status, `${method} ${path}`).toBe(404);
+      expect(res.body.error.code).toBe('resource_not_found');
+    }
+  });
+  it('answers HEAD like GET without a body', async () => {
+    const res = await call('HEAD', '/v0.2/device');
+    expect(res.status).toBe(200);
+    expect(res.body).toBeUndefined();
+  });
+  it('refuses a sync body that is not JSON (415) or larger than 1 MiB (413), in the envelope', async () => {
+    const before = syncs;
+    const text = await call('POST', '/v0.2/device/sync', { 'content-type': 'text/xml' }, '<sync/>');
+    expect(text.status).toBe(415);
+    expectDeviceSchema('ErrorResponse', text.body);
+    const big = await call(
+      'POST',
+      '/v0.2/device/sync',
+      { 'content-type': 'application/json' },
+      ' '.repeat(1024 * 1024 + 1),
+    );
+    expect(big.status).toBe(413);
+    expectDeviceSchema('ErrorResponse', big.body);
+    expect(syncs).toBe(before);
+  });
   it('current deployment and release are 404 when nothing is deployed', async () => {
     const saved = state.current;
     state.current = undefined;

@@ -109,6 +109,13 @@ function describe(location: string, field: string): string {
  * content): the text is measured before the parser runs, the parsed value after.
  */
 export function checkDocumentText(format: 'json' | 'yaml', text: string, field: string, name: string): void {
+  if (format === 'yaml' && text.length > LIMITS.yamlDocumentChars) {
+    throw limitExceeded(
+      'yamlDocumentChars',
+      field,
+      `YAML document '${name}' is longer than ${LIMITS.yamlDocumentChars} characters; send large schemas as JSON.`,
+    );
+  }
   const deep =
     format === 'json'
       ? jsonNestingExceeds(text, LIMITS.documentDepth)

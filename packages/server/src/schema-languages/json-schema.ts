@@ -21,13 +21,21 @@ export function parseSchemaDocument(format: 'json' | 'yaml', name: string, data:
 function parseText(format: 'json' | 'yaml', name: string, data: string): unknown {
   try {
     if (format === 'json') return JSON.parse(data);
-    const value = parseYaml(data, { prettyErrors: true, uniqueKeys: true, maxAliasCount: 100 });
+    // Not `prettyErrors`: it excerpts the source around every error, and a hostile one-line document
+    // with an error every two characters made that quadratic (minutes of a blocked event loop, found
+    // by the fuzzer). Only the first error is reported, located here once.
+    const value = parseYaml(data, { prettyErrors: false, uniqueKeys: true, maxAliasCount: 100 });
     // An alias inside its own anchor (`&a [*a]`) parses to a cyclic value that no digest or
     // validator can walk: refuse it here like any other unusable document.
     if (isCyclic(value)) throw new SyntaxError('an alias refers to a node that contains it (a cycle)');
     return value;
   } catch (err) {
-    const message = err instanceof YAMLParseError || err instanceof SyntaxError ? err.message : String(err);
+    const message =
+      err instanceof YAMLParseError
+        ? `${err.message} ${located(data, err.pos[0])}`
+        : err instanceof SyntaxError
+          ? err.message
+          : String(err);
     throw unprocessable(
       'invalid_schema',
       `Schema document '${name}' is not valid ${format.toUpperCase()}: ${message}`,
@@ -38,6 +46,18 @@ function parseText(format: 'json' | 'yaml', name: string, data: string): unknown
       },
     );
   }
+}
+
+/** `at line L, column C: <the line, cut to 80 characters around the column>` for an offset in the text. */
+function located(text: string, offset: number): string {
+  const lineStart = text.lastIndexOf('\n', offset - 1) + 1;
+  let line = 1;
+  for (let i = text.indexOf('\n'); i >= 0 && i < lineStart; i = text.indexOf('\n', i + 1)) line++;
+  const lineEnd = text.indexOf('\n', offset);
+  const column = offset - lineStart + 1;
+  const from = Math.max(lineStart, offset - 40);
+  const excerpt = text.slice(from, Math.min(lineEnd < 0 ? text.length : lineEnd, from + 80));
+  return `at line ${line}, column ${column}: ${JSON.stringify(excerpt)}`;
 }
 
 /** Whether a parsed value contains itself (iterative, so a deep value cannot overflow the stack). */
