@@ -150,7 +150,7 @@ describe('bosun groups and tags', { timeout: 600_000 }, () => {
     expect(badKey.code).toBe(1);
     expect(JSON.parse(badKey.stderr)).toMatchObject({ error: { code: 'invalid_tag' } });
     expect(badSelector.code).toBe(1);
-    expect(badSelector.stderr).toMatch(/unbalanced parentheses \(invalid_selector, HTTP 400\)/);
+    expect(badSelector.stderr).toMatch(/unbalanced parentheses\. \(invalid_selector, HTTP 400\)/);
     expect(unknownGroup.code).toBe(1);
     expect(unknownGroup.stderr).toContain("No group has the id or name 'atlantis'. (unknown_reference)");
     expect(unknownDevice.code).toBe(1);
