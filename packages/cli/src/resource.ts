@@ -19,7 +19,7 @@ import { type RefKind, resolveRef, resolveRefs } from './refs.ts';
  * which builds `list`, `get` and every action with the same paging, `--json`, name resolution and
  * error handling.
  *
- * Adding a resource (e.g. `bosun webhooks`):
+ * Adding a resource (e.g. `commands/groups.ts`):
  * 1. `commands/<name>.ts` exports a `ResourceDef` — command name, noun and id hint, the SDK resource
  *    (`api`), the table `columns` (plus `details` for one object), `list.filters` (each option maps to
  *    one query parameter; `ref` resolves names), `get` (expansions, extra output) and `actions`

@@ -4,7 +4,10 @@ import { type JsonOption, parseDuration, printOne, UsageError } from '../api.ts'
 import { printJson } from '../output.ts';
 import { type ActionContext, type ResourceDef, registerResource } from '../resource.ts';
 
-/** A device as tables show it: with its group's name and its tags (`GET /devices/{id}/membership`). */
+/**
+ * A device as tables show it: with its group's name and its tags (`GET /devices/{id}/membership`;
+ * docs/decisions.md, cli-1).
+ */
 export type ShownDevice = Device & { group_name?: string | null; tags?: Record<string, string> };
 
 export const devices: ResourceDef<ShownDevice> = {

@@ -360,7 +360,10 @@ function rolloutPlan(
   }
 }
 
-/** Prints the rollout, or with --wait follows it until it completes (exit 0), pauses or is aborted (exit 1). */
+/**
+ * Prints the rollout, or with --wait follows it until it completes (exit 0), pauses or is aborted
+ * (exit 1; docs/decisions.md, cli-1).
+ */
 async function showOrFollow(client: BosunClient, r: Rollout, opts: WaitOptions): Promise<void> {
   const [shown] = opts.json ? [r] : await withNames(client, [r]);
   if (!opts.wait) {
