@@ -16,6 +16,8 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   release: async () => (await import('./commands/release.ts')).registerReleaseCommand,
   releases: async () => (await import('./commands/releases.ts')).registerReleasesCommands,
   devices: async () => (await import('./commands/devices.ts')).registerDeviceCommands,
+  groups: async () => (await import('./commands/groups.ts')).registerGroupCommands,
+  rollouts: async () => (await import('./commands/rollouts.ts')).registerRolloutCommands,
   deployments: async () => (await import('./commands/deployments.ts')).registerDeploymentCommands,
   deploy: async () => (await import('./commands/deploy.ts')).registerDeployCommand,
   'config-types': async () => (await import('./commands/config-types.ts')).registerConfigTypeCommands,

@@ -13,12 +13,13 @@ import {
 import { type RefKind, resolveRef, resolveRefs } from './refs.ts';
 
 /**
- * The resource commands (`bosun devices|releases|deployments|config-types|schemas|instances|keys …`,
+ * The resource commands (`bosun devices|groups|rollouts|releases|deployments|config-types|schemas|
+ * instances|keys|webhooks …`,
  * docs/decisions.md #51): one table-driven definition per resource, served by `registerResource`,
  * which builds `list`, `get` and every action with the same paging, `--json`, name resolution and
  * error handling.
  *
- * Adding a resource (e.g. `bosun webhooks`):
+ * Adding a resource (e.g. `commands/groups.ts`):
  * 1. `commands/<name>.ts` exports a `ResourceDef` — command name, noun and id hint, the SDK resource
  *    (`api`), the table `columns` (plus `details` for one object), `list.filters` (each option maps to
  *    one query parameter; `ref` resolves names), `get` (expansions, extra output) and `actions`
@@ -89,6 +90,11 @@ export interface ResourceDef<T> {
   columns: Column<T>[];
   /** Fields shown only for one object (`get`, actions). */
   details?: Column<T>[];
+  /**
+   * Display fields the object itself lacks (a group's name where the API gives its id), fetched for
+   * tables and fields only: `--json` prints the API's objects unchanged.
+   */
+  enrich?: (client: BosunClient, items: T[]) => Promise<T[]>;
   list?: {
     description: string;
     filters?: FilterDef[];
@@ -100,7 +106,7 @@ export interface ResourceDef<T> {
     options?: (cmd: Command) => Command;
     expand?: (opts: Record<string, unknown>) => string[] | undefined;
     /** More output after the fields (not with `--json`). */
-    after?: (item: T, opts: Record<string, unknown>) => void;
+    after?: (item: T, opts: Record<string, unknown>, client: BosunClient) => void | Promise<void>;
   };
   actions?: ActionDef<T>[];
 }
@@ -116,6 +122,8 @@ export function registerResource<T>(program: Command, def: ResourceDef<T>): Comm
   const fields = [...def.columns, ...(def.details ?? [])];
   const target = objectArgument(def);
   const idOf = (client: BosunClient, ref: string) => (def.ref ? resolveRef(client, def.ref, ref) : ref);
+  const shown = async (client: BosunClient, opts: JsonOption, items: T[]) =>
+    def.enrich && !opts.json && items.length ? def.enrich(client, items) : items;
 
   if (def.list) {
     const { filters = [], tableExpand } = def.list;
@@ -129,12 +137,14 @@ export function registerResource<T>(program: Command, def: ResourceDef<T>): Comm
         const client = connect();
         const query: Record<string, unknown> = {};
         for (const f of filters) {
-          const values = opts[new Option(f.flags).attributeName()] as string[] | undefined;
+          // A list (`<x...>`), one value (`<x>`) or a switch (`--include-subgroups`).
+          const values = opts[new Option(f.flags).attributeName()] as string[] | string | boolean | undefined;
           if (values === undefined) continue;
-          query[f.query] = f.ref ? await resolveRefs(client, f.ref, values) : values;
+          query[f.query] = f.ref && Array.isArray(values) ? await resolveRefs(client, f.ref, values) : values;
         }
         if (tableExpand && !opts.json) query.expand = tableExpand;
-        printList(opts, await fetchList(def.api(client), opts, query), def.columns);
+        const page = await fetchList(def.api(client), opts, query);
+        printList(opts, { ...page, data: await shown(client, opts, page.data) }, def.columns);
       }),
     );
   }
@@ -150,8 +160,9 @@ export function registerResource<T>(program: Command, def: ResourceDef<T>): Comm
         const client = connect();
         const wanted = expand?.(opts);
         const item = await def.api(client).get(await idOf(client, ref), wanted ? { expand: wanted } : {});
-        printOne(opts, item, fields);
-        if (!opts.json) after?.(item, opts);
+        const [one] = await shown(client, opts, [item]);
+        printOne(opts, one!, fields);
+        if (!opts.json) await after?.(one!, opts, client);
       }),
     );
   }
@@ -165,8 +176,8 @@ export function registerResource<T>(program: Command, def: ResourceDef<T>): Comm
     if (action.json !== false) withOptions.addOption(jsonOption());
     withOptions.action(
       run(async (...argv: unknown[]) => {
-        // commander passes the positional arguments, then the options, then the command.
-        const positional = argv.slice(0, -2) as string[];
+        // commander passes the positional arguments (a variadic one as a list), the options, the command.
+        const positional = (argv.slice(0, -2) as (string | string[])[]).flat();
         const opts = argv.at(-2) as JsonOption & Record<string, unknown>;
         let client: BosunClient | undefined;
         const ctx = {
@@ -180,7 +191,7 @@ export function registerResource<T>(program: Command, def: ResourceDef<T>): Comm
         };
         if (takesObject) ctx.id = await idOf(ctx.client, positional[0]!);
         const result = await action.run(ctx);
-        if (result !== undefined) printOne(opts, result, fields);
+        if (result !== undefined) printOne(opts, (await shown(ctx.client, opts, [result]))[0]!, fields);
       }),
     );
   }

@@ -9,11 +9,14 @@ import { registerConfigTypeCommands } from '../src/commands/config-types.ts';
 import { registerDeployCommand } from '../src/commands/deploy.ts';
 import { registerDeploymentCommands } from '../src/commands/deployments.ts';
 import { registerDeviceCommands } from '../src/commands/devices.ts';
+import { registerGroupCommands } from '../src/commands/groups.ts';
 import { registerInstanceCommands } from '../src/commands/instances.ts';
 import { registerLoginCommand } from '../src/commands/login.ts';
 import { registerReleaseCommand } from '../src/commands/release.ts';
 import { registerReleasesCommands } from '../src/commands/releases.ts';
+import { registerRolloutCommands } from '../src/commands/rollouts.ts';
 import { registerSchemaCommands } from '../src/commands/schemas.ts';
+import { registerWebhookCommands } from '../src/commands/webhooks.ts';
 import { runCli } from './cli-process.ts';
 
 /** The API commands of `bosun`, registered as main.ts registers them. */
@@ -24,6 +27,9 @@ function apiProgram(): Command {
     registerReleaseCommand,
     registerReleasesCommands,
     registerDeviceCommands,
+    registerGroupCommands,
+    registerRolloutCommands,
+    registerWebhookCommands,
     registerDeploymentCommands,
     registerDeployCommand,
     registerConfigTypeCommands,
@@ -41,7 +47,7 @@ function leaves(cmd: Command, path: string[] = []): { path: string[]; cmd: Comma
   return cmd.commands.flatMap((c) => leaves(c, [...path, c.name()]));
 }
 
-const NO_JSON = new Set(['instances content', 'completion']);
+const NO_JSON = new Set(['instances content', 'completion', 'webhooks delete', 'webhooks test']);
 
 describe('help is complete and consistent', () => {
   it('every command and argument is described, and every data command has --json', () => {
@@ -62,6 +68,12 @@ describe('help is complete and consistent', () => {
         'instances content',
         'config-types update',
         'schemas get',
+        'groups move',
+        'groups assign',
+        'devices tag',
+        'rollouts create',
+        'rollouts abort',
+        'webhooks rotate-secret',
         'completion',
       ]),
     );
@@ -96,6 +108,9 @@ describe('help is complete and consistent', () => {
       'release',
       'releases',
       'devices',
+      'groups',
+      'rollouts',
+      'webhooks',
       'deployments',
       'deploy',
       'config-types',

@@ -237,7 +237,16 @@ describe('bosun resource commands (table and --json)', { timeout: 600_000 }, () 
       w.bosun(['devices', 'ping', id, '--timeout', '100ms', '--json']),
       w.bosun(['devices', 'create', 'amr-001']),
     ]);
-    expect(rows(list.stdout)[0]).toEqual(['ID', 'NAME', 'STATUS', 'AGENT', 'LAST CONNECTED', 'CREATED']);
+    expect(rows(list.stdout)[0]).toEqual([
+      'ID',
+      'NAME',
+      'STATUS',
+      'GROUP',
+      'TAGS',
+      'AGENT',
+      'LAST CONNECTED',
+      'CREATED',
+    ]);
     expect(list.stdout).toContain('amr-001');
     expect(listJson).toMatchObject({ object: 'list', limit: 1, data: [{ name: 'amr-001' }] });
     expect(get.stdout).toMatch(/^NAME +amr-001$/m);

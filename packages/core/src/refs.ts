@@ -5,7 +5,7 @@ import { isReleaseVersion } from './release-version.ts';
 
 /**
  * References typed by people (docs/decisions.md #52): wherever an id is accepted, a device name,
- * a release version (`v1.2.0` or `1.2.0`) or a config type slug is accepted too. The caller looks the
+ * a release version (`v1.2.0` or `1.2.0`), a config type slug or a group name is accepted too. The caller looks the
  * reference up through the list filters of the API (`?name=`, `?version=`, `?slug=`) and hands the
  * matches to `pickReference`, which decides; the lookup is I/O, the decision is this pure rule.
  */
@@ -15,6 +15,7 @@ export const REFERENCE_NAME: Partial<Record<IdKind, string>> = {
   device: 'name',
   release: 'version',
   configType: 'slug',
+  group: 'name',
 };
 
 /** Whether the reference has the shape of an id of that kind (its prefix). */
@@ -30,7 +31,8 @@ export function looksLikeId(kind: IdKind, ref: string): boolean {
 export function canBeName(kind: IdKind, ref: string): boolean {
   if (kind === 'release') return isReleaseVersion(ref);
   if (kind === 'configType') return isSlug(ref);
-  if (kind === 'device') return ref.trim().length >= 1 && ref.trim().length <= 48;
+  // Device and group names are any 1–48 characters (core `checkName`).
+  if (kind === 'device' || kind === 'group') return ref.trim().length >= 1 && ref.trim().length <= 48;
   return false;
 }
 

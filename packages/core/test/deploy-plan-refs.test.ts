@@ -42,6 +42,9 @@ describe('references: names, versions and slugs wherever an id is accepted', () 
     ['device', 'dvc_abc', true],
     ['device', 'amr 17', true],
     ['device', 'x'.repeat(49), false],
+    ['group', 'berlin/line 1', true],
+    ['group', 'grp_abc', true],
+    ['group', '   ', false],
     ['deployment', 'anything', false],
   ] as const)('canBeName(%s, %s) = %s', (kind, ref, expected) => {
     expect(canBeName(kind, ref)).toBe(expected);

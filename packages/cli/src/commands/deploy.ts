@@ -1,4 +1,4 @@
-import { deployPlanIsNoop, planDeploy } from '@bosun/core';
+import { deployPlanIsNoop, type PlanSchema, planDeploy } from '@bosun/core';
 import { BosunApiError, type BosunClient, type Deployment } from '@bosun/sdk';
 import type { Command } from 'commander';
 import { connect, jsonOption, run, UsageError } from '../api.ts';
@@ -15,7 +15,7 @@ type DeployOptions = WaitOptions & {
   description?: string;
 };
 
-const collectSets = (value: string, previous: string[]) => [...previous, value];
+export const collectSets = (value: string, previous: string[]) => [...previous, value];
 
 /**
  * `bosun deploy`: one command for "put this file on that robot" (docs/decisions.md #53). The
@@ -68,7 +68,8 @@ Examples:
     );
 }
 
-function parseSet(value: string): { type: string; file: string } {
+/** `--set TYPE=FILE` (of `bosun deploy` and `bosun rollouts create`). */
+export function parseSet(value: string): { type: string; file: string } {
   const at = value.indexOf('=');
   if (at <= 0 || at === value.length - 1) {
     throw new UsageError(`--set '${value}' is not TYPE=FILE (e.g. --set mobility=./mobility.json).`);
@@ -87,9 +88,9 @@ async function deploy(
     resolveRef(client, 'device', opts.device),
     resolveRef(client, 'release', opts.release),
   ]);
-  const [device, release, currentPage] = await Promise.all([
+  const [device, { release, schemas }, currentPage] = await Promise.all([
     client.devices.get(deviceId),
-    client.releases.get(releaseId, { expand: ['config_schemas.config_type'] }),
+    releaseSchemas(client, releaseId),
     client.deployments.list({
       device_id: deviceId,
       target_status: 'deployed',
@@ -97,23 +98,12 @@ async function deploy(
       limit: 1,
     }),
   ]);
-  const schemas = (release.config_schemas ?? []).map((s) => ({
-    id: s.id,
-    config_type_id: s.config_type_id,
-    config_type_slug: s.config_type?.slug ?? s.config_type_id,
-  }));
   const [current] = currentPage.data;
   progress.succeed(
     `${device.name} (${device.id}) · ${current ? `current ${current.release?.version ?? current.release_id} (${current.id})` : 'no current deployment'}`,
   );
 
-  // A --set names a config type by slug (or id); one the release lacks is named precisely.
-  const slugs: string[] = [];
-  for (const { type } of sets) {
-    const schema = schemas.find((s) => s.config_type_slug === type || s.config_type_id === type);
-    if (!schema) await resolveRef(client, 'configType', type); // unknown type → its own 404
-    slugs.push(schema?.config_type_slug ?? type);
-  }
+  const slugs = await setSlugs(client, schemas, sets);
   const planCurrent = current
     ? {
         id: current.id,
@@ -130,40 +120,7 @@ async function deploy(
     current: planCurrent,
     stage: Boolean(opts.stage),
   });
-  // Every file is read before anything is created: a typo changes nothing.
-  const contents = new Map(
-    sets.map((s, i) => [slugs[i]!, { file: s.file, data: readContent(s.file, '--set') }]),
-  );
-
-  const instanceIds: string[] = [];
-  for (const item of plan.items) {
-    if ('carry' in item.source) {
-      progress.succeed(`${item.config_type_slug}: carried over ${item.source.carry}`);
-      instanceIds.push(item.source.carry);
-      continue;
-    }
-    const { file, data } = contents.get(item.source.set)!;
-    progress.start(`${item.config_type_slug}: ${file}`);
-    const existing = await findIdentical(client, item.config_schema_id, data);
-    if (existing) {
-      progress.succeed(`${item.config_type_slug}: ${existing} (identical content existed)`);
-      instanceIds.push(existing);
-      continue;
-    }
-    try {
-      const created = await client.configInstances.create({
-        config_schema_id: item.config_schema_id,
-        content: { format: 'json', data },
-      });
-      progress.succeed(`${item.config_type_slug}: created ${created.id} from ${file}`);
-      instanceIds.push(created.id);
-    } catch (err) {
-      if (err instanceof BosunApiError && err.status === 422) {
-        progress.fail(`${item.config_type_slug}: ${file} is not valid for schema ${item.config_schema_id}`);
-      }
-      throw err;
-    }
-  }
+  const instanceIds = await planInstances(client, progress, plan.items, sets, slugs);
 
   if (current && !opts.stage && deployPlanIsNoop(planCurrent, release.id, instanceIds)) {
     progress.succeed(`Nothing to change: ${device.name} already has exactly this set (${current.id})`);
@@ -194,6 +151,79 @@ async function deploy(
     deployment = await client.deployments.deploy(deployment.id, expand);
   }
   await showOrWait(client, deployment, opts);
+}
+
+/** The release with its schemas as the plan sees them (config type slugs). */
+export async function releaseSchemas(client: BosunClient, releaseId: string) {
+  const release = await client.releases.get(releaseId, { expand: ['config_schemas.config_type'] });
+  const schemas: PlanSchema[] = (release.config_schemas ?? []).map((s) => ({
+    id: s.id,
+    config_type_id: s.config_type_id,
+    config_type_slug: s.config_type?.slug ?? s.config_type_id,
+  }));
+  return { release, schemas };
+}
+
+/** The config type slug of each `--set` (given by slug or id); an unknown type is its own 404. */
+export async function setSlugs(
+  client: BosunClient,
+  schemas: readonly PlanSchema[],
+  sets: readonly { type: string }[],
+): Promise<string[]> {
+  const slugs: string[] = [];
+  for (const { type } of sets) {
+    const schema = schemas.find((s) => s.config_type_slug === type || s.config_type_id === type);
+    if (!schema) await resolveRef(client, 'configType', type);
+    slugs.push(schema?.config_type_slug ?? type);
+  }
+  return slugs;
+}
+
+/**
+ * The instance id of every plan item: carried over as planned, or the `--set` file's content as an
+ * instance (an identical existing one reused). Every file is read before anything is created, so a
+ * typo changes nothing.
+ */
+export async function planInstances(
+  client: BosunClient,
+  progress: Progress,
+  items: ReturnType<typeof planDeploy>['items'],
+  sets: readonly { file: string }[],
+  slugs: readonly string[],
+): Promise<string[]> {
+  const contents = new Map(
+    sets.map((s, i) => [slugs[i]!, { file: s.file, data: readContent(s.file, '--set') }]),
+  );
+  const instanceIds: string[] = [];
+  for (const item of items) {
+    if ('carry' in item.source) {
+      progress.succeed(`${item.config_type_slug}: carried over ${item.source.carry}`);
+      instanceIds.push(item.source.carry);
+      continue;
+    }
+    const { file, data } = contents.get(item.source.set)!;
+    progress.start(`${item.config_type_slug}: ${file}`);
+    const existing = await findIdentical(client, item.config_schema_id, data);
+    if (existing) {
+      progress.succeed(`${item.config_type_slug}: ${existing} (identical content existed)`);
+      instanceIds.push(existing);
+      continue;
+    }
+    try {
+      const created = await client.configInstances.create({
+        config_schema_id: item.config_schema_id,
+        content: { format: 'json', data },
+      });
+      progress.succeed(`${item.config_type_slug}: created ${created.id} from ${file}`);
+      instanceIds.push(created.id);
+    } catch (err) {
+      if (err instanceof BosunApiError && err.status === 422) {
+        progress.fail(`${item.config_type_slug}: ${file} is not valid for schema ${item.config_schema_id}`);
+      }
+      throw err;
+    }
+  }
+  return instanceIds;
 }
 
 /** The newest instance of the schema whose content is byte for byte `data`, if any. */

@@ -1,10 +1,16 @@
-import type { Device } from '@bosun/sdk';
+import type { BosunClient, Device } from '@bosun/sdk';
 import type { Command } from 'commander';
-import { type JsonOption, parseDuration, printOne } from '../api.ts';
+import { type JsonOption, parseDuration, printOne, UsageError } from '../api.ts';
 import { printJson } from '../output.ts';
 import { type ActionContext, type ResourceDef, registerResource } from '../resource.ts';
 
-export const devices: ResourceDef<Device> = {
+/**
+ * A device as tables show it: with its group's name and its tags (`GET /devices/{id}/membership`;
+ * docs/decisions.md #81).
+ */
+export type ShownDevice = Device & { group_name?: string | null; tags?: Record<string, string> };
+
+export const devices: ResourceDef<ShownDevice> = {
   command: 'devices',
   description: 'Devices (robots) of the fleet',
   noun: 'device',
@@ -15,13 +21,32 @@ export const devices: ResourceDef<Device> = {
     ['ID', (d) => d.id],
     ['NAME', (d) => d.name],
     ['STATUS', (d) => d.status],
+    ['GROUP', (d) => d.group_name],
+    ['TAGS', (d) => formatTags(d.tags)],
     ['AGENT', (d) => d.agent_version],
     ['LAST CONNECTED', (d) => d.last_connected_at],
     ['CREATED', (d) => d.created_at],
   ],
+  enrich: withMembership,
   list: {
     description: 'List devices',
     filters: [
+      {
+        flags: '--group <group...>',
+        description: 'only members of these groups (name or grp_...)',
+        query: 'group_id',
+        ref: 'group',
+      },
+      {
+        flags: '--include-subgroups',
+        description: 'with --group: members of their subgroups too',
+        query: 'include_subgroups',
+      },
+      {
+        flags: '--tags <selector>',
+        description: "only devices whose tags match, e.g. 'env=prod,site in (a|b),!retired'",
+        query: 'tag_selector',
+      },
       { flags: '--name <name...>', description: 'only these device names', query: 'name' },
       { flags: '--id <id...>', description: 'only these device ids', query: 'id' },
       {
@@ -45,6 +70,28 @@ export const devices: ResourceDef<Device> = {
       description: 'Rename a device',
       args: [['<name>', 'new unique name']],
       run: ({ client, id, args: [name] }) => client.devices.update(id, { name: name! }),
+    },
+    {
+      name: 'tag',
+      description: 'Set tags on a device (key=value; other tags are kept, a key given again is replaced)',
+      args: [['<tags...>', 'key=value, e.g. env=prod site=berlin']],
+      async run({ client, id, args, opts }) {
+        const add = Object.fromEntries(args.map(parseTag));
+        const { tags } = await client.devices.membership(id);
+        await printMembership(opts, client, await client.devices.setTags(id, { tags: { ...tags, ...add } }));
+        return undefined;
+      },
+    },
+    {
+      name: 'untag',
+      description: 'Remove tags from a device (a key it does not have is ignored)',
+      args: [['<keys...>', 'tag keys, e.g. env site']],
+      async run({ client, id, args, opts }) {
+        const { tags } = await client.devices.membership(id);
+        const kept = Object.fromEntries(Object.entries(tags).filter(([k]) => !args.includes(k)));
+        await printMembership(opts, client, await client.devices.setTags(id, { tags: kept }));
+        return undefined;
+      },
     },
     {
       name: 'activation-token',
@@ -90,6 +137,51 @@ export const devices: ResourceDef<Device> = {
     },
   ],
 };
+
+/** `key=value` of `devices tag`; the server checks the key and value themselves (400 `invalid_tag`). */
+function parseTag(text: string): [string, string] {
+  const at = text.indexOf('=');
+  if (at <= 0) throw new UsageError(`'${text}' is not a tag: give key=value (e.g. env=prod).`);
+  return [text.slice(0, at), text.slice(at + 1)];
+}
+
+export const formatTags = (tags: Record<string, string> | undefined) =>
+  tags ? Object.entries(tags).map(([k, v]) => `${k}=${v}`) : undefined;
+
+/** Names of the groups with these ids (one list request per 100). */
+export async function groupNames(client: BosunClient, ids: string[]): Promise<Map<string, string>> {
+  const unique = [...new Set(ids)];
+  const names = new Map<string, string>();
+  for (let i = 0; i < unique.length; i += 100) {
+    const page = await client.groups.list({ id: unique.slice(i, i + 100), limit: 100 });
+    for (const g of page.data) names.set(g.id, g.name);
+  }
+  return names;
+}
+
+async function withMembership(client: BosunClient, items: ShownDevice[]): Promise<ShownDevice[]> {
+  const memberships = await Promise.all(items.map((d) => client.devices.membership(d.id)));
+  const names = await groupNames(
+    client,
+    memberships.flatMap((m) => (m.group_id ? [m.group_id] : [])),
+  );
+  return items.map((d, i) => {
+    const m = memberships[i]!;
+    return { ...d, group_name: m.group_id ? (names.get(m.group_id) ?? m.group_id) : null, tags: m.tags };
+  });
+}
+
+type Membership = Awaited<ReturnType<BosunClient['devices']['membership']>>;
+
+async function printMembership(opts: JsonOption, client: BosunClient, m: Membership): Promise<void> {
+  if (opts.json) return printJson(m);
+  const names = await groupNames(client, m.group_id ? [m.group_id] : []);
+  printOne(opts, m, [
+    ['DEVICE', (x) => x.device_id],
+    ['GROUP', (x) => (x.group_id ? (names.get(x.group_id) ?? x.group_id) : null)],
+    ['TAGS', (x) => formatTags(x.tags)],
+  ]);
+}
 
 export function registerDeviceCommands(program: Command): void {
   registerResource(program, devices);
