@@ -211,7 +211,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       await beta.register(rolloutRoutes, { repos, driver: rolloutDriver });
       await beta.register(principalRoutes);
       await beta.register(deviceAgentRoutes, { repos, push });
-      await beta.register(fleetRoutes, { db: opts.store.db });
+      await beta.register(fleetRoutes, { db: opts.store.db, repos });
       await beta.register(validateRoutes, { repos });
       await beta.register(eventStreamRoutes, { db: opts.store.db, pollMs: opts.ui?.eventPollMs });
     },
