@@ -142,6 +142,16 @@ describe('fleet operations in the dashboard', () => {
     await page.getByLabel('Name', { exact: true }).fill(`line2-${run}`);
     await page.getByRole('button', { name: 'Rename' }).click();
     await page.getByRole('heading', { name: `site-${run} / line2-${run}` }).waitFor();
+    // Move it to the root and back under its site.
+    const moveUnder = page.getByRole('combobox', { name: /^Move under/ });
+    await moveUnder.selectOption({ label: '(root)' });
+    await page.getByRole('button', { name: 'Move', exact: true }).click();
+    await page.getByRole('heading', { name: `line2-${run}`, exact: true }).waitFor();
+    const line = await server.api('GET', `groups?name=line2-${run}`);
+    expect(line.data[0].parent_id).toBeNull();
+    await moveUnder.selectOption({ label: `site-${run}` });
+    await page.getByRole('button', { name: 'Move', exact: true }).click();
+    await page.getByRole('heading', { name: `site-${run} / line2-${run}` }).waitFor();
     await page.getByRole('button', { name: `Unassign ${robots[0]!.name}` }).click();
     await page.getByText('No devices in this group.').waitFor();
     expect((await server.api('GET', `devices/${robots[0]!.id}/membership`)).group_id).toBeNull();
