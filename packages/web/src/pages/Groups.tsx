@@ -162,7 +162,7 @@ function GroupPanel({
   });
 
   return (
-    <div className="panel" aria-labelledby="group-title">
+    <section className="panel" aria-labelledby="group-title">
       <h2 id="group-title">{path}</h2>
       {canWrite && (
         <div className="forms">
@@ -274,6 +274,6 @@ function GroupPanel({
       </table>
       {members.data && members.data.data.length === 0 && <p className="muted">No devices in this group.</p>}
       {members.data?.has_more && <p className="muted">Showing the first 100 devices.</p>}
-    </div>
+    </section>
   );
 }

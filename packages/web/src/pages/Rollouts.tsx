@@ -191,7 +191,8 @@ function NewRollout({ onClose }: { onClose: () => void }) {
       <fieldset>
         <legend>Devices</legend>
         {canGroups && (groups.data?.length ?? 0) > 0 && (
-          <div className="checks" role="group" aria-label="Groups">
+          <fieldset className="checks">
+            <legend>Groups</legend>
             {groupTree(groups.data ?? []).map(({ group }) => (
               <label key={group.id} className="check">
                 <input type="checkbox" name="group" value={group.id} />
@@ -202,7 +203,7 @@ function NewRollout({ onClose }: { onClose: () => void }) {
               <input type="checkbox" name="subgroups" defaultChecked />
               with subgroups
             </label>
-          </div>
+          </fieldset>
         )}
         <label>
           Tag selector
