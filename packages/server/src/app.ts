@@ -74,6 +74,8 @@ export interface AppOptions {
   rolloutTickMs?: number | undefined;
   /** Largest request body in bytes; default LIMITS.bodyBytes. */
   bodyLimit?: number | undefined;
+  /** Proxies (addresses/CIDRs) whose X-Forwarded-* headers are believed; none by default. */
+  trustProxy?: string[] | undefined;
   /** Agent artifacts and the install script (`/downloads/*`, `/install.sh`). */
   downloads?: Partial<DownloadsOptions> | undefined;
   /** The dashboard: its built files (default: @bosun/web's dist) and session limits. */
@@ -112,6 +114,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     logController: new LogController({ disableRequestLogging: true }),
     genReqId: () => `req_${randomBase62(16)}`,
     bodyLimit: opts.bodyLimit ?? LIMITS.bodyBytes,
+    ...(opts.trustProxy?.length ? { trustProxy: opts.trustProxy } : {}),
     return503OnClosing: true,
     // No `ajv` options: every route validates through `validatorCompiler` (http/validation.ts), which
     // has its own Ajv instances; Fastify's built-in Ajv is never used.
@@ -211,7 +214,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       await beta.register(rolloutRoutes, { repos, driver: rolloutDriver });
       await beta.register(principalRoutes);
       await beta.register(deviceAgentRoutes, { repos, push });
-      await beta.register(fleetRoutes, { db: opts.store.db });
+      await beta.register(fleetRoutes, { db: opts.store.db, repos });
       await beta.register(validateRoutes, { repos });
       await beta.register(eventStreamRoutes, { db: opts.store.db, pollMs: opts.ui?.eventPollMs });
     },

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { type GitHostMap, parseGitHostMap } from '@bosun/core';
 import { safeServerUrl } from './downloads/install-script.ts';
@@ -30,6 +31,12 @@ export interface ServerConfig {
   artifactsDir?: string | undefined;
   /** The URL robots reach this server at, written into `/install.sh` (`BOSUN_PUBLIC_URL`). */
   publicUrl?: string | undefined;
+  /**
+   * Reverse proxies whose X-Forwarded-Proto/-For are believed (`BOSUN_TRUST_PROXY`: addresses or
+   * CIDRs, comma-separated). Behind a TLS-terminating proxy this is what makes the dashboard's
+   * session cookie `Secure` (docs/decisions.md #83). Unset: no forwarded header is trusted.
+   */
+  trustProxy?: string[] | undefined;
 }
 
 /** Flags win over environment variables, which win over the embedded defaults. */
@@ -91,6 +98,7 @@ export function resolveServerConfig(
       `BOSUN_PUBLIC_URL must be an http:// or https:// URL without credentials, query or fragment, got '${publicUrlText}'`,
     );
   }
+  const trustProxy = parseTrustProxy(env.BOSUN_TRUST_PROXY);
   return {
     port,
     host: flags.host ?? env.BOSUN_HOST ?? '127.0.0.1',
@@ -108,7 +116,25 @@ export function resolveServerConfig(
     bodyLimitBytes,
     artifactsDir: env.BOSUN_ARTIFACTS_DIR ? resolve(env.BOSUN_ARTIFACTS_DIR) : undefined,
     publicUrl,
+    trustProxy,
   };
+}
+
+/** `10.0.0.1, 192.168.0.0/16, ::1` → addresses/CIDRs; anything else is a start-up error, not a silent no. */
+function parseTrustProxy(text: string | undefined): string[] | undefined {
+  if (text === undefined || text.trim() === '') return undefined;
+  const items = text.split(',').map((s) => s.trim());
+  for (const item of items) {
+    const [addr = '', bits, ...rest] = item.split('/');
+    const family = isIP(addr);
+    const max = family === 6 ? 128 : 32;
+    const okBits = bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= max);
+    if (!family || !okBits || rest.length)
+      throw new Error(
+        `BOSUN_TRUST_PROXY must list proxy addresses or CIDRs (e.g. 127.0.0.1,10.0.0.0/8), got '${item}'`,
+      );
+  }
+  return items;
 }
 
 /** An on/off environment setting: unset or empty is the default; 1/true/on and 0/false/off. */

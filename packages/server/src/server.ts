@@ -36,6 +36,7 @@ export async function startServer(
       gitHosts: config.gitHosts,
       autoRollback: config.autoRollback,
       bodyLimit: config.bodyLimitBytes,
+      trustProxy: config.trustProxy,
       mqtt: {
         url: config.mqttUrl,
         publicUrl: config.mqttPublicUrl,

@@ -105,6 +105,49 @@ describe('GET /beta/fleet', () => {
     expect((await t.api('GET', `fleet?q=${tag}&status=online`)).body.total_count).toBe(0);
   });
 
+  it('filters by group (with subgroups when asked) and tag selector, and shows group and tags', async () => {
+    const tag = `grp${Date.now()}`;
+    const ids: string[] = [];
+    for (let i = 0; i < 4; i++)
+      ids.push((await t.api('POST', 'devices', { body: { name: `${tag}-${i}` } })).body.id);
+    const parent = (await t.api('POST', 'groups', { body: { name: `${tag}-site` } })).body;
+    const child = (await t.api('POST', 'groups', { body: { name: `${tag}-line`, parent_id: parent.id } }))
+      .body;
+    const assign = (g: string, d: string[]) =>
+      t.api('POST', `groups/${g}/devices/assign`, { body: { device_ids: d } });
+    expect((await assign(parent.id, [ids[0]!])).status).toBe(200);
+    expect((await assign(child.id, [ids[1]!, ids[2]!])).status).toBe(200);
+    await t.api('PUT', `devices/${ids[1]}/tags`, { body: { tags: { env: 'prod', site: 'berlin' } } });
+    await t.api('PUT', `devices/${ids[3]}/tags`, { body: { tags: { env: 'dev' } } });
+    const names = async (query: string) => {
+      const res = await t.api('GET', `fleet?q=${tag}&${query}`);
+      expect(res.status, res.text).toBe(200);
+      return res.body.data.map((d: any) => d.device.name);
+    };
+
+    expect(await names(`group_id=${parent.id}`)).toEqual([`${tag}-0`]);
+    expect(await names(`group_id=${parent.id}&include_subgroups=true`)).toEqual([
+      `${tag}-0`,
+      `${tag}-1`,
+      `${tag}-2`,
+    ]);
+    expect(await names(`group_id=${child.id}&tag_selector=env%3Dprod`)).toEqual([`${tag}-1`]);
+    expect(await names('tag_selector=env')).toEqual([`${tag}-1`, `${tag}-3`]);
+    expect(await names('tag_selector=!env')).toEqual([`${tag}-0`, `${tag}-2`]);
+    // The same selection as the device list answers.
+    const list = await t.api('GET', `devices?group_id=${parent.id}&include_subgroups=true&limit=100`);
+    expect(list.body.data.map((d: any) => d.name).sort()).toEqual([`${tag}-0`, `${tag}-1`, `${tag}-2`]);
+
+    const row = (await t.api('GET', `fleet?q=${tag}-1`)).body.data[0];
+    expect(row).toMatchObject({ group_id: child.id, tags: { env: 'prod', site: 'berlin' } });
+    const loose = (await t.api('GET', `fleet?q=${tag}-3`)).body.data[0];
+    expect(loose).toMatchObject({ group_id: null, tags: { env: 'dev' } });
+
+    const bad = await t.api('GET', 'fleet?tag_selector=env%20in%20(a');
+    expect(bad.status, bad.text).toBe(400);
+    expect(bad.body.error.code).toBeTypeOf('string');
+  });
+
   it('refuses bad filters (400) and needs deployments:read besides devices:read (403)', async () => {
     expect((await t.api('GET', 'fleet?status=sleeping')).status).toBe(400);
     expect((await t.api('GET', 'fleet?limit=abc')).status).toBe(400);

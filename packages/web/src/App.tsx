@@ -1,6 +1,7 @@
 import { useQuery, useQueryClient } from '@tanstack/react-query';
-import { createContext, useContext, useEffect, useState } from 'react';
+import { createContext, lazy, Suspense, useContext, useEffect, useState } from 'react';
 import { currentSession, holds, type Session, signOut } from './api.ts';
+import { ErrorBoundary } from './components/ErrorBoundary.tsx';
 import { followEvents, type LiveState } from './live.ts';
 import { ApiKeysPage } from './pages/ApiKeys.tsx';
 import { DeploymentsPage } from './pages/Deployments.tsx';
@@ -9,6 +10,13 @@ import { FleetPage } from './pages/Fleet.tsx';
 import { ReleasesPage } from './pages/Releases.tsx';
 import { SignIn } from './pages/SignIn.tsx';
 import { href, useRoute } from './router.ts';
+
+// Pages most sessions do not open load on demand, so the initial JS stays small (BENCHMARKS.md).
+const GroupsPage = lazy(() => import('./pages/Groups.tsx'));
+const RolloutsPage = lazy(() => import('./pages/Rollouts.tsx'));
+const RolloutPage = lazy(() => import('./pages/Rollout.tsx'));
+const WebhooksPage = lazy(() => import('./pages/Webhooks.tsx'));
+const WebhookEndpointPage = lazy(() => import('./pages/WebhookEndpoint.tsx'));
 
 const SessionContext = createContext<Session | null>(null);
 
@@ -39,14 +47,25 @@ export function App() {
   else if (section === 'releases') page = <ReleasesPage />;
   else if (section === 'deployments') page = <DeploymentsPage />;
   else if (section === 'keys') page = <ApiKeysPage />;
+  else if (section === 'groups') page = <GroupsPage />;
+  else if (section === 'rollouts' && id) page = <RolloutPage id={id} />;
+  else if (section === 'rollouts') page = <RolloutsPage />;
+  else if (section === 'webhooks' && id) page = <WebhookEndpointPage id={id} />;
+  else if (section === 'webhooks') page = <WebhooksPage />;
   else page = <FleetPage />;
 
-  const nav = [
-    ['fleet', 'Fleet'],
-    ['releases', 'Releases'],
-    ['deployments', 'Deployments'],
-    ['keys', 'API keys'],
-  ] as const;
+  const scopes = session.data.principal.scopes;
+  const nav = (
+    [
+      ['fleet', 'Fleet', ''],
+      ['releases', 'Releases', ''],
+      ['deployments', 'Deployments', ''],
+      ['groups', 'Groups', 'groups:read'],
+      ['rollouts', 'Rollouts', 'rollouts:read'],
+      ['webhooks', 'Webhooks', 'webhooks:read'],
+      ['keys', 'API keys', ''],
+    ] as const
+  ).filter(([, , scope]) => !scope || holds(scopes, scope));
   return (
     <SessionContext.Provider value={session.data}>
       <header className="top">
@@ -75,7 +94,11 @@ export function App() {
           Sign out
         </button>
       </header>
-      <main>{page}</main>
+      <main>
+        <ErrorBoundary key={route.join('/')} home={href('fleet')}>
+          <Suspense fallback={<p className="loading">Loading…</p>}>{page}</Suspense>
+        </ErrorBoundary>
+      </main>
     </SessionContext.Provider>
   );
 }

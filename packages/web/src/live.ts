@@ -32,6 +32,9 @@ export function followEvents(client: QueryClient, onState: (s: LiveState) => voi
             if (e.event === 'deployment.status_changed') {
               void client.invalidateQueries({ queryKey: ['deployments'] });
               void client.invalidateQueries({ queryKey: ['deployment', data.deployment_id] });
+              // A rollout's counts are its deployments' statuses.
+              void client.invalidateQueries({ queryKey: ['rollout'] });
+              void client.invalidateQueries({ queryKey: ['rollouts'] });
             }
             void client.invalidateQueries({ queryKey: ['fleet'] });
             void client.invalidateQueries({ queryKey: ['device', data.device_id] });

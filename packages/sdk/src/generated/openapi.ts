@@ -599,7 +599,7 @@ export interface paths {
         };
         /**
          * Fleet
-         * @description Extension: devices with presence, current deployment (and release) and staged deployments; filtered and paged in the database, sorted by name. Needs devices:read and deployments:read.
+         * @description Extension: devices with presence, current deployment (and release), staged deployments, group and tags; filtered (as the device list: group with subgroups, tag selector) and paged in the database, sorted by name. Needs devices:read and deployments:read.
          */
         get: operations["listFleet"];
         put?: never;
@@ -3384,6 +3384,10 @@ export interface operations {
             query?: {
                 /** @description Status of the current deployment; `none`: no current deployment. */
                 deployment_status?: ("drifted" | "staged" | "queued" | "deployed" | "archived" | "failed" | "retrying" | "none")[];
+                /** @description Members of these groups. */
+                group_id?: string[];
+                /** @description With group_id, members of their subgroups too. */
+                include_subgroups?: boolean;
                 /** @description Page size; clamped to 1..100. */
                 limit?: number;
                 offset?: number;
@@ -3395,6 +3399,8 @@ export interface operations {
                 staged?: boolean;
                 /** @description Device presence. */
                 status?: ("inactive" | "activating" | "online" | "offline")[];
+                /** @description A tag selector such as 'env=prod,site in (berlin|munich),!retired'. */
+                tag_selector?: string;
             };
             header: {
                 /** @description The API version the client was built against: any date of the tetons train. */
@@ -3430,10 +3436,16 @@ export interface operations {
                                 status: "drifted" | "staged" | "queued" | "deployed" | "archived" | "failed" | "retrying";
                             } | null;
                             device: components["schemas"]["Device"];
+                            /** @description The device's group; null when none. */
+                            group_id: string | null;
                             /** @enum {string} */
                             object: "fleet_device";
                             /** @description Deployments waiting in the staging area. */
                             staged_deployments: number;
+                            /** @description The device's tags. */
+                            tags: {
+                                [key: string]: string;
+                            };
                         }[];
                         has_more: boolean;
                         limit: number;

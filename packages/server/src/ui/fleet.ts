@@ -12,6 +12,9 @@ import { Type } from '@sinclair/typebox';
 import { type ExpressionBuilder, type Kysely, sql } from 'kysely';
 import type { Database } from '../db/schema.ts';
 import { errorResponses } from '../http/schemas.ts';
+import { deviceSelection } from '../routes/devices.ts';
+import { inGroups, matchingTags } from '../storage/groups.ts';
+import type { Repositories } from '../storage/index.ts';
 import { toDevice } from '../views/devices.ts';
 
 const EXTENSION = { 'x-bosun-extension': true } as const;
@@ -68,6 +71,10 @@ const FleetDevice = Type.Object(
       Type.Null(),
     ]),
     staged_deployments: Type.Integer({ description: 'Deployments waiting in the staging area.' }),
+    group_id: Type.Union([Type.String(), Type.Null()], {
+      description: "The device's group; null when none.",
+    }),
+    tags: Type.Record(Type.String(), Type.String(), { description: "The device's tags." }),
   },
   { title: 'Fleet Device' },
 );
@@ -85,6 +92,16 @@ const FleetQuery = Type.Object({
   release_id: Type.Optional(Type.Array(Type.String(), { description: 'Release of the current deployment.' })),
   staged: Type.Optional(
     Type.Boolean({ description: 'Only devices with (true) or without (false) staged deployments.' }),
+  ),
+  group_id: Type.Optional(Type.Array(Type.String(), { description: 'Members of these groups.' })),
+  include_subgroups: Type.Optional(
+    Type.Boolean({ description: 'With group_id, members of their subgroups too.' }),
+  ),
+  tag_selector: Type.Optional(
+    Type.String({
+      maxLength: 1000,
+      description: "A tag selector such as 'env=prod,site in (berlin|munich),!retired'.",
+    }),
   ),
   offset: Type.Optional(Type.Integer()),
   limit: Type.Optional(Type.Integer({ default: 50, description: 'Page size; clamped to 1..100.' })),
@@ -106,7 +123,10 @@ const stagedExists = (eb: DevicesEb) => stagedOf(eb).select(sql<number>`1`.as('o
  * The dashboard's fleet view (extension): every device with its presence, current deployment and
  * release, and staged work, filtered and paged in the database; and the summary bar's counts.
  */
-export const fleetRoutes: FastifyPluginAsyncTypebox<{ db: Kysely<Database> }> = async (app, { db }) => {
+export const fleetRoutes: FastifyPluginAsyncTypebox<{ db: Kysely<Database>; repos: Repositories }> = async (
+  app,
+  { db, repos },
+) => {
   const tags = ['Fleet'];
 
   app.get(
@@ -119,7 +139,7 @@ export const fleetRoutes: FastifyPluginAsyncTypebox<{ db: Kysely<Database> }> = 
         operationId: 'listFleet',
         summary: 'Fleet',
         description:
-          'Extension: devices with presence, current deployment (and release) and staged deployments; filtered and paged in the database, sorted by name. Needs devices:read and deployments:read.',
+          'Extension: devices with presence, current deployment (and release), staged deployments, group and tags; filtered (as the device list: group with subgroups, tag selector) and paged in the database, sorted by name. Needs devices:read and deployments:read.',
         querystring: FleetQuery,
         response: {
           200: Type.Object({
@@ -151,6 +171,16 @@ export const fleetRoutes: FastifyPluginAsyncTypebox<{ db: Kysely<Database> }> = 
         query = query.where((eb) =>
           eb.or(statuses.map((s) => presenceIs(eb as DevicesEb, s as DeviceStatus, now))),
         );
+      }
+      // The device list's selection rules (subgroups resolved, selector parsed: a bad one is a 400).
+      const selection = await deviceSelection(repos, q);
+      if (selection.group_id) {
+        const groups = selection.group_id;
+        query = query.where((eb) => inGroups(groups)(eb as DevicesEb));
+      }
+      if (selection.tags?.length) {
+        const tags = selection.tags;
+        query = query.where((eb) => matchingTags(tags)(eb as DevicesEb));
       }
       if (q.release_id?.length) query = query.where('c.release_id', 'in', q.release_id);
       if (q.deployment_status?.length) {
@@ -195,7 +225,9 @@ export const fleetRoutes: FastifyPluginAsyncTypebox<{ db: Kysely<Database> }> = 
         .offset(offset)
         .execute();
       const showVersion = grants(request.principal?.scopes ?? [], 'releases:read');
-      const data = rows.slice(0, limit).map((row) => ({
+      const page = rows.slice(0, limit);
+      const membership = await repos.groups.membership(page.map((r) => r.id));
+      const data = page.map((row) => ({
         object: 'fleet_device' as const,
         device: toDevice(row),
         current_deployment: row.c_id
@@ -207,6 +239,8 @@ export const fleetRoutes: FastifyPluginAsyncTypebox<{ db: Kysely<Database> }> = 
             }
           : null,
         staged_deployments: Number(row.staged_n ?? 0),
+        group_id: membership.get(row.id)?.group_id ?? null,
+        tags: membership.get(row.id)?.tags ?? {},
       }));
       return {
         object: 'list' as const,

@@ -3,6 +3,7 @@ import { lazy, Suspense, useState } from 'react';
 import { useCan } from '../App.tsx';
 import { api, type Deployment, errorText } from '../api.ts';
 import { Code } from '../components/Code.tsx';
+import { DeviceTags } from '../components/DeviceTags.tsx';
 import { Diff, diffFiles, filesOf } from '../components/Diff.tsx';
 import { ago, Status } from '../components/Status.tsx';
 
@@ -88,6 +89,7 @@ export function DevicePage({ id }: { id: string }) {
           <Status value={current?.status} />
         </dd>
       </dl>
+      <DeviceTags id={id} />
       <div className="actions">
         <button type="button" onClick={() => ping.mutate()} disabled={ping.isPending}>
           Ping

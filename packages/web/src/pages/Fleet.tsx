@@ -1,6 +1,8 @@
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { useDeferredValue, useState } from 'react';
-import { api, type FleetPage as FleetList, type FleetSummary } from '../api.ts';
+import { useCan } from '../App.tsx';
+import { api, errorText, type FleetPage as FleetList, type FleetSummary } from '../api.ts';
+import { groupPaths, useGroups } from '../components/groups.ts';
 import { ago, Status } from '../components/Status.tsx';
 import { href } from '../router.ts';
 
@@ -12,10 +14,20 @@ export function FleetPage() {
   const [status, setStatus] = useState('');
   const [deployment, setDeployment] = useState('');
   const [release, setRelease] = useState('');
+  const [group, setGroup] = useState('');
+  const [subgroups, setSubgroups] = useState(true);
+  const [selector, setSelector] = useState('');
   const [offset, setOffset] = useState(0);
   const search = useDeferredValue(q);
+  const tagSelector = useDeferredValue(selector.trim());
+  const canGroups = useCan('groups:read');
+  const groups = useGroups(canGroups);
+  const groupName = groupPaths(groups.data ?? []);
   const query = {
     q: search || undefined,
+    group_id: group ? [group] : undefined,
+    include_subgroups: group && subgroups ? true : undefined,
+    tag_selector: tagSelector || undefined,
     status: status || undefined,
     deployment_status: deployment || undefined,
     release_id: release || undefined,
@@ -106,14 +118,52 @@ export function FleetPage() {
               ))}
           </select>
         </label>
+        {canGroups && (
+          <label>
+            Group
+            <select value={group} onChange={(e) => reset(setGroup)(e.target.value)}>
+              <option value="">any</option>
+              {(groups.data ?? []).map((g) => (
+                <option key={g.id} value={g.id}>
+                  {groupName.get(g.id)}
+                </option>
+              ))}
+            </select>
+          </label>
+        )}
+        {canGroups && group && (
+          <label className="check">
+            <input
+              type="checkbox"
+              checked={subgroups}
+              onChange={(e) => reset(setSubgroups)(e.target.checked)}
+            />
+            with subgroups
+          </label>
+        )}
+        <label>
+          Tags
+          <input
+            type="search"
+            value={selector}
+            onChange={(e) => reset(setSelector)(e.target.value)}
+            placeholder="env=prod,site in (berlin|munich)"
+            aria-describedby="tag-help"
+          />
+        </label>
+        <span id="tag-help" className="visually-hidden">
+          A tag selector: key=value, key!=value, key in (a|b), key (has it), !key (has not); comma means and.
+        </span>
       </form>
-      {fleet.error && <p role="alert">{String(fleet.error)}</p>}
+      {fleet.error && <p role="alert">{errorText(fleet.error)}</p>}
       <table className="grid">
         <caption className="visually-hidden">Devices</caption>
         <thead>
           <tr>
             <th scope="col">Device</th>
             <th scope="col">Presence</th>
+            <th scope="col">Group</th>
+            <th scope="col">Tags</th>
             <th scope="col">Last connected</th>
             <th scope="col">Release</th>
             <th scope="col">Deployment</th>
@@ -129,6 +179,14 @@ export function FleetPage() {
               </td>
               <td>
                 <Status value={row.device.status} />
+              </td>
+              <td>{row.group_id ? (groupName.get(row.group_id) ?? row.group_id) : '—'}</td>
+              <td className="tags">
+                {Object.entries(row.tags).map(([k, v]) => (
+                  <span key={k} className="tag">
+                    {k}={v}
+                  </span>
+                ))}
               </td>
               <td>{ago(row.device.last_connected_at)}</td>
               <td>
