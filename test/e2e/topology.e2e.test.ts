@@ -34,10 +34,8 @@ const tag = Math.random().toString(36).slice(2, 8);
 describe.skipIf(skipReason !== undefined)(
   `reference topology: 3 replicas behind haproxy, Mosquitto with dynamic security, TLS${skipReason ? ` (skipped: ${skipReason})` : ''}`,
   () => {
-    const parent = mkdtempSync(join(tmpdir(), 'bosun-topo-test-'));
-    // Mosquitto and haproxy may run as their own users (started as root): they must reach DIR.
-    chmodSync(parent, 0o755);
-    const dir = join(parent, 'topology');
+    let parent = '';
+    let dir = '';
     let env: Record<string, string> = {};
     let platform: Platform;
     const agents = [new AgentProcess(), new AgentProcess()];
@@ -47,6 +45,10 @@ describe.skipIf(skipReason !== undefined)(
       existsSync(a.path('/etc/robot/topo.json')) ? readFileSync(a.path('/etc/robot/topo.json'), 'utf8') : '';
 
     beforeAll(async () => {
+      parent = mkdtempSync(join(tmpdir(), 'bosun-topo-test-'));
+      // Mosquitto and haproxy may run as their own users (started as root): they must reach DIR.
+      chmodSync(parent, 0o755);
+      dir = join(parent, 'topology');
       const up = spawnSync(join(repoRoot, 'deploy', 'topology', 'up.sh'), [dir], {
         env: {
           ...process.env,
@@ -71,10 +73,10 @@ describe.skipIf(skipReason !== undefined)(
 
     afterAll(async () => {
       for (const a of agents) await a.stop();
-      if (existsSync(join(dir, 'topology.env'))) {
+      if (dir && existsSync(join(dir, 'topology.env'))) {
         execFileSync(join(repoRoot, 'deploy', 'topology', 'down.sh'), [dir], { stdio: 'ignore' });
       }
-      rmSync(parent, { recursive: true, force: true });
+      if (parent) rmSync(parent, { recursive: true, force: true });
     }, 120_000);
 
     it('up.sh wrote the load balancer (https), the broker for robots (mqtts) and three replicas', () => {
