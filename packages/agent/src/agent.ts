@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { join } from 'node:path';
 import { DEFAULT_RETRY_POLICY, type DriftMode, type RetryPolicy, retryPolicyProblem } from '@bosun/core';
+import { createNodeFetch } from '@bosun/sdk/node-fetch';
 import pino, { type Logger } from 'pino';
 import { FileApplier, type Ledger } from './applier.ts';
 import { buildInfo } from './build-info.ts';
@@ -19,6 +20,7 @@ import { PushChannel } from './push.ts';
 import { Reconciler } from './reconciler.ts';
 import { type PassResult, Scheduler } from './scheduler.ts';
 import { AgentStore, type RetryState } from './store.ts';
+import { loadCaBundle } from './tls.ts';
 
 export interface AgentOptions {
   stateDir: string;
@@ -43,6 +45,8 @@ export interface AgentOptions {
   push?: boolean;
   /** Overrides the broker URL returned at activation. */
   mqttUrl?: string;
+  /** CA bundle for the server and the broker instead of the one stored at provisioning (`BOSUN_CA_FILE`). */
+  caFile?: string;
   /** Serve the on-robot Device API on this Unix socket (the daemon's default is /run/bosun/bosun.sock). */
   socketPath?: string;
   /** Retention of the local event log (default: keep 2000, compact to 1600). */
@@ -116,7 +120,9 @@ export class Agent extends EventEmitter<AgentEvents> {
   async start(): Promise<void> {
     this.identity = await loadIdentity(this.stateDir);
     const serverUrl = (this.opts.server ?? this.identity.device.server_url).replace(/\/+$/, '');
-    const client = new AgentClient(serverUrl, this.identity);
+    // The server and the broker are verified against the fleet's CA when one was given (docs/decisions.md #85).
+    const ca = await loadCaBundle(this.stateDir, this.opts.caFile);
+    const client = new AgentClient(serverUrl, this.identity, createNodeFetch({ ca }));
     this.client = client;
     for (const r of await this.applier.recover()) this.logger.warn(r, 'recovered an interrupted apply');
     await this.store.load();
@@ -153,7 +159,10 @@ export class Agent extends EventEmitter<AgentEvents> {
       logger: log,
       mode: this.opts.driftMode ?? 'restore',
     });
-    log.info({ device_id: this.deviceId, server: serverUrl, fs_root: this.fsRoot }, 'agent starting');
+    log.info(
+      { device_id: this.deviceId, server: serverUrl, fs_root: this.fsRoot, custom_ca: ca !== undefined },
+      'agent starting',
+    );
     this.scheduler.start();
     if (this.opts.push !== false) {
       const url =
@@ -166,6 +175,7 @@ export class Agent extends EventEmitter<AgentEvents> {
         onSync: () => this.scheduler.trigger('push'),
         logger: log,
         keepaliveSeconds: this.opts.mqttKeepaliveSeconds,
+        ca,
       });
       await this.push.start();
     }

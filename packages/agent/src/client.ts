@@ -1,6 +1,7 @@
 import type { AgentDeployment, AgentDesiredState, AgentReportBody } from '@bosun/core';
-import { type FetchAnswer, type FetchInit, nodeFetch } from '@bosun/sdk/node-fetch';
+import { type FetchAnswer, type FetchInit, type FetchLike, nodeFetch } from '@bosun/sdk/node-fetch';
 import { deviceJwt, type Identity } from './identity.ts';
+import { tlsHint } from './tls.ts';
 import { AGENT_VERSION } from './version.ts';
 
 /** HTTP side of docs/agent-protocol.md (`/agent/v1`). State always travels here, never over MQTT. */
@@ -42,12 +43,15 @@ const REFRESH_MARGIN_MS = 5 * 60_000;
  * would cost ≈ 10 MB of lasting RSS (BENCHMARKS.md). The timeout covers the whole exchange, body
  * included. 5xx and 429 say nothing about the request: they are network trouble to retry later.
  */
-async function send(url: string, init: FetchInit): Promise<FetchAnswer> {
+async function send(fetch: FetchLike, url: string, init: FetchInit): Promise<FetchAnswer> {
   let res: FetchAnswer;
   try {
-    res = await nodeFetch(url, { ...init, signal: AbortSignal.timeout(TIMEOUT_MS) });
+    res = await fetch(url, { ...init, signal: AbortSignal.timeout(TIMEOUT_MS) });
   } catch (err) {
-    throw new NetworkError(`cannot reach ${new URL(url).origin}: ${(err as Error).message}`);
+    const hint = tlsHint(err);
+    throw new NetworkError(
+      `cannot reach ${new URL(url).origin}: ${(err as Error).message}${hint ? ` (${hint})` : ''}`,
+    );
   }
   if (res.status >= 500 || res.status === 429)
     throw new NetworkError(`server unavailable (HTTP ${res.status})`);
@@ -69,8 +73,9 @@ const baseHeaders = () => ({ 'bosun-agent-version': AGENT_VERSION });
 export async function activate(
   serverUrl: string,
   body: { token: string; public_key_pem: string; hostname?: string },
+  fetch: FetchLike = nodeFetch,
 ): Promise<ActivateResponse> {
-  const res = await send(`${serverUrl}/agent/v1/activate`, {
+  const res = await send(fetch, `${serverUrl}/agent/v1/activate`, {
     method: 'POST',
     headers: { ...baseHeaders(), 'content-type': 'application/json' },
     body: JSON.stringify({ ...body, agent_version: AGENT_VERSION }),
@@ -88,6 +93,8 @@ export class AgentClient {
   constructor(
     readonly serverUrl: string,
     private readonly identity: Identity,
+    /** `nodeFetch`, or one that trusts the fleet's CA bundle (`createNodeFetch`). */
+    private readonly fetch: FetchLike = nodeFetch,
   ) {}
 
   /** A valid access token (also the MQTT password), minted by proof of possession when needed. */
@@ -121,7 +128,7 @@ export class AgentClient {
   }
 
   private async mintToken(): Promise<string> {
-    const res = await send(`${this.serverUrl}/agent/v1/token`, {
+    const res = await send(this.fetch, `${this.serverUrl}/agent/v1/token`, {
       method: 'POST',
       headers: { ...baseHeaders(), authorization: `Bearer ${await deviceJwt(this.identity)}` },
     });
@@ -135,7 +142,7 @@ export class AgentClient {
   private async call(path: string, init: FetchInit = {}): Promise<FetchAnswer> {
     for (let attempt = 0; ; attempt++) {
       const token = await this.accessToken(attempt > 0);
-      const res = await send(`${this.serverUrl}/agent/v1${path}`, {
+      const res = await send(this.fetch, `${this.serverUrl}/agent/v1${path}`, {
         ...init,
         headers: {
           ...baseHeaders(),

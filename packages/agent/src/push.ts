@@ -2,6 +2,7 @@ import { fullJitterMs, RECONNECT_JITTER, shouldLogFailure } from '@bosun/core';
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import { AGENT_VERSION } from './client.ts';
+import { tlsHint } from './tls.ts';
 
 /**
  * The MQTT side of docs/agent-protocol.md: hints only. `sync` triggers a reconcile, `ping` is answered
@@ -18,6 +19,8 @@ export interface PushOptions {
   logger: Logger;
   /** MQTT keep-alive; the broker declares the agent gone after 1.5 × this without traffic (default 30). */
   keepaliveSeconds?: number;
+  /** PEM CA bundle the broker's certificate must chain to (`mqtts://`, `wss://`); unset: Node's roots. */
+  ca?: string | undefined;
 }
 
 export class PushChannel {
@@ -50,6 +53,8 @@ export class PushChannel {
       // Re-set before every attempt (below): full jitter, so a fleet does not reconnect in lockstep.
       reconnectPeriod: fullJitterMs(0, RECONNECT_JITTER),
       connectTimeout: 10_000,
+      // mqtt.js hands `ca` to tls.connect (mqtts) and to the WebSocket (wss); verification stays on.
+      ...(opts.ca ? { ca: opts.ca, rejectUnauthorized: true } : {}),
       // mqtt-packet would otherwise pre-build a Buffer for each of the 65 536 message ids (≈ 10 MB of
       // heap on an idle robot, for an agent that publishes a few messages an hour).
       writeCache: false,
@@ -91,12 +96,15 @@ export class PushChannel {
         );
       }
     });
-    client.on('error', (err: Error & { code?: number }) => {
+    client.on('error', (err: Error & { code?: number | string }) => {
       // 4 bad user name or password, 5 not authorized (MQTT 3.1.1); 134/135 in MQTT 5.
       const refused = err.code === 4 || err.code === 5 || err.code === 134 || err.code === 135;
       // While the broker is unreachable every attempt fails: log the first and then at a backoff.
       if (shouldLogFailure(this.failures + 1))
-        opts.logger.warn({ err: err.message, attempts: this.failures + 1 }, 'push channel error');
+        opts.logger.warn(
+          { err: err.message, attempts: this.failures + 1, ...(tlsHint(err) ? { hint: tlsHint(err) } : {}) },
+          'push channel error',
+        );
       if (refused) this.refreshPassword(true);
     });
     // Before each automatic reconnect, make sure the password is a token that is still valid.

@@ -1,5 +1,5 @@
 import { request as httpRequest } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { FetchAnswer, FetchInit, FetchLike } from './fetch-like.ts';
 
 export type { FetchAnswer, FetchInit, FetchLike };
@@ -12,8 +12,25 @@ export type { FetchAnswer, FetchInit, FetchLike };
  * `signal` ends the exchange (body included) with the signal's reason, as fetch does. A separate
  * entry point so the browser build of the SDK never sees node:http.
  */
-export const nodeFetch: FetchLike = (url, init) =>
-  new Promise<FetchAnswer>((resolve, reject) => {
+export const nodeFetch: FetchLike = (url, init) => exchange(url, init, undefined);
+
+export interface NodeFetchOptions {
+  /**
+   * PEM CA bundle that `https://` servers must chain to, instead of Node's bundled roots (a fleet's
+   * internal CA). Verification is never turned off: a certificate outside the bundle is an error.
+   */
+  ca?: string | Buffer;
+}
+
+/** `nodeFetch` with TLS options of its own (one https Agent, so sessions are reused). */
+export function createNodeFetch(opts: NodeFetchOptions): FetchLike {
+  if (opts.ca === undefined) return nodeFetch;
+  const agent = new HttpsAgent({ ca: opts.ca, keepAlive: false });
+  return (url, init) => exchange(url, init, agent);
+}
+
+function exchange(url: string, init: FetchInit, agent: HttpsAgent | undefined): Promise<FetchAnswer> {
+  return new Promise<FetchAnswer>((resolve, reject) => {
     const { signal } = init;
     if (signal?.aborted) {
       reject(signal.reason);
@@ -24,6 +41,7 @@ export const nodeFetch: FetchLike = (url, init) =>
       target,
       {
         method: init.method ?? 'GET',
+        ...(agent && target.protocol === 'https:' ? { agent } : {}),
         headers: {
           ...init.headers,
           ...(init.body === undefined ? {} : { 'content-length': String(Buffer.byteLength(init.body)) }),
@@ -50,6 +68,7 @@ export const nodeFetch: FetchLike = (url, init) =>
     req.on('error', fail);
     req.end(init.body);
   });
+}
 
 function answer(status: number, headers: NodeJS.Dict<string | string[]>, body: Buffer): FetchAnswer {
   return {

@@ -1,9 +1,12 @@
+import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../../../test/support/server.ts';
+import { makeTestPki, type TestPki } from '../../../test/support/tls-certs.ts';
 import { BosunApiError, BosunClient, BosunNetworkError } from '../src/index.ts';
-import { nodeFetch } from '../src/node-fetch.ts';
+import { createNodeFetch, nodeFetch } from '../src/node-fetch.ts';
 import { closedPort, startProxy } from './support/proxy.ts';
 
 let t: TestServer;
@@ -114,5 +117,40 @@ describe('nodeFetch: the SDK client over node:http, against a real server', () =
     const bytes = Buffer.from(await res.arrayBuffer());
     expect(JSON.parse(bytes.toString('utf8'))).toEqual(await res.json());
     expect(await res.text()).toBe(bytes.toString('utf8'));
+  });
+});
+
+describe('createNodeFetch: https against a private CA', () => {
+  let pki: TestPki;
+  let server: HttpsServer;
+  let url: string;
+  beforeAll(async () => {
+    pki = makeTestPki();
+    server = createHttpsServer(
+      { cert: readFileSync(pki.certFile), key: readFileSync(pki.keyFile) },
+      (_req, res) => res.end('{"ok":true}'),
+    );
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    url = `https://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+  });
+  afterAll(async () => {
+    await new Promise((r) => server?.close(r));
+    pki?.destroy();
+  });
+
+  it('trusts a server whose certificate chains to the given CA', async () => {
+    const res = await createNodeFetch({ ca: readFileSync(pki.caFile) })(url, {});
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ ok: true });
+  });
+
+  it('refuses it without the CA, and with another CA (verification is never off)', async () => {
+    // The server sends its leaf only: OpenSSL finds no trusted issuer for it.
+    const untrusted = { code: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' };
+    await expect(nodeFetch(url, {})).rejects.toMatchObject(untrusted);
+    await expect(createNodeFetch({})(url, {})).rejects.toMatchObject(untrusted);
+    await expect(createNodeFetch({ ca: readFileSync(pki.otherCaFile) })(url, {})).rejects.toMatchObject(
+      untrusted,
+    );
   });
 });

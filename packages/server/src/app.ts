@@ -82,6 +82,8 @@ export interface AppOptions {
   ui?: { webDir?: string | undefined; session?: Partial<SessionPolicy>; eventPollMs?: number } | undefined;
   /** Webhook delivery and validation; unset fields come from `BOSUN_WEBHOOKS_*`. */
   webhooks?: Partial<WebhookOptions> | undefined;
+  /** Serve HTTPS with this PEM certificate chain and key (`BOSUN_TLS_CERT_FILE`/`BOSUN_TLS_KEY_FILE`). */
+  https?: { cert: string; key: string } | undefined;
 }
 
 declare module 'fastify' {
@@ -110,6 +112,9 @@ const LIMITS_DESCRIPTION = [
 /** Builds the HTTP application over an open store; listening and signals belong to the caller. */
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
+    // An https server is an http.Server to everything downstream (the embedded broker's upgrade
+    // handler included), so the WebSocket path becomes wss with it.
+    ...(opts.https ? { https: opts.https } : {}),
     ...(opts.loggerInstance ? { loggerInstance: opts.loggerInstance } : { logger: opts.logger ?? false }),
     logController: new LogController({ disableRequestLogging: true }),
     genReqId: () => `req_${randomBase62(16)}`,

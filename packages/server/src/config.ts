@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { type GitHostMap, parseGitHostMap } from '@bosun/core';
@@ -37,6 +38,8 @@ export interface ServerConfig {
    * session cookie `Secure` (docs/decisions.md #83). Unset: no forwarded header is trusted.
    */
   trustProxy?: string[] | undefined;
+  /** Serve HTTPS (and the embedded broker's WebSocket as wss) with this PEM certificate chain and key. */
+  tls?: { cert: string; key: string } | undefined;
 }
 
 /** Flags win over environment variables, which win over the embedded defaults. */
@@ -99,6 +102,7 @@ export function resolveServerConfig(
     );
   }
   const trustProxy = parseTrustProxy(env.BOSUN_TRUST_PROXY);
+  const tls = readTls(env.BOSUN_TLS_CERT_FILE || undefined, env.BOSUN_TLS_KEY_FILE || undefined);
   return {
     port,
     host: flags.host ?? env.BOSUN_HOST ?? '127.0.0.1',
@@ -117,6 +121,28 @@ export function resolveServerConfig(
     artifactsDir: env.BOSUN_ARTIFACTS_DIR ? resolve(env.BOSUN_ARTIFACTS_DIR) : undefined,
     publicUrl,
     trustProxy,
+    tls,
+  };
+}
+
+/** Both files or neither; read at start-up so a wrong path stops the server before it listens. */
+function readTls(certFile: string | undefined, keyFile: string | undefined): ServerConfig['tls'] {
+  if (!certFile && !keyFile) return undefined;
+  if (!certFile || !keyFile)
+    throw new Error('HTTPS needs both BOSUN_TLS_CERT_FILE (PEM certificate chain) and BOSUN_TLS_KEY_FILE');
+  const read = (name: string, path: string, marker: RegExp) => {
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch (err) {
+      throw new Error(`${name}: cannot read ${path}: ${(err as Error).message}`);
+    }
+    if (!marker.test(text)) throw new Error(`${name}: ${path} is not a PEM file of the expected kind`);
+    return text;
+  };
+  return {
+    cert: read('BOSUN_TLS_CERT_FILE', certFile, /-----BEGIN CERTIFICATE-----/),
+    key: read('BOSUN_TLS_KEY_FILE', keyFile, /-----BEGIN [A-Z ]*PRIVATE KEY-----/),
   };
 }
 

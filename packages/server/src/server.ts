@@ -44,8 +44,10 @@ export async function startServer(
         httpAuthSecret: config.brokerAuthSecret,
         port: config.mqttPort,
         host: config.host,
+        tls: config.tls,
       },
       downloads: { artifactsDir: config.artifactsDir, publicUrl: config.publicUrl },
+      https: config.tls,
     });
     // The admin key exists before the port opens (so a client that sees the server up can use it),
     // and a refused BOSUN_BOOTSTRAP_API_KEY stops start-up before anything listens.
@@ -61,7 +63,7 @@ export async function startServer(
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
-  const url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
+  const url = `${config.tls ? 'https' : 'http'}://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
   logger.info(
     { version: BOSUN_VERSION, url, database: store.engine, location: store.location },
     'bosun server listening',

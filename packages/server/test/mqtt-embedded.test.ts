@@ -5,9 +5,14 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createInstance, createRelease } from '../../../test/support/deployments.ts';
 import {
+  AGENT_VERSION,
+  activationToken,
+  agentCall,
   connectDevice,
   connectOutcome,
+  createDevice,
   eventually,
+  newKeyPair,
   nextMessage,
   provisionDevice,
 } from '../../../test/support/device-agent.ts';
@@ -31,6 +36,17 @@ const closed = (client: mqtt.MqttClient) =>
   new Promise<void>((resolve) => client.once('close', () => resolve()));
 
 describe('embedded broker over WebSocket at /mqtt', () => {
+  it('behind a load balancer that ends TLS (X-Forwarded-Proto: https) a device is told wss', async () => {
+    const { id } = await createDevice(t);
+    const token = await activationToken(t, id);
+    const res = await agentCall(t.url, 'POST', '/activate', {
+      headers: { 'x-forwarded-proto': 'https' },
+      body: { token, public_key_pem: newKeyPair().publicKeyPem, agent_version: AGENT_VERSION },
+    });
+    expect(res.status, res.text).toBe(200);
+    expect(res.body.mqtt.url).toBe(`${t.url.replace('http:', 'wss:')}/mqtt`);
+  });
+
   it('a device logs in with its access token; connect and disconnect are recorded as presence', async () => {
     const d = await provisionDevice(t);
     expect(d.mqttUrl).toBe(`${t.url.replace('http', 'ws')}/mqtt`);

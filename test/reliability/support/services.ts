@@ -1,5 +1,13 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chownSync,
+  copyFileSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './ports.ts';
@@ -44,11 +52,17 @@ export interface OwnMosquittoOptions {
    */
   dynsec?: { admin: string; password: string };
   persistence?: boolean;
+  /**
+   * A second listener speaking MQTT over TLS with this PEM certificate and key (files), the way
+   * deploy/mosquitto/mosquitto.conf gives robots 8883 next to the replicas' plain port.
+   */
+  tls?: { certFile: string; keyFile: string };
 }
 
 export class OwnMosquitto {
   readonly dir = mkdtempSync(join(tmpdir(), 'bosun-mosquitto-'));
   port = 0;
+  tlsPort = 0;
   private proc: ChildProcess | undefined;
   log = '';
 
@@ -59,6 +73,11 @@ export class OwnMosquitto {
 
   get url(): string {
     return `mqtt://127.0.0.1:${this.port}`;
+  }
+
+  /** The TLS listener (with `tls`). */
+  get tlsUrl(): string {
+    return `mqtts://127.0.0.1:${this.tlsPort}`;
   }
 
   /** The URL with the admin's credentials (what the server gets as BOSUN_MQTT_URL). */
@@ -72,7 +91,20 @@ export class OwnMosquitto {
   async start(): Promise<void> {
     this.port ||= await freePort();
     const conf = join(this.dir, 'mosquitto.conf');
-    const lines = [`listener ${this.port} 127.0.0.1`];
+    const lines = ['per_listener_settings false', `listener ${this.port} 127.0.0.1`];
+    if (this.opts.tls) {
+      this.tlsPort ||= await freePort();
+      // Copied beside the config: Mosquitto started as root reads them as the `mosquitto` user.
+      copyFileSync(this.opts.tls.certFile, join(this.dir, 'broker.crt'));
+      copyFileSync(this.opts.tls.keyFile, join(this.dir, 'broker.key'));
+      if (process.getuid?.() === 0)
+        execFileSync('chown', ['mosquitto:', join(this.dir, 'broker.crt'), join(this.dir, 'broker.key')]);
+      lines.push(
+        `listener ${this.tlsPort} 127.0.0.1`,
+        `certfile ${join(this.dir, 'broker.crt')}`,
+        `keyfile ${join(this.dir, 'broker.key')}`,
+      );
+    }
     if (process.getuid?.() === 0) {
       // Mosquitto started as root drops to the `mosquitto` user, which must be able to save its files.
       lines.push('user mosquitto');

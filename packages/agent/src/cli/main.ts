@@ -38,6 +38,10 @@ export function addAgentCommands(parent: Command): Command {
       `agent state directory (env BOSUN_AGENT_STATE_DIR, default ${DEFAULT_STATE_DIR})`,
     )
     .option('--reprovision', 'activate again even if this state dir is already activated (rebinds)')
+    .option(
+      '--ca-file <path>',
+      'PEM CA bundle the server and broker certificates chain to; kept in the state dir for run (env BOSUN_CA_FILE)',
+    )
     .action(async (opts, cmd: Command) => {
       const server: string | undefined = opts.server ?? env('BOSUN_SERVER_URL');
       if (!server) cmd.error('error: the server URL is required (--server or BOSUN_SERVER_URL)');
@@ -45,7 +49,14 @@ export function addAgentCommands(parent: Command): Command {
       if (!token) cmd.error('error: an activation token is required (--token or BOSUN_ACTIVATION_TOKEN)');
       const stateDir = stateDirOf(opts);
       const { provision } = await import('../provision.ts');
-      const result = await provision({ server, token, stateDir, reprovision: Boolean(opts.reprovision) });
+      const caFile: string | undefined = opts.caFile ?? env('BOSUN_CA_FILE');
+      const result = await provision({
+        server,
+        token,
+        stateDir,
+        reprovision: Boolean(opts.reprovision),
+        ...(caFile ? { caFile } : {}),
+      });
       const { device } = result;
       process.stdout.write(
         result.outcome === 'activated'
@@ -64,6 +75,7 @@ export function addAgentCommands(parent: Command): Command {
     .option('--fs-root <dir>', 'prefix for every absolute config path', '/')
     .option('--server <url>', 'override the server URL stored at activation (env BOSUN_SERVER_URL)')
     .option('--mqtt-url <url>', 'override the broker URL returned at activation')
+    .option('--ca-file <path>', 'PEM CA bundle instead of the one stored at provisioning (env BOSUN_CA_FILE)')
     .option('--no-push', 'do not connect to the push channel (poll only)')
     .option('--socket <path>', `serve the on-robot Device API on this Unix socket (env BOSUN_AGENT_SOCKET)`)
     .option('--no-socket', 'do not serve the Device API')
@@ -99,6 +111,7 @@ export function addAgentCommands(parent: Command): Command {
       ]);
       const logger = createAgentLogger(opts.logLevel ?? env('BOSUN_LOG_LEVEL') ?? 'info');
       const server: string | undefined = opts.server ?? env('BOSUN_SERVER_URL');
+      const caFile: string | undefined = opts.caFile ?? env('BOSUN_CA_FILE');
       // `--no-socket` sets socket to false; otherwise the flag, the environment, the default.
       const socketPath: string | undefined =
         opts.socket === false ? undefined : (opts.socket ?? env('BOSUN_AGENT_SOCKET') ?? DEFAULT_SOCKET);
@@ -107,6 +120,7 @@ export function addAgentCommands(parent: Command): Command {
         fsRoot: opts.fsRoot,
         ...(server ? { server } : {}),
         ...(opts.mqttUrl ? { mqttUrl: opts.mqttUrl } : {}),
+        ...(caFile ? { caFile } : {}),
         push: opts.push !== false,
         ...(socketPath ? { socketPath } : {}),
         pollIntervalMs: opts.pollInterval * 1000,

@@ -15,7 +15,7 @@ export function registerServerCommand(program: Command): void {
     )
     .addHelpText(
       'after',
-      "\nEnvironment:\n  BOSUN_DATABASE_URL       postgres://... to use PostgreSQL instead of SQLite\n  BOSUN_BOOTSTRAP_API_KEY  admin key to create on first start instead of generating one\n  BOSUN_MQTT_URL           mqtt://... external broker instead of the embedded one\n  BOSUN_MQTT_PUBLIC_URL    broker URL handed to devices, when it differs from BOSUN_MQTT_URL\n  BOSUN_PUBLIC_URL         URL robots reach this server at, used by /install.sh (default: the request's host)\n  BOSUN_ARTIFACTS_DIR      agent downloads served at /downloads/ (default: packages/agent/artifacts)\n",
+      "\nEnvironment:\n  BOSUN_DATABASE_URL       postgres://... to use PostgreSQL instead of SQLite\n  BOSUN_BOOTSTRAP_API_KEY  admin key to create on first start instead of generating one\n  BOSUN_MQTT_URL           mqtt://... external broker instead of the embedded one\n  BOSUN_MQTT_PUBLIC_URL    broker URL handed to devices, when it differs from BOSUN_MQTT_URL\n  BOSUN_PUBLIC_URL         URL robots reach this server at, used by /install.sh (default: the request's host)\n  BOSUN_ARTIFACTS_DIR      agent downloads served at /downloads/ (default: packages/agent/artifacts)\n  BOSUN_TLS_CERT_FILE      PEM certificate chain: serve HTTPS (and the embedded broker as wss/mqtts)\n  BOSUN_TLS_KEY_FILE       its PEM private key\n",
     )
     .action(async (opts) => {
       // Loaded here, not at the top: every other command starts without the whole server.

@@ -69,7 +69,7 @@ export const identityRoutes: FastifyPluginAsyncTypebox<{
       return {
         device: { id: device.id, name: device.name },
         mqtt: {
-          url: push.deviceUrl({ protocol: request.protocol, host: request.host }),
+          url: push.deviceUrl({ protocol: deviceFacingProtocol(request), host: request.host }),
           topic_prefix: topicPrefix(device.id),
         },
       };
@@ -140,3 +140,15 @@ export const identityRoutes: FastifyPluginAsyncTypebox<{
     },
   );
 };
+
+/**
+ * The scheme the device used, for the embedded broker's URL: behind a load balancer that ends TLS
+ * (deploy/haproxy, deploy/nginx) the server sees http, the device used https and must be told wss.
+ * Trusting `X-Forwarded-Proto` here is safe: the answer only tells the caller where its own broker
+ * is, and a client that lies about its scheme misleads only itself.
+ */
+function deviceFacingProtocol(request: { protocol: string; headers: Record<string, unknown> }): string {
+  const forwarded = request.headers['x-forwarded-proto'];
+  const first = typeof forwarded === 'string' ? forwarded.split(',')[0]!.trim().toLowerCase() : '';
+  return request.protocol === 'https' || first === 'https' ? 'https' : request.protocol;
+}

@@ -1,6 +1,7 @@
 import type { Server as HttpServer, IncomingMessage } from 'node:http';
 import { createServer, type Server as NetServer } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { createServer as createTlsServer } from 'node:tls';
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
 import { createWebSocketStream, WebSocketServer } from 'ws';
 import {
@@ -33,7 +34,8 @@ function authError(returnCode: number, message: string): AuthenticateError {
  */
 export async function startEmbeddedBroker(opts: {
   httpServer: HttpServer;
-  tcp?: { port: number; host: string } | undefined;
+  /** With `tls`, the TCP port is MQTT over TLS (mqtts) with the server's own certificate. */
+  tcp?: { port: number; host: string; tls?: { cert: string; key: string } | undefined } | undefined;
   hooks: PushHooks;
 }): Promise<PushChannel & { tcpPort: number | undefined }> {
   const { hooks } = opts;
@@ -153,7 +155,10 @@ export async function startEmbeddedBroker(opts: {
   let tcpServer: NetServer | undefined;
   let tcpPort: number | undefined;
   if (opts.tcp) {
-    const server = createServer((socket) => broker.handle(socket));
+    const tls = opts.tcp.tls;
+    const server = tls
+      ? createTlsServer(tls, (socket) => broker.handle(socket))
+      : createServer((socket) => broker.handle(socket));
     tcpServer = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);

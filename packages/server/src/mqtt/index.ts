@@ -23,6 +23,8 @@ export interface MqttOptions {
   /** Plain TCP port for the embedded broker (`--mqtt-port`); WebSocket on `/mqtt` is always there. */
   port?: number | undefined;
   host?: string | undefined;
+  /** The server's certificate and key: the embedded broker's TCP port speaks MQTT over TLS with them. */
+  tls?: { cert: string; key: string } | undefined;
 }
 
 /**
@@ -89,7 +91,10 @@ export async function startPushChannel(
   await identity.closeOpenSessions();
   const broker = await startEmbeddedBroker({
     httpServer,
-    tcp: opts.port !== undefined ? { port: opts.port, host: opts.host ?? '127.0.0.1' } : undefined,
+    tcp:
+      opts.port !== undefined
+        ? { port: opts.port, host: opts.host ?? '127.0.0.1', tls: opts.tls }
+        : undefined,
     hooks,
   });
   logger.info(
