@@ -220,6 +220,8 @@ export class DeviceIdentityStore {
           })
           .where('id', '=', input.deviceId)
           .execute();
+        // A token exchange is contact: a device new or back from silence is announced online now.
+        await announcePresence(tx, { deviceId: input.deviceId });
       })
       // Two requests racing with the same JWT: the primary key on `jti` lets only one through.
       .catch((err) => {
