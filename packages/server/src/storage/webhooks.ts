@@ -364,8 +364,10 @@ export class WebhookStore {
           .selectFrom('webhook_deliveries')
           .select('id')
           .where('status', '=', 'delivered')
+          // Through the (status, next_attempt_at) index: the last attempt was due before delivery.
+          .where('next_attempt_at', '<', before)
           .where('delivered_at', '<', before)
-          .orderBy('delivered_at')
+          .orderBy('next_attempt_at')
           .limit(batch)
           .$if(!this.sqlite, (q) => q.forUpdate().skipLocked())
           .execute()

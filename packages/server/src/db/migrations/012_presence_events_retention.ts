@@ -6,8 +6,9 @@ import type { Engine } from '../dialect.ts';
  * events-2 and events-3). `devices.presence_announced` is the presence last announced by a
  * `device.online`/`device.offline` event; replicas claim an announcement by a conditional update of
  * it. Activated devices start from the presence they show now, so the upgrade announces nothing by
- * itself. The two indexes keep the pruner's reads (delivered deliveries by age, deliveries of an
- * event) range scans.
+ * itself. The index on `event_id` lets the pruner ask whether any delivery still refers to an event;
+ * delivered deliveries are found by age through the existing `(status, next_attempt_at)` index, so
+ * recording an attempt updates no new index.
  */
 export function presenceEventsRetention(_engine: Engine) {
   return {
@@ -27,11 +28,6 @@ export function presenceEventsRetention(_engine: Engine) {
         .createIndex('webhook_deliveries_event_id_idx')
         .on('webhook_deliveries')
         .column('event_id')
-        .execute();
-      await db.schema
-        .createIndex('webhook_deliveries_status_delivered_at_idx')
-        .on('webhook_deliveries')
-        .columns(['status', 'delivered_at'])
         .execute();
     },
   };
