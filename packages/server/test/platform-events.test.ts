@@ -1,3 +1,4 @@
+import { newId } from '@bosun/core';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectDevice, provisionDevice } from '../../../test/support/device-agent.ts';
@@ -248,5 +249,43 @@ describe('device.offline from the no-contact rule', () => {
     for (let i = 0; i < 3; i++) await t.server.app.presenceSweep.runNow();
     await allDelivered(ep.id);
     expect(presenceOf(device.id)).toEqual(['device.online', 'device.offline']);
+  });
+});
+
+describe('outbox retention in the running server', () => {
+  it('the pruning job removes events past the default 30 days and keeps a delivery not delivered', async () => {
+    const db = t.server.app.store.db;
+    const old = new Date(Date.now() - 31 * 86_400_000).toISOString();
+    const ep = await subscribe('http://127.0.0.1:9/retention', ['webhook.test']);
+    const events = [newId('event'), newId('event')];
+    await db
+      .insertInto('events')
+      .values(events.map((id) => ({ id, type: 'webhook.test', data: '{}', created_at: old })))
+      .execute();
+    const pending = newId('webhookDelivery');
+    await db
+      .insertInto('webhook_deliveries')
+      .values({
+        id: pending,
+        endpoint_id: ep.id,
+        event_id: events[1]!,
+        status: 'pending',
+        attempts: 3,
+        // Not due for a while: the worker leaves it alone during the test.
+        next_attempt_at: new Date(Date.now() + 3_600_000).toISOString(),
+        first_attempt_at: old,
+        lease_until: null,
+        last_status_code: 503,
+        last_error: null,
+        delivered_at: null,
+        created_at: old,
+        updated_at: old,
+      })
+      .execute();
+    await t.server.app.webhooks.pruner.runNow();
+    const left = await db.selectFrom('events').select('id').where('id', 'in', events).execute();
+    expect(left.map((e) => e.id)).toEqual([events[1]]);
+    const log = await ok('GET', `webhook_endpoints/${ep.id}/deliveries`);
+    expect(log.data.map((d: any) => d.id)).toEqual([pending]);
   });
 });

@@ -5,7 +5,7 @@ import type { WebhookDeliveryTable } from '../src/db/schema.ts';
 import { openStore, type Store } from '../src/index.ts';
 import { WebhookStore } from '../src/storage/webhooks.ts';
 import { pruneOutbox } from '../src/webhooks/prune.ts';
-import { EVENT_RETENTION_DAYS, eventRetentionMs } from '../src/webhooks/worker.ts';
+import { EVENT_RETENTION_DAYS, eventRetentionMs, webhookOptionsFromEnv } from '../src/webhooks/worker.ts';
 
 /**
  * Pruning of the event outbox (docs/decisions.md, events-3): events and delivered deliveries past
@@ -212,7 +212,11 @@ describe('BOSUN_EVENTS_RETENTION_DAYS', () => {
   ])('%j → %d ms', (text, ms) => {
     expect(eventRetentionMs(text)).toBe(ms);
   });
-  it.each(['-1', 'forever', '1e400'])('refuses %j', (text) => {
+  it.each(['-1', 'forever', '1e400'])('refuses %j, so the server does not start', (text) => {
     expect(() => eventRetentionMs(text)).toThrow(/BOSUN_EVENTS_RETENTION_DAYS must be a number of days/);
+    // The options every app builds its webhooks from (installWebhooks).
+    expect(() => webhookOptionsFromEnv({ BOSUN_EVENTS_RETENTION_DAYS: text })).toThrow(
+      /BOSUN_EVENTS_RETENTION_DAYS/,
+    );
   });
 });
