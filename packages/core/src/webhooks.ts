@@ -18,6 +18,12 @@ export const WEBHOOK_EVENT_TYPES = [
   'device.offline',
   'release.created',
   'config_instance.created',
+  'rollout.created',
+  'rollout.wave_started',
+  'rollout.paused',
+  'rollout.resumed',
+  'rollout.completed',
+  'rollout.aborted',
   'webhook_endpoint.disabled',
   'webhook.test',
 ] as const;

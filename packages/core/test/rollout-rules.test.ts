@@ -5,6 +5,7 @@ import {
   checkRolloutAction,
   checkRolloutPlan,
   checkStrategy,
+  countTargets,
   emptyCounts,
   nextStep,
   type RolloutStatus,
@@ -161,5 +162,25 @@ describe('rollout plan', () => {
     [['i_missing'], true, '422 invalid_config_instances'],
   ] as const)('%j keep_current %s → %s', (ids, keep, expected) => {
     expect(code(() => checkRolloutPlan('rls_1', ['s_mob', 's_nav'], ids, found, keep))).toBe(expected);
+  });
+});
+
+describe('countTargets', () => {
+  it('counts per state, overall and per wave (waves without devices count zero)', () => {
+    const c = countTargets(
+      [
+        { wave: 0, state: 'deployed' },
+        { wave: 1, state: 'failed' },
+        { wave: 1, state: 'in_progress' },
+        { wave: 1, state: 'deployed' },
+      ],
+      3,
+    );
+    expect(c.total).toEqual(counts({ deployed: 2, failed: 1, in_progress: 1 }));
+    expect(c.waves).toEqual([
+      counts({ deployed: 1 }),
+      counts({ deployed: 1, failed: 1, in_progress: 1 }),
+      counts({}),
+    ]);
   });
 });

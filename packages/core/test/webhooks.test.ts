@@ -12,6 +12,7 @@ import {
   nextDeliveryAttempt,
   parseVerdict,
   validationUnavailableError,
+  WEBHOOK_EVENT_TYPES,
 } from '../src/index.ts';
 
 const errorOf = (fn: () => unknown) => {
@@ -44,6 +45,22 @@ describe('event types', () => {
     expect(matchesEventType(['deployment.*'], 'deployment.validate')).toBe(false);
     expect(matchesEventType(['deployment.validate'], 'deployment.validate')).toBe(true);
     expect(matchesEventType(['device.created'], 'device.created.extra')).toBe(false);
+  });
+
+  it('rollout events are in the catalogue and rollout.* subscribes to all six', () => {
+    const rollout = WEBHOOK_EVENT_TYPES.filter((t) => t.startsWith('rollout.'));
+    expect(rollout).toEqual([
+      'rollout.created',
+      'rollout.wave_started',
+      'rollout.paused',
+      'rollout.resumed',
+      'rollout.completed',
+      'rollout.aborted',
+    ]);
+    expect(checkEventTypes(['rollout.*', 'rollout.paused'])).toEqual(['rollout.*', 'rollout.paused']);
+    for (const type of rollout) expect(matchesEventType(['rollout.*'], type)).toBe(true);
+    expect(matchesEventType(['rollout.*'], 'release.created')).toBe(false);
+    expect(errorOf(() => checkEventTypes(['rollout.exploded'])).code).toBe('unknown_event_type');
   });
 });
 

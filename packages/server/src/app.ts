@@ -35,6 +35,7 @@ import {
   type PushChannel,
   startPushChannel,
 } from './mqtt/index.ts';
+import { PeriodicJob } from './periodic.ts';
 import { RolloutDriver } from './rollouts/driver.ts';
 import { apiKeyRoutes } from './routes/api-keys.ts';
 import { configInstanceRoutes } from './routes/config-instances.ts';
@@ -72,6 +73,8 @@ export interface AppOptions {
   autoRollback?: boolean | undefined;
   /** How often the rollout driver looks at running rollouts (default 1000 ms). */
   rolloutTickMs?: number | undefined;
+  /** How often presence events due by the no-contact rule are looked for (default 5000 ms). */
+  presenceSweepMs?: number | undefined;
   /** Largest request body in bytes; default LIMITS.bodyBytes. */
   bodyLimit?: number | undefined;
   /** Proxies (addresses/CIDRs) whose X-Forwarded-* headers are believed; none by default. */
@@ -95,6 +98,8 @@ declare module 'fastify' {
     notifier: DeviceNotifier;
     /** Webhook delivery worker and `deployment.validate`. */
     webhooks: Webhooks;
+    /** Emits device.online/offline when the no-contact rule changes a device's presence. */
+    presenceSweep: PeriodicJob;
   }
 }
 
@@ -142,6 +147,16 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const rolloutDriver = new RolloutDriver(repos, app.notifier, app.log, { tickMs: opts.rolloutTickMs });
   app.addHook('onReady', async () => rolloutDriver.start());
   app.addHook('preClose', async () => rolloutDriver.stop());
+  // Presence by silence has no moment of its own: a sweep announces it (docs/decisions.md #88).
+  const presenceSweep = new PeriodicJob(
+    'presence sweep',
+    opts.presenceSweepMs ?? 5000,
+    () => repos.deviceIdentity.sweepPresence(),
+    app.log,
+  );
+  app.decorate('presenceSweep', presenceSweep);
+  app.addHook('onReady', async () => presenceSweep.start());
+  app.addHook('preClose', async () => presenceSweep.stop());
   // The API speaks JSON only: a text/plain body is a 415, not a string that fails validation.
   app.removeContentTypeParser('text/plain');
   await app.register(jsonBodyPlugin);

@@ -2,7 +2,7 @@ import { DEVICE_STATUSES, deviceStatus, newId } from '@bosun/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDeployment, createInstance, createRelease } from '../../../test/support/deployments.ts';
 import { startTestServer, type TestServer } from '../../../test/support/server.ts';
-import { presenceIs } from '../src/ui/fleet.ts';
+import { presenceIs } from '../src/storage/presence.ts';
 
 /** The dashboard's fleet view: presence in SQL agrees with core, filters and paging in the database. */
 let t: TestServer;

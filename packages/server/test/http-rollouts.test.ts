@@ -157,6 +157,66 @@ describe('rollouts', () => {
     expect(await lifecycleViolations(t.server.app.store.db, isForward)).toEqual([]);
   });
 
+  it('include_new_devices: a device that joins the selected group or tags while the rollout runs is picked up; without it, not', async () => {
+    const x = await seedDeploymentWorld(t.server.app.store.db, { devices: 6 });
+    const tag = `join${Date.now()}`;
+    const groupIn = await ok('POST', 'groups', { name: `${tag}-in` });
+    const groupOut = await ok('POST', 'groups', { name: `${tag}-out` });
+    await ok('POST', `groups/${groupIn.id}/devices/assign`, { device_ids: x.devices.slice(0, 2) });
+    await ok('POST', `groups/${groupOut.id}/devices/assign`, { device_ids: x.devices.slice(2, 4) });
+    for (const device of x.devices.slice(4))
+      await ok('PUT', `devices/${device}/tags`, { tags: { ring: tag } });
+    const rollout = (selection: object, include_new_devices: boolean) =>
+      ok('POST', 'rollouts', {
+        description: `join ${JSON.stringify(selection)} ${include_new_devices}`,
+        release_id: x.v2,
+        plan: { config_instance_ids: [x.I3, x.I2] },
+        selection,
+        strategy: { waves: [{ devices: 1 }, { percent: 100 }], include_new_devices },
+      });
+    const byGroup = await rollout({ group_ids: [groupIn.id] }, true);
+    const byTag = await rollout({ tag_selector: `ring=${tag}` }, true);
+    const without = await rollout({ group_ids: [groupOut.id] }, false);
+    expect(byGroup.strategy.include_new_devices).toBe(true);
+    expect(without.strategy.include_new_devices).toBe(false);
+    // Each canary is in progress: the rollouts run while devices join.
+    for (const r of [byGroup, byTag, without])
+      await until('canary', async () => (await ok('GET', `rollouts/${r.id}`)).counts.in_progress === 1);
+    const created = async (name: string) =>
+      (await ok('POST', 'devices', { name: `${tag}-${name}` })).id as string;
+    const joinsGroup = await created('joins-group');
+    await ok('POST', `groups/${groupIn.id}/devices/assign`, { device_ids: [joinsGroup] });
+    const joinsTag = await created('joins-tag');
+    await ok('PUT', `devices/${joinsTag}/tags`, { tags: { ring: tag, site: 'berlin' } });
+    const joinsOut = await created('joins-out');
+    await ok('POST', `groups/${groupOut.id}/devices/assign`, { device_ids: [joinsOut] });
+
+    // Every deployment of the three rollouts reports deployed until all three complete.
+    const finished = new Map<string, any>();
+    await until('all three completed', async () => {
+      for (const r of [byGroup, byTag, without]) {
+        const now = await ok('GET', `rollouts/${r.id}?expand=deployments`);
+        for (const d of now.deployments as any[])
+          if (d.status !== 'deployed') await report(d.id, { activity_status: 'deployed' });
+        if (now.status === 'completed') finished.set(r.id, now);
+      }
+      return finished.size === 3;
+    });
+    const devicesOf = (id: string) => (finished.get(id).deployments as any[]).map((d) => d.device_id).sort();
+    expect(devicesOf(byGroup.id)).toEqual([...x.devices.slice(0, 2), joinsGroup].sort());
+    expect(devicesOf(byTag.id)).toEqual([...x.devices.slice(4), joinsTag].sort());
+    expect(devicesOf(without.id)).toEqual(x.devices.slice(2, 4).sort());
+    expect(finished.get(byGroup.id).counts).toMatchObject({ deployed: 3, pending: 0 });
+    expect(finished.get(without.id).counts).toMatchObject({ deployed: 2, pending: 0 });
+    // The device that joined the rollout without the flag got nothing; the history says who joined.
+    expect((await ok('GET', `deployments?device_id=${joinsOut}`)).data).toEqual([]);
+    const history = (await ok('GET', `rollouts/${byGroup.id}/events`)).data as any[];
+    expect(history.find((e) => e.type === 'devices_added')?.message).toContain('1 devices joined');
+    expect(
+      ((await ok('GET', `rollouts/${without.id}/events`)).data as any[]).map((e) => e.type),
+    ).not.toContain('devices_added');
+  });
+
   it('abort skips the devices not started and leaves nothing staged', async () => {
     const created = await ok('POST', 'rollouts', {
       description: 'back to v1, keeping current instances',

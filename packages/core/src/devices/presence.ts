@@ -63,3 +63,38 @@ export function contactWriteDue(
   if (!r.last_seen_at || sessionEndedSinceContact(r)) return true;
   return now - Date.parse(r.last_seen_at) >= intervalMs;
 }
+
+/** The presence a device was last announced with (`device.online`/`device.offline`); null: never. */
+export type AnnouncedPresence = 'online' | 'offline' | null;
+
+export type PresenceEventType = 'device.online' | 'device.offline';
+
+/**
+ * When a presence event is due (docs/decisions.md #88): the shown status it announces and the
+ * announced presence it replaces. A device is announced `online` when it shows online and was not
+ * announced online (never, or offline); `offline` only when it was announced online, so a device
+ * never seen online gets no `device.offline`. The server claims an announcement with one conditional
+ * update on exactly these conditions, so of several replicas (or a sweep racing a session's end)
+ * one emits it.
+ */
+export const PRESENCE_ANNOUNCEMENTS: Record<
+  PresenceEventType,
+  { status: 'online' | 'offline'; announced: AnnouncedPresence; replaces: readonly AnnouncedPresence[] }
+> = {
+  'device.online': { status: 'online', announced: 'online', replaces: [null, 'offline'] },
+  'device.offline': { status: 'offline', announced: 'offline', replaces: ['online'] },
+};
+
+/** The presence event due for a device showing `status` that was last announced as `announced`, if any. */
+export function presenceAnnouncement(
+  announced: AnnouncedPresence,
+  status: DeviceStatus,
+): PresenceEventType | null {
+  for (const [type, rule] of Object.entries(PRESENCE_ANNOUNCEMENTS) as [
+    PresenceEventType,
+    (typeof PRESENCE_ANNOUNCEMENTS)[PresenceEventType],
+  ][]) {
+    if (rule.status === status && rule.replaces.includes(announced)) return type;
+  }
+  return null;
+}

@@ -123,6 +123,20 @@ export const emptyCounts = (): WaveCounts => ({
   skipped: 0,
 });
 
+/** Counts per state, overall and per wave, of a rollout's targets. */
+export function countTargets(
+  targets: readonly { wave: number; state: TargetState }[],
+  waves: number,
+): { total: WaveCounts; waves: WaveCounts[] } {
+  const total = emptyCounts();
+  const per = Array.from({ length: waves }, emptyCounts);
+  for (const t of targets) {
+    total[t.state]++;
+    per[t.wave]![t.state]++;
+  }
+  return { total, waves: per };
+}
+
 export type RolloutStep =
   | { action: 'wait' }
   | { action: 'start_wave'; wave: number }

@@ -1300,7 +1300,7 @@ export interface components {
             /** @description Why Bosun disabled the endpoint (repeated failed deliveries); null otherwise. */
             disabled_reason: string | null;
             enabled: boolean;
-            /** @description Event types, '*' (all but deployment.validate) or '<prefix>.*'. Known: deployment.created, deployment.status_changed, deployment.drifted, device.created, device.online, device.offline, release.created, config_instance.created, webhook_endpoint.disabled, webhook.test, deployment.validate. */
+            /** @description Event types, '*' (all but deployment.validate) or '<prefix>.*'. Known: deployment.created, deployment.status_changed, deployment.drifted, device.created, device.online, device.offline, release.created, config_instance.created, rollout.created, rollout.wave_started, rollout.paused, rollout.resumed, rollout.completed, rollout.aborted, webhook_endpoint.disabled, webhook.test, deployment.validate. */
             event_types: string[];
             /** @example ep_123 */
             id: string;
@@ -1678,7 +1678,7 @@ export interface components {
             /** @description Why Bosun disabled the endpoint (repeated failed deliveries); null otherwise. */
             disabled_reason: string | null;
             enabled: boolean;
-            /** @description Event types, '*' (all but deployment.validate) or '<prefix>.*'. Known: deployment.created, deployment.status_changed, deployment.drifted, device.created, device.online, device.offline, release.created, config_instance.created, webhook_endpoint.disabled, webhook.test, deployment.validate. */
+            /** @description Event types, '*' (all but deployment.validate) or '<prefix>.*'. Known: deployment.created, deployment.status_changed, deployment.drifted, device.created, device.online, device.offline, release.created, config_instance.created, rollout.created, rollout.wave_started, rollout.paused, rollout.resumed, rollout.completed, rollout.aborted, webhook_endpoint.disabled, webhook.test, deployment.validate. */
             event_types: string[];
             /** @example ep_123 */
             id: string;

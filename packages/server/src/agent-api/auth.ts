@@ -84,7 +84,8 @@ export const agentAuthPlugin = fp(async (app: FastifyInstance, opts: { identity:
     }
     request.agent = principal;
     const stale = contactWriteDue(principal, Date.now(), SEEN_WRITE_INTERVAL_MS);
+    // Contact of a device not announced online (new, or back after silence) also emits device.online.
     if (stale || (version && version !== principal.agent_version))
-      await opts.identity.touch(principal.device_id, version);
+      await opts.identity.touch(principal.device_id, version, principal.presence_announced !== 'online');
   });
 });

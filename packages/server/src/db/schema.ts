@@ -1,4 +1,5 @@
 import type {
+  AnnouncedPresence,
   DeploymentActivityStatus,
   DeploymentErrorStatus,
   DeploymentTargetStatus,
@@ -40,6 +41,8 @@ export interface DeviceTable {
   last_disconnected_at: string | null;
   /** Last agent contact (migration 005); absent on rows built before it was read. */
   last_seen_at?: string | null;
+  /** The presence last announced by a device.online/offline event (migration 012); null: never. */
+  presence_announced?: AnnouncedPresence;
   created_at: string;
   updated_at: string;
 }

@@ -1,13 +1,15 @@
-import { BosunError, nextStep, type RolloutStatus, type RolloutStrategy, randomBase62 } from '@bosun/core';
+import {
+  BosunError,
+  countTargets,
+  nextStep,
+  type RolloutStatus,
+  type RolloutStrategy,
+  randomBase62,
+} from '@bosun/core';
 import type { FastifyBaseLogger } from 'fastify';
 import type { DeviceNotifier } from '../mqtt/index.ts';
 import type { Repositories } from '../storage/index.ts';
-import {
-  countTargets,
-  type RolloutPlan,
-  type RolloutRow,
-  type RolloutSelection,
-} from '../storage/rollouts.ts';
+import type { RolloutPlan, RolloutRow, RolloutSelection } from '../storage/rollouts.ts';
 
 export interface RolloutDriverOptions {
   /** How often running rollouts are looked at (default 1 s). */

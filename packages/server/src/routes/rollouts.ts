@@ -24,13 +24,9 @@ import {
 } from '../http/schemas.ts';
 import type { RolloutDriver } from '../rollouts/driver.ts';
 import type { Repositories } from '../storage/index.ts';
-import {
-  countTargets,
-  type RolloutPlan,
-  type RolloutRow,
-  type RolloutSelection,
-} from '../storage/rollouts.ts';
+import type { RolloutPlan, RolloutRow, RolloutSelection } from '../storage/rollouts.ts';
 import { renderDeployments } from '../views/deployments.ts';
+import { toRollout } from '../views/rollout-body.ts';
 
 /** `/rollouts` (extension, docs/decisions.md #78): a release over a selection of devices, in waves. */
 
@@ -132,31 +128,8 @@ async function renderRollouts(repos: Repositories, rows: RolloutRow[], tree: Rec
   const targets = await repos.rollouts.targets(rows.map((r) => r.id));
   const out = [];
   for (const row of rows) {
-    const strategy = JSON.parse(row.strategy);
     const mine = targets.filter((t) => t.rollout_id === row.id);
-    const counts = countTargets(mine, strategy.waves.length);
-    const item: Record<string, unknown> = {
-      object: 'rollout' as const,
-      id: row.id,
-      description: row.description,
-      release_id: row.release_id,
-      status: row.status,
-      status_reason: row.status_reason,
-      auto_rollback: row.auto_rollback === null ? null : row.auto_rollback === 1,
-      plan: JSON.parse(row.plan),
-      selection: JSON.parse(row.selector),
-      strategy,
-      current_wave: row.current_wave + 1,
-      soak_until: row.soak_until,
-      counts: counts.total,
-      waves: counts.waves.map((c, i) => ({
-        wave: i + 1,
-        devices: mine.filter((t) => t.wave === i).length,
-        counts: c,
-      })),
-      created_at: row.created_at,
-      updated_at: row.updated_at,
-    };
+    const item: Record<string, unknown> = toRollout(row, mine);
     if (tree.deployments) {
       const ids = mine.flatMap((t) => (t.deployment_id ? [t.deployment_id] : []));
       const page = await repos.deployments.list(

@@ -1,11 +1,11 @@
-import { BosunError, conflict, randomBase62 } from '@bosun/core';
+import { type AnnouncedPresence, BosunError, conflict, randomBase62 } from '@bosun/core';
 import type { Kysely } from 'kysely';
 import { uniqueViolation } from '../db/errors.ts';
 import type { Database, DeviceIdentityTable } from '../db/schema.ts';
 import { nowIso } from '../db/time.ts';
-import { emitDeviceEvent } from '../webhooks/events.ts';
 import { hashApiKey as hashSecret } from './api-keys.ts';
 import type { DeviceRow } from './devices.ts';
+import { announcePresence } from './presence.ts';
 
 /** Opaque token prefixes, so secret scanners can tell an activation token from a device access token. */
 export const ACTIVATION_TOKEN_PREFIX = 'bsn_act_';
@@ -27,6 +27,8 @@ export interface AgentPrincipal {
   agent_version: string | null;
   last_seen_at: string | null;
   last_disconnected_at: string | null;
+  /** The presence last announced by an event: anything but `online` makes contact check for `device.online`. */
+  presence_announced: AnnouncedPresence;
   expires_at: string;
 }
 
@@ -218,6 +220,8 @@ export class DeviceIdentityStore {
           })
           .where('id', '=', input.deviceId)
           .execute();
+        // A token exchange is contact: a device new or back from silence is announced online now.
+        await announcePresence(tx, { deviceId: input.deviceId });
       })
       // Two requests racing with the same JWT: the primary key on `jti` lets only one through.
       .catch((err) => {
@@ -238,6 +242,7 @@ export class DeviceIdentityStore {
         'd.agent_version',
         'd.last_seen_at',
         'd.last_disconnected_at',
+        'd.presence_announced',
         't.expires_at',
       ])
       .where('t.token_hash', '=', hashSecret(token))
@@ -248,18 +253,46 @@ export class DeviceIdentityStore {
           ...row,
           last_seen_at: row.last_seen_at ?? null,
           last_disconnected_at: row.last_disconnected_at ?? null,
+          presence_announced: row.presence_announced ?? null,
         }
       : undefined;
   }
 
-  /** Records agent contact; callers skip it unless `contactWriteDue` (core) says it is due. */
-  async touch(deviceId: string, agentVersion?: string | undefined): Promise<void> {
-    await this.db
-      .updateTable('devices')
-      .set({ last_seen_at: nowIso(), ...(agentVersion ? { agent_version: agentVersion } : {}) })
-      .where('id', '=', deviceId)
-      .where('status', '!=', 'inactive')
-      .execute();
+  /**
+   * Records agent contact; callers skip it unless `contactWriteDue` (core) says it is due. With
+   * `announce` (the device was not announced online) the contact and its `device.online` are one
+   * transaction.
+   */
+  async touch(deviceId: string, agentVersion?: string | undefined, announce = false): Promise<void> {
+    const write = (db: Kysely<Database>) =>
+      db
+        .updateTable('devices')
+        .set({ last_seen_at: nowIso(), ...(agentVersion ? { agent_version: agentVersion } : {}) })
+        .where('id', '=', deviceId)
+        .where('status', '!=', 'inactive')
+        .execute();
+    if (!announce) {
+      await write(this.db);
+      return;
+    }
+    await this.db.transaction().execute(async (tx) => {
+      await write(tx);
+      await announcePresence(tx, { deviceId });
+    });
+  }
+
+  /**
+   * Emits the presence events the no-contact rule makes due (docs/decisions.md #88): devices
+   * silent for the 60 s window are announced offline, devices back online announced online, up to
+   * `batch` per transaction. Safe on every replica at once: each announcement is claimed once.
+   */
+  async sweepPresence(batch = 500): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const emitted = await this.db.transaction().execute((tx) => announcePresence(tx, { limit: batch }));
+      total += emitted.length;
+      if (emitted.length < batch) return total;
+    }
   }
 
   /**
@@ -293,7 +326,7 @@ export class DeviceIdentityStore {
           ),
         )
         .executeTakeFirst();
-      if (Number(r.numUpdatedRows) > 0) await emitDeviceEvent(tx, 'device.online', deviceId);
+      if (Number(r.numUpdatedRows) > 0) await announcePresence(tx, { deviceId });
     });
   }
 
@@ -317,7 +350,7 @@ export class DeviceIdentityStore {
           ]),
         )
         .executeTakeFirst();
-      if (Number(r.numUpdatedRows) > 0) await emitDeviceEvent(tx, 'device.offline', deviceId);
+      if (Number(r.numUpdatedRows) > 0) await announcePresence(tx, { deviceId });
     });
   }
 

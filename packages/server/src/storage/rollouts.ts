@@ -2,7 +2,6 @@ import {
   assignWaves,
   badRequest,
   checkRolloutAction,
-  emptyCounts,
   newId,
   notFound,
   parseTagSelector,
@@ -11,12 +10,14 @@ import {
   type RolloutStrategy,
   type TargetState,
   targetState,
-  type WaveCounts,
+  type WebhookEventType,
 } from '@bosun/core';
 import type { Kysely, Selectable } from 'kysely';
 import type { RolloutTable, RolloutTargetTable } from '../db/fleet-schema.ts';
 import type { Database } from '../db/schema.ts';
 import { nowIso } from '../db/time.ts';
+import { toRollout } from '../views/rollout-body.ts';
+import { emitEvent } from '../webhooks/events.ts';
 import { stateOf } from './deployments.ts';
 import { inGroups, matchingTags } from './groups.ts';
 import { fetchPage, type Page, type PageRequest } from './list.ts';
@@ -369,24 +370,32 @@ export class RolloutStore {
     });
   }
 
+  /**
+   * A line of the rollout's history; the six lifecycle lines (created, wave_started, paused,
+   * resumed, completed, aborted) are also platform events, `rollout.<type>`, emitted in the same
+   * transaction with the rollout as the API renders it after the change (docs/decisions.md #87).
+   */
   private async event(db: Kysely<Database>, id: string, type: string, wave: number | null, message: string) {
     await db
       .insertInto('rollout_events')
       .values({ id: newId('event'), rollout_id: id, type, wave, message, occurred_at: nowIso() })
       .execute();
+    const platform = ROLLOUT_PLATFORM_EVENTS[type];
+    if (!platform) return;
+    const row = await db.selectFrom('rollouts').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+    const data: Record<string, unknown> = { rollout: toRollout(row, await this.targets([id], db)) };
+    if (type === 'wave_started' && wave !== null) data.wave = wave + 1;
+    if (type === 'paused' || type === 'aborted') data.reason = message;
+    await emitEvent(db, platform, data);
   }
 }
 
-/** Counts per state, overall and per wave. */
-export function countTargets(
-  targets: readonly TargetView[],
-  waves: number,
-): { total: WaveCounts; waves: WaveCounts[] } {
-  const total = emptyCounts();
-  const per = Array.from({ length: waves }, emptyCounts);
-  for (const t of targets) {
-    total[t.state]++;
-    per[t.wave]![t.state]++;
-  }
-  return { total, waves: per };
-}
+/** Which lines of a rollout's history are platform events. */
+const ROLLOUT_PLATFORM_EVENTS: Record<string, WebhookEventType | undefined> = {
+  created: 'rollout.created',
+  wave_started: 'rollout.wave_started',
+  paused: 'rollout.paused',
+  resumed: 'rollout.resumed',
+  completed: 'rollout.completed',
+  aborted: 'rollout.aborted',
+};

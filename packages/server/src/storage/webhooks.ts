@@ -351,6 +351,59 @@ export class WebhookStore {
     });
   }
 
+  /**
+   * One batch of outbox pruning (docs/decisions.md #89): up to `batch` deliveries delivered
+   * before `before` (with their attempts), then, when none are left, up to `batch` events created
+   * before `before` that no delivery refers to any more. Deliveries still pending or failed are never
+   * pruned, nor their events. Rows another replica is pruning are skipped (PostgreSQL `SKIP LOCKED`).
+   */
+  async pruneBatch(before: string, batch: number): Promise<{ deliveries: number; events: number }> {
+    return this.db.transaction().execute(async (tx) => {
+      const deliveries = (
+        await tx
+          .selectFrom('webhook_deliveries')
+          .select('id')
+          .where('status', '=', 'delivered')
+          // Through the (status, next_attempt_at) index: the last attempt was due before delivery.
+          .where('next_attempt_at', '<', before)
+          .where('delivered_at', '<', before)
+          .orderBy('next_attempt_at')
+          .limit(batch)
+          .$if(!this.sqlite, (q) => q.forUpdate().skipLocked())
+          .execute()
+      ).map((r) => r.id);
+      if (deliveries.length) {
+        await tx.deleteFrom('webhook_attempts').where('delivery_id', 'in', deliveries).execute();
+        const r = await tx
+          .deleteFrom('webhook_deliveries')
+          .where('id', 'in', deliveries)
+          .where('status', '=', 'delivered')
+          .executeTakeFirst();
+        return { deliveries: Number(r.numDeletedRows), events: 0 };
+      }
+      const events = (
+        await tx
+          .selectFrom('events as e')
+          .select('e.id')
+          .where('e.created_at', '<', before)
+          .where(({ not, exists, selectFrom }) =>
+            not(
+              exists(
+                selectFrom('webhook_deliveries as d').select('d.id').whereRef('d.event_id', '=', 'e.id'),
+              ),
+            ),
+          )
+          .orderBy('e.created_at')
+          .limit(batch)
+          .$if(!this.sqlite, (q) => q.forUpdate().skipLocked())
+          .execute()
+      ).map((r) => r.id);
+      if (!events.length) return { deliveries: 0, events: 0 };
+      const r = await tx.deleteFrom('events').where('id', 'in', events).executeTakeFirst();
+      return { deliveries: 0, events: Number(r.numDeletedRows) };
+    });
+  }
+
   /** Counts by status (the benchmark and tests). */
   async countDeliveries(endpointId: string): Promise<Record<string, number>> {
     const rows = await this.db

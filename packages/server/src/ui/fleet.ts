@@ -4,7 +4,6 @@ import {
   type DeviceStatus,
   deriveStatus,
   grants,
-  ONLINE_WINDOW_MS,
   parsePage,
 } from '@bosun/core';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
@@ -15,45 +14,13 @@ import { errorResponses } from '../http/schemas.ts';
 import { deviceSelection } from '../routes/devices.ts';
 import { inGroups, matchingTags } from '../storage/groups.ts';
 import type { Repositories } from '../storage/index.ts';
+import { presenceIs } from '../storage/presence.ts';
 import { toDevice } from '../views/devices.ts';
 
 const EXTENSION = { 'x-bosun-extension': true } as const;
 const literals = (values: readonly string[]) => Type.Union(values.map((v) => Type.Literal(v)));
 
 type DevicesEb = ExpressionBuilder<Database, 'devices'>;
-
-/**
- * The presence rule of core's `deviceStatus` as a SQL predicate, so the fleet can be filtered and
- * paged by status in the database (10,000+ devices). `fleet-view.test.ts` checks, row by row, that
- * the predicate and `deviceStatus` agree on every combination of presence fields.
- */
-export function presenceIs(eb: DevicesEb, status: DeviceStatus, now: number) {
-  if (status === 'inactive' || status === 'activating') return eb('devices.status', '=', status);
-  const connected = eb.and([
-    eb('devices.last_connected_at', 'is not', null),
-    eb.or([
-      eb('devices.last_disconnected_at', 'is', null),
-      eb('devices.last_connected_at', '>', eb.ref('devices.last_disconnected_at')),
-    ]),
-  ]);
-  const endedSinceContact = eb.and([
-    eb('devices.last_disconnected_at', 'is not', null),
-    eb.or([
-      eb('devices.last_seen_at', 'is', null),
-      eb('devices.last_disconnected_at', '>=', eb.ref('devices.last_seen_at')),
-    ]),
-  ]);
-  // Null-safe throughout: an unknown comparison would leave a device neither online nor offline.
-  const recent = eb.and([
-    eb('devices.last_seen_at', 'is not', null),
-    eb('devices.last_seen_at', '>', new Date(now - ONLINE_WINDOW_MS).toISOString()),
-  ]);
-  const online = eb.or([connected, eb.and([eb.not(endedSinceContact), recent])]);
-  return eb.and([
-    eb('devices.status', 'in', ['online', 'offline']),
-    status === 'online' ? online : eb.not(online),
-  ]);
-}
 
 const FleetDevice = Type.Object(
   {

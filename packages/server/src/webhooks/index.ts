@@ -1,5 +1,7 @@
 import type { FastifyInstance } from 'fastify';
+import { PeriodicJob } from '../periodic.ts';
 import type { WebhookStore } from '../storage/webhooks.ts';
+import { pruneOutbox } from './prune.ts';
 import { type DeploymentToValidate, validateDeployment } from './validate.ts';
 import { DeliveryWorker, type WebhookOptions, webhookOptionsFromEnv } from './worker.ts';
 
@@ -9,6 +11,8 @@ export { type WebhookOptions, webhookOptionsFromEnv } from './worker.ts';
 export interface Webhooks {
   options: WebhookOptions;
   worker: DeliveryWorker;
+  /** Prunes old events and delivered deliveries in every replica (docs/decisions.md #89). */
+  pruner: PeriodicJob;
   validate(deployment: DeploymentToValidate): Promise<string | null>;
 }
 
@@ -24,5 +28,17 @@ export function installWebhooks(
     app.addHook('onReady', async () => worker.start());
     app.addHook('preClose', async () => worker.stop());
   }
-  return { options: opts, worker, validate: (d) => validateDeployment(store, opts, d) };
+  let closing = false;
+  const pruner = new PeriodicJob(
+    'prune events',
+    opts.pruneIntervalMs,
+    () => pruneOutbox(store, { retentionMs: opts.retentionMs, batch: opts.pruneBatch }, () => closing),
+    app.log,
+  );
+  app.addHook('onReady', async () => pruner.start());
+  app.addHook('preClose', async () => {
+    closing = true;
+    await pruner.stop();
+  });
+  return { options: opts, worker, pruner, validate: (d) => validateDeployment(store, opts, d) };
 }

@@ -26,6 +26,26 @@ export interface WebhookOptions {
   batch: number;
   /** Off: this process sends nothing (another replica does). */
   worker: boolean;
+  /** Events and delivered deliveries are pruned after this (`BOSUN_EVENTS_RETENTION_DAYS`, 30; 0 keeps them). */
+  retentionMs: number;
+  /** How often the outbox is pruned (`BOSUN_EVENTS_PRUNE_INTERVAL_MS`, 10 minutes). */
+  pruneIntervalMs: number;
+  /** Rows per pruning transaction (`BOSUN_EVENTS_PRUNE_BATCH`, 500). */
+  pruneBatch: number;
+}
+
+/** Default retention of the event outbox (docs/decisions.md #89). */
+export const EVENT_RETENTION_DAYS = 30;
+
+/** `BOSUN_EVENTS_RETENTION_DAYS`: a number of days (fractions allowed), 0 to keep everything. */
+export function eventRetentionMs(text: string | undefined): number {
+  if (text === undefined || text.trim() === '') return EVENT_RETENTION_DAYS * 86_400_000;
+  const days = Number(text);
+  if (!Number.isFinite(days) || days < 0)
+    throw new Error(
+      `BOSUN_EVENTS_RETENTION_DAYS must be a number of days (0 keeps events forever), got '${text}'`,
+    );
+  return Math.round(days * 86_400_000);
 }
 
 /** How long finished attempts wait to be written together. */
@@ -55,6 +75,9 @@ export function webhookOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Web
     pollMs: num(env.BOSUN_WEBHOOKS_POLL_MS, 250),
     batch: num(env.BOSUN_WEBHOOKS_BATCH, 32),
     worker: env.BOSUN_WEBHOOKS_WORKER !== '0',
+    retentionMs: eventRetentionMs(env.BOSUN_EVENTS_RETENTION_DAYS),
+    pruneIntervalMs: num(env.BOSUN_EVENTS_PRUNE_INTERVAL_MS, 600_000),
+    pruneBatch: Math.max(1, num(env.BOSUN_EVENTS_PRUNE_BATCH, 500)),
   };
 }
 
