@@ -9,9 +9,10 @@
 import { fork } from 'node:child_process';
 import { copyFileSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { type Kysely, sql } from 'kysely';
+import { CompiledQuery, type Kysely, sql } from 'kysely';
 import type { Database } from '../packages/server/src/db/schema.ts';
 import { nowIso } from '../packages/server/src/db/time.ts';
+import { whereFilters } from '../packages/server/src/storage/list.ts';
 import { seedDeploymentWorld } from '../packages/server/test/support-deployments.ts';
 import { API_VERSION, startTestServer, type TestServer } from '../test/support/server.ts';
 import type { TestEngine } from '../test/support/store.ts';
@@ -305,6 +306,47 @@ async function fillDeployments(
   return { device: 'dvc_bench_42', release: w.v2 };
 }
 
+/**
+ * Prints the plan of each list query as DeploymentStore.list builds it (same filters, order and
+ * page), EXPLAIN QUERY PLAN on SQLite and EXPLAIN ANALYZE on PostgreSQL, so a slow list can be
+ * traced to a missing index.
+ */
+async function explainLists(
+  db: Kysely<Database>,
+  engine: TestEngine,
+  ids: { device: string; release: string },
+): Promise<void> {
+  const filters: [string, Record<string, string[]>][] = [
+    ['no filter', {}],
+    ['device_id', { device_id: [ids.device] }],
+    ['release_id + target_status', { release_id: [ids.release], target_status: ['staged'] }],
+    ['error_status', { error_status: ['failed'] }],
+    ['target_status', { target_status: ['staged'] }],
+    ['activity_status', { activity_status: ['drifted'] }],
+  ];
+  const columns = {
+    target_status: 'target_status',
+    activity_status: 'activity_status',
+    error_status: 'error_status',
+    device_id: 'device_id',
+    release_id: 'release_id',
+  };
+  for (const [label, filter] of filters) {
+    const compiled = whereFilters(db.selectFrom('deployments').selectAll(), filter, columns)
+      .orderBy(sql.ref('created_at'), 'desc')
+      .orderBy(sql.ref('id'), 'asc')
+      .limit(11)
+      .offset(0)
+      .compile();
+    const prefix = engine === 'sqlite' ? 'explain query plan ' : 'explain (analyze, costs off) ';
+    const plan = await db.executeQuery(CompiledQuery.raw(prefix + compiled.sql, [...compiled.parameters]));
+    const lines = (plan.rows as Record<string, unknown>[]).map((r) =>
+      String(r.detail ?? r['QUERY PLAN'] ?? JSON.stringify(r)),
+    );
+    console.log(`  plan (${engine}, ${label}): ${lines.join(' | ')}`);
+  }
+}
+
 async function listLatency(t: TestServer, engine: TestEngine): Promise<BenchResult[]> {
   const db = t.server.app.store.db;
   const fillStart = performance.now();
@@ -324,8 +366,11 @@ async function listLatency(t: TestServer, engine: TestEngine): Promise<BenchResu
     ['filter device_id', `deployments?device_id=${device}`],
     ['filter release_id + target_status', `deployments?release_id=${release}&target_status=staged`],
     ['filter error_status=failed', 'deployments?error_status=failed'],
+    ['filter target_status=staged', 'deployments?target_status=staged'],
+    ['filter activity_status=drifted', 'deployments?activity_status=drifted'],
     ['expand=device,total_count', 'deployments?expand=device&expand=total_count'],
   ];
+  if (process.env.BENCH_EXPLAIN !== '0') await explainLists(db, engine, { device, release });
   const results: BenchResult[] = [
     {
       metric: `${engine}: bulk insert of list rows`,

@@ -9,6 +9,7 @@ import { agentReportRetention } from './migrations/008_agent_report_retention.ts
 import { webhooks } from './migrations/009_webhooks.ts';
 import { uiSessions } from './migrations/010_ui_sessions.ts';
 import { fleet } from './migrations/011_fleet.ts';
+import { deploymentStatusIndexes } from './migrations/013_deployment_status_indexes.ts';
 
 /**
  * Migrations live in code (not a folder scan) so they ship inside the package and run identically
@@ -30,6 +31,7 @@ function migrations(engine: Engine): Record<string, Migration> {
     '009_webhooks': webhooks(engine),
     '010_ui_sessions': uiSessions(engine),
     '011_fleet': fleet(engine),
+    '013_deployment_status_indexes': deploymentStatusIndexes(engine),
   };
 }
 
