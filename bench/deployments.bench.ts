@@ -379,6 +379,8 @@ async function listLatency(t: TestServer, engine: TestEngine): Promise<BenchResu
       note: `${count} deployments, 10,000 devices`,
     },
   ];
+  // The floor of any authenticated request at this moment: a list is compared with it.
+  queries.unshift(['(floor) GET /principal', '/beta/principal']);
   for (const [label, path] of queries) {
     for (let i = 0; i < 5; i++) await timed(t, 'GET', path); // warm caches
     const samples: number[] = [];
