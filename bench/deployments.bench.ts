@@ -4,7 +4,8 @@
  * (or BOSUN_TEST_DATABASE_URL) is set. Knobs: BENCH_HTTP_SECONDS (5 per measurement),
  * BENCH_DEPLOY_CONCURRENCY (16 clients, 10 devices each), BENCH_LIST_ROWS (100000; 1000000 for the
  * scale figures), BENCH_DEPLOY_PARTS (`http,lists`), BENCH_CPU_PROF=DIR (profile the server),
- * BENCH_BASELINE=DIR (measure another checkout's server alongside, for before/after).
+ * BENCH_BASELINE=DIR (measure another checkout's server alongside, for before/after),
+ * BENCH_ENGINES (`sqlite,postgres`: a subset of those available).
  */
 import { fork } from 'node:child_process';
 import { copyFileSync, mkdirSync, readdirSync, statSync } from 'node:fs';
@@ -42,6 +43,7 @@ async function timed(t: TestServer, method: string, path: string, body?: unknown
 }
 
 interface Child {
+  pid: number;
   url: string;
   adminKey: string;
   world: World;
@@ -77,6 +79,7 @@ async function spawnServer(
   });
   return {
     ...info,
+    pid: child.pid!,
     stop: async () => {
       const exited = new Promise((r) => child.once('exit', r));
       child.send('stop');
@@ -96,18 +99,26 @@ async function spawnServer(
  */
 async function httpThroughput(engine: TestEngine): Promise<BenchResult[]> {
   const results: BenchResult[] = [];
+  /** Server CPU µs per request of each metric: the load-independent measure on a shared machine. */
+  const cpu: Record<string, number> = {};
   const rate = (metric: string, r: LoadResult, note = '') => {
     if (r.errors) throw new Error(`${metric}: ${r.errors} errors, first: ${r.firstError}`);
+    const perRequest =
+      r.serverCpuMs === undefined ? undefined : Math.round((r.serverCpuMs * 1000) / r.requests);
+    if (perRequest !== undefined) cpu[metric] = perRequest;
     results.push({
       metric: `${engine}: ${metric}`,
       value: r.rps,
       unit: 'req/s',
-      note: `p50 ${r.p50} ms, p99 ${r.p99} ms${note}`,
+      note: `p50 ${r.p50} ms, p99 ${r.p99} ms${perRequest === undefined ? '' : `, server CPU ${perRequest} µs/req`}${note}`,
     });
     return r.rps;
   };
-  const run = (url: string, make: (conn: number, i: number) => LoadRequest, seconds = SECONDS) =>
-    load({ url, connections: CLIENTS, seconds, make });
+  const run = (
+    child: { url: string; pid: number },
+    make: (conn: number, i: number) => LoadRequest,
+    seconds = SECONDS,
+  ) => load({ url: child.url, pid: child.pid, connections: CLIENTS, seconds, make });
   const profDir = process.env.BENCH_CPU_PROF;
   const baseline = process.env.BENCH_BASELINE;
 
@@ -118,28 +129,42 @@ async function httpThroughput(engine: TestEngine): Promise<BenchResult[]> {
     if (baseline)
       servers.push({ label: ' [baseline]', child: await spawnServer('bosun', engine, { root: baseline }) });
     const bareGet = () => ({ method: 'GET', path: '/ok' });
-    await run(bare.url, bareGet, 1);
-    const before = rate('bare Fastify GET (ceiling, before)', await run(bare.url, bareGet));
+    await run(bare, bareGet, 1);
+    const before = rate('bare Fastify GET (ceiling, before)', await run(bare, bareGet));
     const gets: Record<string, { principal: number; devices: number }> = {};
     for (const { child } of servers) {
       const headers = { 'miru-version': API_VERSION, 'x-api-key': child.adminKey };
-      await run(child.url, () => ({ method: 'GET', path: '/beta/principal', headers }), 1);
+      await run(child, () => ({ method: 'GET', path: '/beta/principal', headers }), 1);
     }
     const paths = { healthz: '/healthz', principal: '/beta/principal', devices: '/beta/devices?limit=10' };
     for (const [name, path] of Object.entries(paths)) {
       const measured = await abba(servers, async ({ child }) => {
         const headers = { 'miru-version': API_VERSION, 'x-api-key': child.adminKey };
-        return run(child.url, () => ({ method: 'GET', path, headers }), SECONDS / 2);
+        return run(child, () => ({ method: 'GET', path, headers }), SECONDS / 2);
       });
       for (const { label } of servers) {
         const rps = rate(`GET ${path}${label}`, measured.get(label)!);
         gets[label] = { ...(gets[label] ?? { principal: 0, devices: 0 }), [name]: rps };
       }
     }
-    const after = rate('bare Fastify GET (ceiling, after)', await run(bare.url, bareGet));
+    const after = rate('bare Fastify GET (ceiling, after)', await run(bare, bareGet));
     const ceiling = (before + after) / 2;
+    const bareCpu =
+      ((cpu['bare Fastify GET (ceiling, before)'] ?? 0) + (cpu['bare Fastify GET (ceiling, after)'] ?? 0)) /
+      2;
     for (const { label } of servers)
       results.push(
+        {
+          metric: `${engine}: GET /principal ÷ bare, CPU basis${label}`,
+          value: ratio(bareCpu, cpu[`GET /beta/principal${label}`]!),
+          unit: '×',
+          note: 'bare server CPU per request ÷ this one',
+        },
+        {
+          metric: `${engine}: GET /devices ÷ bare, CPU basis${label}`,
+          value: ratio(bareCpu, cpu[`GET /beta/devices?limit=10${label}`]!),
+          unit: '×',
+        },
         {
           metric: `${engine}: GET /principal ÷ bare ceiling${label}`,
           value: ratio(gets[label]!.principal, ceiling),
@@ -179,7 +204,7 @@ async function httpThroughput(engine: TestEngine): Promise<BenchResult[]> {
         const headers = { 'miru-version': API_VERSION, 'x-api-key': child.adminKey };
         const next = sent.get(label)!;
         return run(
-          child.url,
+          child,
           (conn) => ({
             method: 'POST',
             path: '/beta/deployments',
@@ -201,14 +226,22 @@ async function httpThroughput(engine: TestEngine): Promise<BenchResult[]> {
           metric: `sqlite: raw-SQL ceiling, ${target} create`,
           value: raw.rps,
           unit: 'creates/s',
-          note: `better-sqlite3, ${raw.statementsPerCreate} statements per create`,
+          note: `better-sqlite3, ${raw.statementsPerCreate} statements per create, ${raw.cpuUsPerCreate} µs CPU per create`,
         });
         for (const { label } of servers)
-          results.push({
-            metric: `sqlite: POST ${target} ÷ raw-SQL ceiling${label}`,
-            value: ratio(creates[`${target}${label}`]!, raw.rps),
-            unit: '×',
-          });
+          results.push(
+            {
+              metric: `sqlite: POST ${target} ÷ raw-SQL ceiling${label}`,
+              value: ratio(creates[`${target}${label}`]!, raw.rps),
+              unit: '×',
+            },
+            {
+              metric: `sqlite: POST ${target} ÷ raw-SQL, CPU basis${label}`,
+              value: ratio(raw.cpuUsPerCreate, cpu[`POST /deployments ${target}${label}`]!),
+              unit: '×',
+              note: 'raw CPU per create ÷ server CPU per request',
+            },
+          );
       }
     }
   } finally {
@@ -245,6 +278,7 @@ async function abba<S extends { label: string }>(
     const mean = (f: (r: LoadResult) => number) =>
       Math.round((rs.reduce((n, r) => n + f(r), 0) / rs.length) * 100) / 100;
     const firstError = rs.find((r) => r.firstError)?.firstError;
+    const cpus = rs.map((r) => r.serverCpuMs).filter((c) => c !== undefined);
     merged.set(label, {
       requests,
       seconds,
@@ -253,6 +287,7 @@ async function abba<S extends { label: string }>(
       p99: mean((r) => r.p99),
       errors: rs.reduce((n, r) => n + r.errors, 0),
       ...(firstError ? { firstError } : {}),
+      ...(cpus.length ? { serverCpuMs: cpus.reduce((a, b) => a + b, 0) } : {}),
     });
   }
   return merged;
@@ -402,7 +437,9 @@ const bench: Bench = {
     // The test harness reads BOSUN_TEST_DATABASE_URL (assigning undefined to process.env would store "undefined").
     if (process.env.BOSUN_BENCH_DATABASE_URL)
       process.env.BOSUN_TEST_DATABASE_URL = process.env.BOSUN_BENCH_DATABASE_URL;
-    const engines: TestEngine[] = process.env.BOSUN_TEST_DATABASE_URL ? ['sqlite', 'postgres'] : ['sqlite'];
+    const available: TestEngine[] = process.env.BOSUN_TEST_DATABASE_URL ? ['sqlite', 'postgres'] : ['sqlite'];
+    const only = process.env.BENCH_ENGINES?.split(',');
+    const engines = available.filter((e) => !only || only.includes(e));
     const results: BenchResult[] = [];
     for (const engine of engines) {
       if (PARTS.includes('http')) results.push(...(await httpThroughput(engine)));

@@ -4,6 +4,7 @@
  * the client's own cost per request must stay well below the server's, and it is the same client
  * for the bare-Fastify ceiling and for Bosun, so their ratio compares servers, not clients.
  */
+import { readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 
 export interface LoadRequest {
@@ -21,7 +22,17 @@ export interface LoadResult {
   p99: number;
   errors: number;
   firstError?: string;
+  /** CPU (user + system) the server process used meanwhile, when its pid was given. */
+  serverCpuMs?: number;
 }
+
+/** User + system CPU milliseconds of process `pid` so far (all its threads), from /proc. */
+export function processCpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_SECOND;
+}
+const CLOCK_TICKS_PER_SECOND = 100;
 
 function send(agent: Agent, base: URL, r: LoadRequest): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
@@ -48,6 +59,8 @@ export async function load(opts: {
   url: string;
   connections: number;
   seconds: number;
+  /** The server's pid: its CPU time during the run is reported too. */
+  pid?: number;
   /** The request connection `conn` sends as its `i`-th. */
   make: (conn: number, i: number) => LoadRequest;
 }): Promise<LoadResult> {
@@ -55,6 +68,7 @@ export async function load(opts: {
   const latencies: number[] = [];
   let errors = 0;
   let firstError: string | undefined;
+  const cpuBefore = opts.pid ? processCpuMs(opts.pid) : 0;
   const started = performance.now();
   const deadline = started + opts.seconds * 1000;
   await Promise.all(
@@ -91,5 +105,6 @@ export async function load(opts: {
     p99: Math.round(q(0.99) * 100) / 100,
     errors,
     ...(firstError ? { firstError } : {}),
+    ...(opts.pid ? { serverCpuMs: processCpuMs(opts.pid) - cpuBefore } : {}),
   };
 }

@@ -57,6 +57,8 @@ export interface RawCeiling {
   seconds: number;
   rps: number;
   statementsPerCreate: number;
+  /** CPU (user + system) of this process per create. */
+  cpuUsPerCreate: number;
 }
 
 export async function rawSqlCeiling(opts: {
@@ -213,6 +215,7 @@ export async function rawSqlCeiling(opts: {
     };
 
     // Same order as the HTTP run: client `conn`'s i-th request, clients interleaved.
+    const cpuBefore = process.cpuUsage();
     const started = performance.now();
     const deadline = started + opts.seconds * 1000;
     let creates = 0;
@@ -222,12 +225,14 @@ export async function rawSqlCeiling(opts: {
         creates++;
       }
     const seconds = (performance.now() - started) / 1000;
+    const used = process.cpuUsage(cpuBefore);
     db.close();
     return {
       creates,
       seconds,
       rps: Math.round(creates / seconds),
       statementsPerCreate: Math.round((statements / creates) * 10) / 10,
+      cpuUsPerCreate: Math.round((used.user + used.system) / creates),
     };
   } finally {
     rmSync(dir, { recursive: true, force: true });
