@@ -6,6 +6,7 @@ import pg from 'pg';
 import type { Engine } from './dialect.ts';
 import { migrateToLatest } from './migrate.ts';
 import type { Database } from './schema.ts';
+import { cachedStatements } from './sqlite-statements.ts';
 import { toIso } from './time.ts';
 
 export interface DatabaseOptions {
@@ -106,7 +107,7 @@ function openSqlite(opts: DatabaseOptions): Store {
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: cachedStatements(sqlite) }) });
   return { db, engine: 'sqlite', location: file, close: () => db.destroy() };
 }
 

@@ -10,6 +10,7 @@ import { webhooks } from './migrations/009_webhooks.ts';
 import { uiSessions } from './migrations/010_ui_sessions.ts';
 import { fleet } from './migrations/011_fleet.ts';
 import { presenceEventsRetention } from './migrations/012_presence_events_retention.ts';
+import { deploymentStatusIndexes } from './migrations/013_deployment_status_indexes.ts';
 
 /**
  * Migrations live in code (not a folder scan) so they ship inside the package and run identically
@@ -32,6 +33,7 @@ function migrations(engine: Engine): Record<string, Migration> {
     '010_ui_sessions': uiSessions(engine),
     '011_fleet': fleet(engine),
     '012_presence_events_retention': presenceEventsRetention(engine),
+    '013_deployment_status_indexes': deploymentStatusIndexes(engine),
   };
 }
 

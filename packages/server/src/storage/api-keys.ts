@@ -40,8 +40,37 @@ function toRecord(row: Database['api_keys']): ApiKeyRecord {
   };
 }
 
+/**
+ * How long a replica trusts a key it verified (docs/decisions.md #91): revoking, renaming or
+ * removing a key through this store forgets it at once; a revocation by another replica or process
+ * takes effect here within this time.
+ */
+export const API_KEY_CACHE_TTL_MS = 5_000;
+/** Verified keys kept at most; beyond it the oldest entry goes (a replica rarely sees this many). */
+const API_KEY_CACHE_MAX = 10_000;
+
+export interface ApiKeyStoreOptions {
+  /** 0 turns the cache of verified keys off. */
+  cacheTtlMs?: number;
+  /** Milliseconds clock of the cache (tests move it). */
+  now?: () => number;
+}
+
 export class ApiKeyStore {
-  constructor(private readonly db: Kysely<Database>) {}
+  /** Active keys by hash, as `authenticate` last read them; unknown and revoked keys are never kept. */
+  private readonly verified = new Map<string, { key: ApiKeyRecord; until: number }>();
+  /** Bumped by every change of a key, so a lookup that raced with it does not cache what it read. */
+  private generation = 0;
+  private readonly ttlMs: number;
+  private readonly now: () => number;
+
+  constructor(
+    private readonly db: Kysely<Database>,
+    opts: ApiKeyStoreOptions = {},
+  ) {
+    this.ttlMs = opts.cacheTtlMs ?? API_KEY_CACHE_TTL_MS;
+    this.now = opts.now ?? Date.now;
+  }
 
   /** Stores only the hash of `secret`; the caller shows the secret once and forgets it. */
   async create(input: { name: string; scopes: string[]; secret: string }): Promise<ApiKeyRecord> {
@@ -94,13 +123,30 @@ export class ApiKeyStore {
 
   /** The active key whose hash matches, or undefined for an unknown or revoked key. */
   async authenticate(secret: string): Promise<ApiKeyRecord | undefined> {
+    const hash = hashApiKey(secret);
+    const hit = this.verified.get(hash);
+    if (hit && hit.until > this.now()) return hit.key;
+    if (hit) this.verified.delete(hash);
+    const generation = this.generation;
     const row = await this.db
       .selectFrom('api_keys')
       .selectAll()
-      .where('key_hash', '=', hashApiKey(secret))
+      .where('key_hash', '=', hash)
       .where('revoked_at', 'is', null)
       .executeTakeFirst();
-    return row ? toRecord(row) : undefined;
+    if (!row) return undefined;
+    const key = toRecord(row);
+    if (this.ttlMs > 0 && generation === this.generation) {
+      this.verified.set(hash, { key, until: this.now() + this.ttlMs });
+      if (this.verified.size > API_KEY_CACHE_MAX) this.verified.delete(this.verified.keys().next().value!);
+    }
+    return key;
+  }
+
+  /** Drops every cached verification of key `id` (before and after its change is written). */
+  private forget(id: string): void {
+    this.generation++;
+    for (const [hash, entry] of this.verified) if (entry.key.id === id) this.verified.delete(hash);
   }
 
   async count(): Promise<number> {
@@ -134,28 +180,41 @@ export class ApiKeyStore {
   }
 
   async rename(id: string, name: string): Promise<ApiKeyRecord | undefined> {
+    this.forget(id);
     await this.db.updateTable('api_keys').set({ name }).where('id', '=', id).execute();
+    this.forget(id);
     return this.get(id);
   }
 
-  /** Revocation is immediate and irreversible; returns false when no active key has that id. */
+  /**
+   * Revocation is irreversible, immediate on this replica and within API_KEY_CACHE_TTL_MS on the
+   * others; returns false when no active key has that id.
+   */
   async revoke(id: string): Promise<boolean> {
+    this.forget(id);
     const r = await this.db
       .updateTable('api_keys')
       .set({ revoked_at: nowIso() })
       .where('id', '=', id)
       .where('revoked_at', 'is', null)
       .executeTakeFirst();
+    this.forget(id);
     return Number(r.numUpdatedRows) > 0;
   }
 
   /** Deletes a key outright; only for undoing a bootstrap key that start-up never got to show. */
   async remove(id: string): Promise<void> {
+    this.forget(id);
     await this.db.deleteFrom('api_keys').where('id', '=', id).execute();
+    this.forget(id);
   }
 
   /** Records that the key was just used (the storage clock, like every other timestamp). */
   async touch(id: string): Promise<void> {
-    await this.db.updateTable('api_keys').set({ last_used_at: nowIso() }).where('id', '=', id).execute();
+    const at = nowIso();
+    // The cached record shows the new time too, so the next request does not write it again.
+    for (const entry of this.verified.values())
+      if (entry.key.id === id) entry.key = { ...entry.key, last_used_at: at };
+    await this.db.updateTable('api_keys').set({ last_used_at: at }).where('id', '=', id).execute();
   }
 }

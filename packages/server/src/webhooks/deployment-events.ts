@@ -1,8 +1,8 @@
-import { type DeploymentState, deriveStatus, sameState } from '@bosun/core';
+import { type DeploymentState, deriveStatus, sameState, type WebhookEventType } from '@bosun/core';
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.ts';
 import { toDeployment } from '../views/deployments.ts';
-import { emitEvent } from './events.ts';
+import { emitEvents } from './events.ts';
 
 const snapshot = (s: DeploymentState) => ({
   target_status: s.target,
@@ -34,21 +34,21 @@ export async function emitDeploymentEvents(
     .where('id', 'in', [...new Set(moved.map((c) => c.id))])
     .execute();
   const byId = new Map(rows.map((r) => [r.id, toDeployment(r)]));
+  const events: { type: WebhookEventType; data: Record<string, unknown> }[] = [];
   for (const c of moved) {
     const deployment = byId.get(c.id);
     if (!deployment) continue;
     if (!c.from) {
-      await emitEvent(tx, 'deployment.created', { deployment });
+      events.push({ type: 'deployment.created', data: { deployment } });
       continue;
     }
-    await emitEvent(tx, 'deployment.status_changed', {
-      deployment,
-      from: snapshot(c.from),
-      to: snapshot(c.to),
-      message: c.message,
+    events.push({
+      type: 'deployment.status_changed',
+      data: { deployment, from: snapshot(c.from), to: snapshot(c.to), message: c.message },
     });
     if (c.to.activity === 'drifted' && c.from.activity !== 'drifted') {
-      await emitEvent(tx, 'deployment.drifted', { deployment });
+      events.push({ type: 'deployment.drifted', data: { deployment } });
     }
   }
+  await emitEvents(tx, events);
 }

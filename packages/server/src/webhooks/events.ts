@@ -23,25 +23,42 @@ export async function emitEvent(
   type: WebhookEventType,
   data: Record<string, unknown>,
 ): Promise<string> {
-  const id = newId('event');
+  return (await emitEvents(tx, [{ type, data }]))[0]!;
+}
+
+/**
+ * `emitEvent` for several events of one change, in three statements whatever their number (the
+ * events, the endpoints, their deliveries) instead of two or three per event (docs/decisions.md,
+ * #92). Events keep their order in the outbox: same time, inserted in this order.
+ */
+export async function emitEvents(
+  tx: Kysely<Database>,
+  events: readonly { type: WebhookEventType; data: Record<string, unknown> }[],
+): Promise<string[]> {
+  if (!events.length) return [];
   const now = nowIso();
-  await tx
-    .insertInto('events')
-    .values({ id, type, data: JSON.stringify(data), created_at: now })
-    .execute();
+  const rows = events.map((e) => ({
+    id: newId('event'),
+    type: e.type,
+    data: JSON.stringify(e.data),
+    created_at: now,
+  }));
+  await tx.insertInto('events').values(rows).execute();
   const endpoints = await tx
     .selectFrom('webhook_endpoints')
     .select(['id', 'event_types'])
     .where('enabled', '=', 1)
     .execute();
-  const subscribed = endpoints.filter((e) => matchesEventType(JSON.parse(e.event_types) as string[], type));
-  if (subscribed.length) {
-    await tx
-      .insertInto('webhook_deliveries')
-      .values(subscribed.map((e) => newDelivery(e.id, id, now)))
-      .execute();
+  if (endpoints.length) {
+    const subscriptions = endpoints.map((e) => ({ id: e.id, types: JSON.parse(e.event_types) as string[] }));
+    const deliveries = rows.flatMap((row) =>
+      subscriptions
+        .filter((e) => matchesEventType(e.types, row.type))
+        .map((e) => newDelivery(e.id, row.id, now)),
+    );
+    if (deliveries.length) await tx.insertInto('webhook_deliveries').values(deliveries).execute();
   }
-  return id;
+  return rows.map((r) => r.id);
 }
 
 export function toEnvelope(row: Database['events']): EventEnvelope {
