@@ -9,6 +9,7 @@ import {
   type RolloutAction,
   type RolloutStatus,
   type RolloutStrategy,
+  type StoredTargetState,
   type TargetState,
   targetState,
   type WaveCounts,
@@ -17,7 +18,7 @@ import type { Kysely, Selectable } from 'kysely';
 import type { RolloutTable, RolloutTargetTable } from '../db/fleet-schema.ts';
 import type { Database } from '../db/schema.ts';
 import { nowIso } from '../db/time.ts';
-import { stateOf } from './deployments.ts';
+import { type DeploymentRow, stateOf } from './deployments.ts';
 import { inGroups, matchingTags } from './groups.ts';
 import { fetchPage, type Page, type PageRequest } from './list.ts';
 
@@ -47,7 +48,7 @@ export interface CreateRolloutInput {
 }
 
 /** A target with where it stands (from its deployment). */
-export interface TargetView extends RolloutTargetRow {
+export interface TargetView extends Omit<RolloutTargetRow, 'state'> {
   state: TargetState;
 }
 
@@ -150,7 +151,7 @@ export class RolloutStore {
   }
 
   async list(
-    filter: { id?: string[] | undefined; status?: string[] | undefined },
+    filter: { id?: string[] | undefined; status?: RolloutStatus[] | undefined },
     page: PageRequest,
   ): Promise<Page<RolloutRow>> {
     let q = this.db.selectFrom('rollouts').selectAll();
@@ -192,10 +193,7 @@ export class RolloutStore {
       device_id: r.device_id,
       wave: r.wave,
       deployment_id: r.deployment_id,
-      state: targetState(
-        r.state as 'pending' | 'created' | 'skipped',
-        r.target_status ? { state: stateOf(r as any), deployed_at: r.deployed_at ?? null } : null,
-      ),
+      state: targetState(r.state, deploymentOf(r)),
       updated_at: r.updated_at,
     }));
   }
@@ -290,7 +288,7 @@ export class RolloutStore {
   async setTarget(
     id: string,
     deviceId: string,
-    set: { state: 'pending' | 'created' | 'skipped'; deployment_id: string | null },
+    set: { state: StoredTargetState; deployment_id: string | null },
   ): Promise<void> {
     await this.db
       .updateTable('rollout_targets')
@@ -316,7 +314,7 @@ export class RolloutStore {
     return this.db.transaction().execute(async (tx) => {
       const row = await tx.selectFrom('rollouts').selectAll().where('id', '=', id).executeTakeFirst();
       if (!row) throw notFound('rollout', id);
-      const to = checkRolloutAction(id, row.status as RolloutStatus, action);
+      const to = checkRolloutAction(id, row.status, action);
       const now = nowIso();
       let retried = 0;
       if (action === 'resume') {
@@ -375,6 +373,18 @@ export class RolloutStore {
       .values({ id: newId('event'), rollout_id: id, type, wave, message, occurred_at: nowIso() })
       .execute();
   }
+}
+
+/** The target's deployment from the left join: every status column set, or none (no deployment yet). */
+function deploymentOf(r: {
+  target_status: DeploymentRow['target_status'] | null;
+  activity_status: DeploymentRow['activity_status'] | null;
+  error_status: DeploymentRow['error_status'] | null;
+  deployed_at: string | null;
+}) {
+  const { target_status, activity_status, error_status } = r;
+  if (target_status === null || activity_status === null || error_status === null) return null;
+  return { state: stateOf({ target_status, activity_status, error_status }), deployed_at: r.deployed_at };
 }
 
 /** Counts per state, overall and per wave. */
