@@ -26,7 +26,7 @@ import { type Kysely, type Selectable, SqliteAdapter, sql } from 'kysely';
 import type { ActivityStatus, Database, DeploymentTable, ErrorStatus, TargetStatus } from '../db/schema.ts';
 import { nowIso } from '../db/time.ts';
 import { emitDeploymentEvents } from '../webhooks/deployment-events.ts';
-import { fetchPage, type Page, type PageRequest, whereFilters } from './list.ts';
+import { fetchPage, type Page, type PageRequest, rowsById, whereFilters } from './list.ts';
 
 export type DeploymentRow = Selectable<DeploymentTable>;
 export type DeploymentEventRow = Selectable<Database['deployment_events']>;
@@ -130,6 +130,10 @@ export class DeploymentStore {
 
   async get(id: string): Promise<DeploymentRow | undefined> {
     return this.db.selectFrom('deployments').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  async getMany(ids: readonly string[]): Promise<Map<string, DeploymentRow>> {
+    return rowsById(this.db.selectFrom('deployments').selectAll(), 'id', ids);
   }
 
   async list(filter: DeploymentFilter, page: PageRequest): Promise<Page<DeploymentRow>> {
