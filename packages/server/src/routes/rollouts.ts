@@ -9,7 +9,6 @@ import {
 } from '@bosun/core';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import type { FastifyRequest } from 'fastify';
 import { expandParam } from '../http/query.ts';
 import { getResource, listResource, renderOne } from '../http/resource.ts';
 import {
@@ -196,14 +195,12 @@ export const rolloutRoutes: FastifyPluginAsyncTypebox<{
           response: { 200: Type.Ref('Rollout'), ...errorResponses },
         },
       },
-      async (request: FastifyRequest) => {
-        const id = (request.params as { rollout_id: string }).rollout_id;
-        const query = request.query as Parameters<typeof expandParam>[0];
-        expandParam(query, 'rollout');
-        const reason = (request.body as { reason?: string } | undefined)?.reason ?? null;
-        const { row } = await repos.rollouts.act(id, name, reason);
+      async (request) => {
+        expandParam(request.query, 'rollout');
+        const reason = request.body?.reason ?? null;
+        const { row } = await repos.rollouts.act(request.params.rollout_id, name, reason);
         if (name === 'resume') void driver.kick();
-        return one(row, query);
+        return one(row, request.query);
       },
     );
   action('pause', 'Pause');
