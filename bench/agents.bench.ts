@@ -4,11 +4,11 @@
  * time from each create call to the moment the server accepted that agent's `deployed` report
  * (p50, p99) and from the first create call to the last report (total).
  */
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Agent, provision } from '@bosun/agent';
-import pino from 'pino';
+import type { Agent } from '@bosun/agent';
+import { benchAgents, benchRelease } from '../test/support/bench-fleet.ts';
 import { startTestServer, type TestServer } from '../test/support/server.ts';
 import type { Bench, BenchResult } from './run.ts';
 
@@ -29,33 +29,10 @@ async function run(): Promise<BenchResult[]> {
   const scratch = mkdtempSync(join(tmpdir(), 'bosun-bench-agents-'));
   const agents: Agent[] = [];
   try {
-    const type = await ok(t, 'POST', 'config_types', { name: 'Mobility', slug: 'mobility' });
-    const schema = await ok(t, 'POST', 'config_schemas', {
-      config_type_ref: { id: type.id },
-      instance_filepath: '/srv/bosun/configs/mobility.json',
-      language: 'jsonschema',
-      format: 'json',
-      documents: [{ name: 'schema.json', data: '{"type":"object"}' }],
-    });
-    const release = await ok(t, 'POST', 'releases', { version: '1.0.0', config_schema_ids: [schema.id] });
-    const instance = await ok(t, 'POST', 'config_instances', {
-      config_schema_id: schema.id,
-      content: { format: 'json', data: JSON.stringify({ max_speed: 1.2, zones: Array(50).fill('z') }) },
-    });
-    const logger = pino({ level: 'silent' });
-    const devices: string[] = [];
-    for (let i = 0; i < AGENTS; i++) {
-      const device = await ok(t, 'POST', 'devices', { name: `bench-${i}` });
-      const { token } = await ok(t, 'POST', `devices/${device.id}/activation_token`, {});
-      const stateDir = join(scratch, `state-${i}`);
-      await provision({ server: t.url, token, stateDir });
-      // The file-system root must exist: the applier resolves paths inside it (symlink-safe).
-      const fsRoot = join(scratch, `root-${i}`);
-      mkdirSync(fsRoot, { recursive: true });
-      const agent = new Agent({ stateDir, fsRoot, logger });
-      agents.push(agent);
-      devices.push(device.id);
-    }
+    const { release, instance } = await benchRelease(t, ok, { max_speed: 1.2, zones: Array(50).fill('z') });
+    const fleet = await benchAgents(t, ok, AGENTS, scratch);
+    agents.push(...fleet.agents);
+    const devices = fleet.devices;
     // Every agent finishes its first (empty) pass and joins the broker before the clock starts.
     await Promise.all(agents.map((a) => a.start().then(() => a.sync())));
     // Per agent: when its create call started (the report may arrive before the call returns).

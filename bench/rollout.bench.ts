@@ -7,8 +7,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Agent, provision } from '@bosun/agent';
-import pino from 'pino';
+import type { Agent } from '@bosun/agent';
+import { benchAgents, benchRelease } from '../test/support/bench-fleet.ts';
 import { startTestServer, type TestServer } from '../test/support/server.ts';
 import type { Bench, BenchResult } from './run.ts';
 
@@ -30,30 +30,11 @@ async function run(): Promise<BenchResult[]> {
   const scratch = mkdtempSync(join(tmpdir(), 'bosun-bench-rollout-'));
   const agents: Agent[] = [];
   try {
-    const type = await ok(t, 'POST', 'config_types', { name: 'Mobility', slug: 'mobility' });
-    const schema = await ok(t, 'POST', 'config_schemas', {
-      config_type_ref: { id: type.id },
-      instance_filepath: '/srv/bosun/configs/mobility.json',
-      language: 'jsonschema',
-      format: 'json',
-      documents: [{ name: 'schema.json', data: '{"type":"object"}' }],
-    });
-    const release = await ok(t, 'POST', 'releases', { version: '1.0.0', config_schema_ids: [schema.id] });
-    const instance = await ok(t, 'POST', 'config_instances', {
-      config_schema_id: schema.id,
-      content: { format: 'json', data: JSON.stringify({ max_speed: 1.2 }) },
-    });
+    const { release, instance } = await benchRelease(t, ok, { max_speed: 1.2 });
     const group = await ok(t, 'POST', 'groups', { name: 'bench-fleet' });
-    const logger = pino({ level: 'silent' });
-    const devices: string[] = [];
-    for (let i = 0; i < AGENTS; i++) {
-      const device = await ok(t, 'POST', 'devices', { name: `bench-${i}` });
-      const { token } = await ok(t, 'POST', `devices/${device.id}/activation_token`, {});
-      const stateDir = join(scratch, `state-${i}`);
-      await provision({ server: t.url, token, stateDir });
-      agents.push(new Agent({ stateDir, fsRoot: join(scratch, `root-${i}`), logger }));
-      devices.push(device.id);
-    }
+    const fleet = await benchAgents(t, ok, AGENTS, scratch);
+    agents.push(...fleet.agents);
+    const devices = fleet.devices;
     for (let i = 0; i < devices.length; i += 1000)
       await ok(t, 'POST', `groups/${group.id}/devices/assign`, { device_ids: devices.slice(i, i + 1000) });
     await Promise.all(agents.map((a) => a.start().then(() => a.sync())));

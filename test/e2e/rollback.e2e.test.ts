@@ -4,6 +4,7 @@ import { dirname } from 'node:path';
 import { type ConfigChange, onConfigChange } from '@bosun/agent/local-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { API_VERSION } from '../support/server.ts';
+import { catalog } from './support/catalog.ts';
 import { AgentProcess, freePort, RestartableServer, runCli, waitFor } from './support/fleet.ts';
 
 /**
@@ -50,42 +51,15 @@ describe('rollback of a failed upgrade', () => {
   beforeAll(async () => {
     server = new RestartableServer(await freePort(), undefined);
     await server.start();
-    const type = async (name: string) =>
-      (
-        await server.api('POST', 'config_types', {
-          name: `${name} ${tag}`,
-          slug: `${name.toLowerCase()}-${tag}`,
-        })
-      ).id as string;
-    const schema = async (typeId: string, path: string) =>
-      (
-        await server.api('POST', 'config_schemas', {
-          config_type_ref: { id: typeId },
-          instance_filepath: path,
-          language: 'jsonschema',
-          format: 'json',
-          documents: [{ name: 'schema.json', data: JSON.stringify({ type: 'object' }) }],
-        })
-      ).id as string;
-    const instance = async (schemaId: string, data: string) =>
-      (
-        await server.api('POST', 'config_instances', {
-          config_schema_id: schemaId,
-          content: { format: 'json', data },
-        })
-      ).id as string;
+    const { type, schema, instance, release } = catalog(server, tag);
     const mobility = await type('Mobility');
     const navigation = await type('Navigation');
     const mob = await schema(mobility, '/etc/robot/mobility.json');
     const nav = await schema(navigation, '/etc/robot/navigation.json');
     // On the robot /etc/blocked is a regular file: nothing can be created below it.
     const blocked = await schema(mobility, '/etc/blocked/mobility.json');
-    ids.v1 = (
-      await server.api('POST', 'releases', { version: `1.0.0-${tag}`, config_schema_ids: [mob, nav] })
-    ).id;
-    ids.v2 = (
-      await server.api('POST', 'releases', { version: `2.0.0-${tag}`, config_schema_ids: [blocked, nav] })
-    ).id;
+    ids.v1 = await release('1.0.0', [mob, nav]);
+    ids.v2 = await release('2.0.0', [blocked, nav]);
     ids.Imob1 = await instance(mob, content.mob1);
     ids.Inav1 = await instance(nav, content.nav1);
     ids.Iblocked = await instance(blocked, '{"max_speed": 2.0}');

@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { catalog } from './support/catalog.ts';
 import { AgentProcess, freePort, RestartableServer, runCli } from './support/fleet.ts';
 
 /**
@@ -51,42 +52,15 @@ describe(`rollout over ${FLEET} agents`, () => {
   beforeAll(async () => {
     server = new RestartableServer(await freePort(), undefined);
     await server.start();
-    const type = async (name: string) =>
-      (
-        await server.api('POST', 'config_types', {
-          name: `${name} ${tag}`,
-          slug: `${name.toLowerCase()}-${tag}`,
-        })
-      ).id;
-    const schema = async (typeId: string, path: string) =>
-      (
-        await server.api('POST', 'config_schemas', {
-          config_type_ref: { id: typeId },
-          instance_filepath: path,
-          language: 'jsonschema',
-          format: 'json',
-          documents: [{ name: 'schema.json', data: JSON.stringify({ type: 'object' }) }],
-        })
-      ).id;
-    const instance = async (schemaId: string, data: string) =>
-      (
-        await server.api('POST', 'config_instances', {
-          config_schema_id: schemaId,
-          content: { format: 'json', data },
-        })
-      ).id;
+    const { type, schema, instance, release } = catalog(server, tag);
     const mobility = await type('Mobility');
     const navigation = await type('Navigation');
     const lidar = await type('Lidar');
     const mob = await schema(mobility, '/etc/robot/mobility.json');
     const nav = await schema(navigation, '/etc/robot/navigation.json');
     const lidar2 = await schema(lidar, '/etc/blocked/lidar.json');
-    ids.v1 = (
-      await server.api('POST', 'releases', { version: `1.0.0-${tag}`, config_schema_ids: [mob, nav] })
-    ).id;
-    ids.v2 = (
-      await server.api('POST', 'releases', { version: `2.0.0-${tag}`, config_schema_ids: [lidar2, nav] })
-    ).id;
+    ids.v1 = await release('1.0.0', [mob, nav]);
+    ids.v2 = await release('2.0.0', [lidar2, nav]);
     ids.Imob1 = await instance(mob, content.mob1);
     ids.Inav1 = await instance(nav, content.nav1);
     ids.Ilidar2 = await instance(lidar2, content.lidar2);

@@ -1,11 +1,12 @@
-import { type HttpOptions, HttpTransport, type PostOptions, type QueryValue } from './http.ts';
+import { type HttpOptions, HttpTransport, type PostOptions } from './http.ts';
 import { collect, iteratePages } from './pagination.ts';
 import type { BodyOf, ItemOf, Page, QueryOf, ResponseOf } from './types.ts';
 
 export type ClientOptions = HttpOptions;
 
 const seg = (id: string) => encodeURIComponent(id);
-type Q = Record<string, QueryValue>;
+/** The paging part of a list query. */
+type PageQuery = { offset?: number | undefined; limit?: number | undefined };
 
 /** List operations share one shape: one page, every item (async iterator), or all items at once. */
 class ListResource<L extends string> {
@@ -15,19 +16,22 @@ class ListResource<L extends string> {
   ) {}
 
   /** One page, as the server answers it. */
-  list(query: QueryOf<L> = {} as QueryOf<L>): Promise<ResponseOf<L> & Page<ItemOf<L>>> {
-    return this.http.request('GET', this.path, { query: query as Q });
+  list(query?: QueryOf<L>): Promise<ResponseOf<L> & Page<ItemOf<L>>> {
+    return this.http.request('GET', this.path, { query });
   }
 
   /** Every item matching the query, fetched page by page as the loop advances. */
-  iterate(query: Omit<QueryOf<L>, 'expand'> & { expand?: string | string[] } = {} as any) {
-    return iteratePages<ItemOf<L>, any>((q) => this.list(q), query);
+  iterate(query?: QueryOf<L>) {
+    const { offset, limit }: PageQuery = query ?? {};
+    return iteratePages(
+      (page: PageQuery): Promise<Page<ItemOf<L>>> =>
+        this.http.request('GET', this.path, { query: { ...query, ...page } }),
+      { offset, limit },
+    );
   }
 
   /** Every item matching the query, in one array. */
-  listAll(
-    query: Omit<QueryOf<L>, 'expand'> & { expand?: string | string[] } = {} as any,
-  ): Promise<ItemOf<L>[]> {
+  listAll(query?: QueryOf<L>): Promise<ItemOf<L>[]> {
     return collect(this.iterate(query));
   }
 }
@@ -53,8 +57,8 @@ export class ConfigSchemas extends ListResource<'listConfigSchemas'> {
   constructor(http: HttpTransport) {
     super(http, '/config_schemas');
   }
-  get(id: string, query: QueryOf<'getConfigSchema'> = {} as any): Promise<ResponseOf<'getConfigSchema'>> {
-    return this.http.request('GET', `/config_schemas/${seg(id)}`, { query: query as Q });
+  get(id: string, query?: QueryOf<'getConfigSchema'>): Promise<ResponseOf<'getConfigSchema'>> {
+    return this.http.request('GET', `/config_schemas/${seg(id)}`, { query });
   }
   create(
     body: BodyOf<'createConfigSchema'>,
@@ -69,8 +73,8 @@ export class ConfigInstances extends ListResource<'listConfigInstances'> {
   constructor(http: HttpTransport) {
     super(http, '/config_instances');
   }
-  get(id: string, query: QueryOf<'getConfigInstance'> = {} as any): Promise<ResponseOf<'getConfigInstance'>> {
-    return this.http.request('GET', `/config_instances/${seg(id)}`, { query: query as Q });
+  get(id: string, query?: QueryOf<'getConfigInstance'>): Promise<ResponseOf<'getConfigInstance'>> {
+    return this.http.request('GET', `/config_instances/${seg(id)}`, { query });
   }
   create(
     body: BodyOf<'createConfigInstance'>,
@@ -100,7 +104,7 @@ export class Devices extends ListResource<'listDevices'> {
   }
   createActivationToken(
     id: string,
-    body: BodyOf<'createDeviceActivationToken'> = {} as any,
+    body: BodyOf<'createDeviceActivationToken'> = {},
     opts: PostOptions = {},
   ): Promise<ResponseOf<'createDeviceActivationToken'>> {
     return this.http.request('POST', `/devices/${seg(id)}/activation_token`, { body, ...opts });
@@ -123,8 +127,8 @@ export class Groups extends ListResource<'listGroups'> {
   constructor(http: HttpTransport) {
     super(http, '/groups');
   }
-  get(id: string, query: QueryOf<'getGroup'> = {} as any): Promise<ResponseOf<'getGroup'>> {
-    return this.http.request('GET', `/groups/${seg(id)}`, { query: query as Q });
+  get(id: string, query?: QueryOf<'getGroup'>): Promise<ResponseOf<'getGroup'>> {
+    return this.http.request('GET', `/groups/${seg(id)}`, { query });
   }
   create(
     body: BodyOf<'createGroup'>,
@@ -160,8 +164,8 @@ export class Rollouts extends ListResource<'listRollouts'> {
   constructor(http: HttpTransport) {
     super(http, '/rollouts');
   }
-  get(id: string, query: QueryOf<'getRollout'> = {} as any): Promise<ResponseOf<'getRollout'>> {
-    return this.http.request('GET', `/rollouts/${seg(id)}`, { query: query as Q });
+  get(id: string, query?: QueryOf<'getRollout'>): Promise<ResponseOf<'getRollout'>> {
+    return this.http.request('GET', `/rollouts/${seg(id)}`, { query });
   }
   create(
     body: BodyOf<'createRollout'>,
@@ -172,30 +176,27 @@ export class Rollouts extends ListResource<'listRollouts'> {
   }
   pause(
     id: string,
-    body: BodyOf<'pauseRollout'> = {} as any,
+    body: BodyOf<'pauseRollout'> = {},
     opts: PostOptions = {},
   ): Promise<ResponseOf<'pauseRollout'>> {
     return this.http.request('POST', `/rollouts/${seg(id)}/pause`, { body, ...opts });
   }
   resume(
     id: string,
-    body: BodyOf<'resumeRollout'> = {} as any,
+    body: BodyOf<'resumeRollout'> = {},
     opts: PostOptions = {},
   ): Promise<ResponseOf<'resumeRollout'>> {
     return this.http.request('POST', `/rollouts/${seg(id)}/resume`, { body, ...opts });
   }
   abort(
     id: string,
-    body: BodyOf<'abortRollout'> = {} as any,
+    body: BodyOf<'abortRollout'> = {},
     opts: PostOptions = {},
   ): Promise<ResponseOf<'abortRollout'>> {
     return this.http.request('POST', `/rollouts/${seg(id)}/abort`, { body, ...opts });
   }
-  events(
-    id: string,
-    query: QueryOf<'listRolloutEvents'> = {} as any,
-  ): Promise<ResponseOf<'listRolloutEvents'>> {
-    return this.http.request('GET', `/rollouts/${seg(id)}/events`, { query: query as Q });
+  events(id: string, query?: QueryOf<'listRolloutEvents'>): Promise<ResponseOf<'listRolloutEvents'>> {
+    return this.http.request('GET', `/rollouts/${seg(id)}/events`, { query });
   }
 }
 
@@ -203,8 +204,8 @@ export class Deployments extends ListResource<'listDeployments'> {
   constructor(http: HttpTransport) {
     super(http, '/deployments');
   }
-  get(id: string, query: QueryOf<'getDeployment'> = {} as any): Promise<ResponseOf<'getDeployment'>> {
-    return this.http.request('GET', `/deployments/${seg(id)}`, { query: query as Q });
+  get(id: string, query?: QueryOf<'getDeployment'>): Promise<ResponseOf<'getDeployment'>> {
+    return this.http.request('GET', `/deployments/${seg(id)}`, { query });
   }
   create(
     body: BodyOf<'createDeployment'>,
@@ -239,16 +240,13 @@ export class Deployments extends ListResource<'listDeployments'> {
     return this.http.request('GET', `/deployments/${seg(id)}/drifts`, { query });
   }
   /** Every status change of the deployment (who, when, from, to, message), oldest first. */
-  events(
-    id: string,
-    query: QueryOf<'listDeploymentEvents'> = {} as any,
-  ): Promise<ResponseOf<'listDeploymentEvents'>> {
-    return this.http.request('GET', `/deployments/${seg(id)}/events`, { query: query as Q });
+  events(id: string, query?: QueryOf<'listDeploymentEvents'>): Promise<ResponseOf<'listDeploymentEvents'>> {
+    return this.http.request('GET', `/deployments/${seg(id)}/events`, { query });
   }
   /** Extension (docs/decisions.md #76): deploy an old deployment's config instances again. */
   redeploy(
     id: string,
-    body: BodyOf<'redeployDeployment'> = {} as any,
+    body: BodyOf<'redeployDeployment'> = {},
     query: ExpandOnly = {},
     opts: PostOptions = {},
   ): Promise<ResponseOf<'redeployDeployment'>> {
@@ -256,7 +254,7 @@ export class Deployments extends ListResource<'listDeployments'> {
   }
   /** Every status change of the deployment, fetched page by page. */
   iterateEvents(id: string) {
-    return iteratePages<ItemOf<'listDeploymentEvents'>, any>((q) => this.events(id, q) as any, {});
+    return iteratePages((q: QueryOf<'listDeploymentEvents'>) => this.events(id, q), {});
   }
 }
 
@@ -277,8 +275,8 @@ export class Releases extends ListResource<'listReleases'> {
   constructor(http: HttpTransport) {
     super(http, '/releases');
   }
-  get(id: string, query: QueryOf<'getRelease'> = {} as any): Promise<ResponseOf<'getRelease'>> {
-    return this.http.request('GET', `/releases/${seg(id)}`, { query: query as Q });
+  get(id: string, query?: QueryOf<'getRelease'>): Promise<ResponseOf<'getRelease'>> {
+    return this.http.request('GET', `/releases/${seg(id)}`, { query });
   }
   create(
     body: BodyOf<'createRelease'>,
@@ -342,9 +340,9 @@ export class WebhookEndpoints extends ListResource<'listWebhookEndpoints'> {
   }
   deliveries(
     id: string,
-    query: QueryOf<'listWebhookDeliveries'> = {} as any,
+    query?: QueryOf<'listWebhookDeliveries'>,
   ): Promise<ResponseOf<'listWebhookDeliveries'>> {
-    return this.http.request('GET', `/webhook_endpoints/${seg(id)}/deliveries`, { query: query as Q });
+    return this.http.request('GET', `/webhook_endpoints/${seg(id)}/deliveries`, { query });
   }
   redeliver(id: string, deliveryId: string, opts: PostOptions = {}): Promise<ResponseOf<'redeliverWebhook'>> {
     return this.http.request(

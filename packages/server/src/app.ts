@@ -45,12 +45,12 @@ import { deploymentRoutes } from './routes/deployments.ts';
 import { deviceAgentRoutes } from './routes/device-agent.ts';
 import { deviceRoutes } from './routes/devices.ts';
 import { gitCommitRoutes } from './routes/git-commits.ts';
-import { groupRoutes, groupSchemas } from './routes/groups.ts';
+import { groupRoutes } from './routes/groups.ts';
 import { principalRoutes } from './routes/principal.ts';
 import { redeployRoutes } from './routes/redeploy.ts';
 import { releaseRoutes } from './routes/releases.ts';
-import { rolloutRoutes, rolloutSchemas } from './routes/rollouts.ts';
-import { webhookEndpointRoutes, webhookSchemas } from './routes/webhook-endpoints.ts';
+import { rolloutRoutes } from './routes/rollouts.ts';
+import { webhookEndpointRoutes } from './routes/webhook-endpoints.ts';
 import { createRepositories, type Repositories } from './storage/index.ts';
 import { eventStreamRoutes } from './ui/events.ts';
 import { fleetRoutes } from './ui/fleet.ts';
@@ -171,8 +171,6 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(requestLogPlugin);
   app.addSchema(ErrorEnvelope);
   for (const schema of viewSchemas) app.addSchema(schema);
-  for (const schema of webhookSchemas) app.addSchema(schema);
-  for (const schema of [...groupSchemas, ...rolloutSchemas]) app.addSchema(schema);
 
   await app.register(swagger, {
     openapi: {

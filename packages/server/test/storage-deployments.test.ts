@@ -2,13 +2,16 @@ import { type AgentReport, BosunError, isForward } from '@bosun/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openTestStore, storageEngines, type TestDatabase } from '../../../test/support/store.ts';
 import type { Store } from '../src/index.ts';
-import { type Actor, DeploymentStore } from '../src/storage/deployments.ts';
-import { type DeploymentWorld, lifecycleViolations, seedDeploymentWorld } from './support-deployments.ts';
-
-const user: Actor = { type: 'api_key', id: 'api_key_test' };
-const agent = (device: string): Actor => ({ type: 'agent', id: device });
-const state = (d: { target_status: string; activity_status: string; error_status: string }) =>
-  `${d.target_status}/${d.activity_status}/${d.error_status}`;
+import { DeploymentStore } from '../src/storage/deployments.ts';
+import {
+  agent,
+  createDeployment,
+  type DeploymentWorld,
+  lifecycleViolations,
+  seedDeploymentWorld,
+  state,
+  user,
+} from './support-deployments.ts';
 
 async function refusal(p: Promise<unknown>): Promise<BosunError> {
   try {
@@ -40,18 +43,7 @@ describe.each(storageEngines())('deployment storage on %s', (engine) => {
     ids: string[],
     target: 'staged' | 'deployed',
     parent?: string,
-  ) =>
-    deployments.create(
-      {
-        target_status: target,
-        description: `${target} ${release}`,
-        release_id: release,
-        device_id: w.device,
-        config_instance_ids: ids,
-        ...(parent ? { parent_id: parent } : {}),
-      },
-      user,
-    );
+  ) => createDeployment(deployments, w, release, ids, target, parent ? { parent_id: parent } : {});
   const reload = async (id: string) => state((await deployments.get(id))!);
 
   it('walks the reference scenario of docs/decisions.md #30 and records every change as an event', async () => {

@@ -2,15 +2,19 @@ import { isForward } from '@bosun/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openTestStore, storageEngines, type TestDatabase } from '../../../test/support/store.ts';
 import type { Store } from '../src/index.ts';
-import { type Actor, DeploymentStore } from '../src/storage/deployments.ts';
-import { type DeploymentWorld, lifecycleViolations, seedDeploymentWorld } from './support-deployments.ts';
+import { DeploymentStore } from '../src/storage/deployments.ts';
+import {
+  agent,
+  createDeployment,
+  type DeploymentWorld,
+  lifecycleViolations,
+  seedDeploymentWorld,
+  state,
+  user,
+} from './support-deployments.ts';
 
 /** Rollback when an upgrade fails (docs/decisions.md #21) and redeploy, on the storage layer. */
 
-const user: Actor = { type: 'api_key', id: 'api_key_test' };
-const agent = (device: string): Actor => ({ type: 'agent', id: device });
-const state = (d: { target_status: string; activity_status: string; error_status: string }) =>
-  `${d.target_status}/${d.activity_status}/${d.error_status}`;
 const failure = {
   error_status: 'failed' as const,
   message: 'cannot write /srv/bosun/mobility-v2.json',
@@ -39,18 +43,7 @@ describe.each(storageEngines())('rollback storage on %s', (engine) => {
     ids: string[],
     target: 'staged' | 'deployed',
     extra: { auto_rollback?: boolean } = {},
-  ) =>
-    deployments.create(
-      {
-        target_status: target,
-        description: `${target} ${release}`,
-        release_id: release,
-        device_id: w.device,
-        config_instance_ids: ids,
-        ...extra,
-      },
-      user,
-    );
+  ) => createDeployment(deployments, w, release, ids, target, extra);
   const reload = async (id: string) => (await deployments.get(id))!;
 
   /** A deployed on the robot, then B (another release) staged and deployed over it. */

@@ -3,6 +3,7 @@ import { newId, randomBase62 } from '@bosun/core';
 import type { Kysely } from 'kysely';
 import type { Database } from '../src/db/schema.ts';
 import { nowIso } from '../src/db/time.ts';
+import type { Actor, DeploymentStore } from '../src/storage/deployments.ts';
 
 /**
  * Rows for deployment tests, inserted directly (the storage suite does not depend on the config
@@ -255,4 +256,33 @@ export async function lifecycleViolations(
       problems.push(`${c.id} does not hold exactly one instance per schema of its release`);
   }
   return problems;
+}
+
+/** The API key the storage suites act as, and the agent of a device. */
+export const user: Actor = { type: 'api_key', id: 'api_key_test' };
+export const agent = (device: string): Actor => ({ type: 'agent', id: device });
+/** A deployment's three status fields as `target/activity/error`. */
+export const state = (d: { target_status: string; activity_status: string; error_status: string }) =>
+  `${d.target_status}/${d.activity_status}/${d.error_status}`;
+
+/** A deployment of the world's device created by `user` (described by its target and release). */
+export function createDeployment(
+  deployments: DeploymentStore,
+  w: DeploymentWorld,
+  release: string,
+  ids: string[],
+  target: 'staged' | 'deployed',
+  extra: { parent_id?: string; auto_rollback?: boolean } = {},
+) {
+  return deployments.create(
+    {
+      target_status: target,
+      description: `${target} ${release}`,
+      release_id: release,
+      device_id: w.device,
+      config_instance_ids: ids,
+      ...extra,
+    },
+    user,
+  );
 }

@@ -19,6 +19,8 @@ export const TARGET_STATES = [
   'skipped',
 ] as const;
 export type TargetState = (typeof TARGET_STATES)[number];
+/** What the server stores per target; the shown `TargetState` is derived from it and the deployment. */
+export type StoredTargetState = 'pending' | 'created' | 'skipped';
 
 /** A wave: a number of devices, or a percentage of all selected devices; the last wave takes the rest. */
 export interface WaveSpec {
@@ -100,7 +102,7 @@ export function assignWaves(deviceIds: readonly string[], waves: readonly WaveSp
 
 /** Where a device of the rollout stands, from its deployment (null: none created yet). */
 export function targetState(
-  stored: 'pending' | 'created' | 'skipped',
+  stored: StoredTargetState,
   deployment: { state: DeploymentState; deployed_at: string | null } | null,
 ): TargetState {
   if (stored === 'skipped') return 'skipped';

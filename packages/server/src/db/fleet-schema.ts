@@ -1,4 +1,6 @@
-/** Row types of the fleet-operation tables (migration 011). */
+import type { RolloutStatus, StoredTargetState } from '@bosun/core';
+
+/** Row types of the fleet-operation tables (migration 011); status columns hold core's unions. */
 
 export interface DeploymentSettingsTable {
   deployment_id: string;
@@ -46,7 +48,7 @@ export interface RolloutTable {
   selector: string;
   /** JSON: waves, soak, max failure ratio, include_new_devices. */
   strategy: string;
-  status: string;
+  status: RolloutStatus;
   status_reason: string | null;
   auto_rollback: number | null;
   current_wave: number;
@@ -63,7 +65,7 @@ export interface RolloutTargetTable {
   device_id: string;
   wave: number;
   deployment_id: string | null;
-  state: string;
+  state: StoredTargetState;
   updated_at: string;
 }
 

@@ -1,8 +1,9 @@
-import { checkName, notFound, parseTagSelector, type TagRequirement } from '@bosun/core';
+import { checkName, notFound } from '@bosun/core';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { getResource, listResource } from '../http/resource.ts';
 import { errorResponses, filter, IdParam, ListQuery, PaginatedList } from '../http/schemas.ts';
+import { deviceSelection } from '../storage/device-selection.ts';
 import type { Repositories } from '../storage/index.ts';
 import { deviceView, toDevice } from '../views/devices.ts';
 
@@ -55,7 +56,10 @@ export const deviceRoutes: FastifyPluginAsyncTypebox<{ repos: Repositories }> = 
     },
     async (request) =>
       listResource(repos, deviceView, request.query, async (page) =>
-        repos.devices.list({ ...request.query, ...(await deviceSelection(repos, request.query)) }, page),
+        repos.devices.list(
+          { ...request.query, ...(await deviceSelection(repos.groups, request.query)) },
+          page,
+        ),
       ),
   );
 
@@ -97,24 +101,3 @@ export const deviceRoutes: FastifyPluginAsyncTypebox<{ repos: Repositories }> = 
     },
   );
 };
-
-/** The extension filters of the device list: groups (with subgroups when asked) and a tag selector. */
-export async function deviceSelection(
-  repos: Repositories,
-  q: {
-    group_id?: string[] | undefined;
-    include_subgroups?: boolean | undefined;
-    tag_selector?: string | undefined;
-  },
-) {
-  const groups = q.group_id?.length ? q.group_id : undefined;
-  const out: { group_id?: string[]; tags?: TagRequirement[] } = {};
-  if (groups) {
-    const all = await Promise.all(
-      groups.map((g) => repos.groups.withSubgroups(g, q.include_subgroups === true)),
-    );
-    out.group_id = [...new Set(all.flat())];
-  }
-  if (typeof q.tag_selector === 'string') out.tags = parseTagSelector(q.tag_selector);
-  return out;
-}

@@ -1,18 +1,12 @@
 import { checkName, checkTags, notFound } from '@bosun/core';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import { expandParam, listBody, listParams } from '../http/query.ts';
-import {
-  ExpandQuery,
-  errorResponses,
-  filter,
-  IdParam,
-  ListQuery,
-  PaginatedList,
-  Timestamp,
-} from '../http/schemas.ts';
+import { expandParam } from '../http/query.ts';
+import { getResource, listResource, renderOne } from '../http/resource.ts';
+import { ExpandQuery, errorResponses, filter, IdParam, ListQuery, PaginatedList } from '../http/schemas.ts';
 import type { GroupRow } from '../storage/groups.ts';
 import type { Repositories } from '../storage/index.ts';
+import { groupView, toDeviceMembership, toGroup } from '../views/groups.ts';
 
 /**
  * Groups with the shape of the Miru `2026-08-17` API (`/groups`: list, create, get, rename, move;
@@ -20,60 +14,6 @@ import type { Repositories } from '../storage/index.ts';
  */
 
 const EXTENSION = { 'x-bosun-extension': true } as const;
-
-export const Group = Type.Object(
-  {
-    object: Type.Literal('group'),
-    id: Type.String({ examples: ['grp_123'] }),
-    name: Type.String(),
-    parent_id: Type.Union([Type.String(), Type.Null()], {
-      description: 'The parent group; null at the root.',
-    }),
-    created_at: Timestamp('When the group was created.'),
-    updated_at: Timestamp('When the group was last changed.'),
-    parent: Type.Optional(Type.Union([Type.Ref('Group'), Type.Null()])),
-  },
-  { $id: 'Group', title: 'Group' },
-);
-
-export const DeviceMembership = Type.Object(
-  {
-    object: Type.Literal('device_membership'),
-    device_id: Type.String(),
-    group_id: Type.Union([Type.String(), Type.Null()]),
-    tags: Type.Record(Type.String(), Type.String()),
-  },
-  { $id: 'DeviceMembership', title: 'Device Membership' },
-);
-
-const toGroup = (row: GroupRow) => ({
-  object: 'group' as const,
-  id: row.id,
-  name: row.name,
-  parent_id: row.parent_id,
-  created_at: row.created_at,
-  updated_at: row.updated_at,
-});
-
-type RenderedGroup = ReturnType<typeof toGroup> & { parent?: RenderedGroup | null };
-
-async function renderGroups(
-  repos: Repositories,
-  rows: GroupRow[],
-  tree: Record<string, any>,
-): Promise<RenderedGroup[]> {
-  const out: RenderedGroup[] = rows.map(toGroup);
-  if (tree.parent) {
-    const parents = await repos.groups.getMany(rows.flatMap((r) => (r.parent_id ? [r.parent_id] : [])));
-    const rendered = new Map(
-      (await renderGroups(repos, [...parents.values()], tree.parent)).map((g) => [g.id, g] as const),
-    );
-    rows.forEach((r, i) => {
-      out[i]!.parent = r.parent_id ? (rendered.get(r.parent_id) ?? null) : null;
-    });
-  }
-  return out;
-}
 
 const DeviceIds = Type.Object({
   device_ids: Type.Array(Type.String(), {
@@ -86,8 +26,8 @@ const DeviceIds = Type.Object({
 export const groupRoutes: FastifyPluginAsyncTypebox<{ repos: Repositories }> = async (app, { repos }) => {
   const tags = ['Groups'];
   const groupId = IdParam('group_id', 'grp_...');
-  const one = async (row: GroupRow, query: Parameters<typeof expandParam>[0]) =>
-    (await renderGroups(repos, [row], expandParam(query, 'group').tree))[0];
+  const one = (row: GroupRow, query: Parameters<typeof expandParam>[0]) =>
+    renderOne(repos, groupView, row, expandParam(query, 'group').tree);
 
   app.get(
     '/groups',
@@ -106,13 +46,8 @@ export const groupRoutes: FastifyPluginAsyncTypebox<{ repos: Repositories }> = a
     },
     async (request) => {
       const q = request.query;
-      const params = listParams(q, 'group');
-      const page = await repos.groups.list({ id: q.id, name: q.name, parent_id: q.parent_id }, params.page);
-      return listBody(
-        params.page,
-        await renderGroups(repos, page.rows, params.expand.tree),
-        page.hasMore,
-        page.totalCount,
+      return listResource(repos, groupView, q, (page) =>
+        repos.groups.list({ id: q.id, name: q.name, parent_id: q.parent_id }, page),
       );
     },
   );
@@ -160,13 +95,8 @@ export const groupRoutes: FastifyPluginAsyncTypebox<{ repos: Repositories }> = a
         response: { 200: Type.Ref('Group'), ...errorResponses },
       },
     },
-    async (request) => {
-      const id = request.params.group_id;
-      expandParam(request.query, 'group');
-      const row = await repos.groups.get(id);
-      if (!row) throw notFound('group', id);
-      return one(row, request.query);
-    },
+    async (request) =>
+      getResource(repos, groupView, request.query, request.params.group_id, (id) => repos.groups.get(id)),
   );
 
   app.patch(
@@ -248,10 +178,8 @@ export const groupRoutes: FastifyPluginAsyncTypebox<{ repos: Repositories }> = a
   );
 
   const deviceId = IdParam('device_id', 'dvc_...');
-  const membershipOf = async (id: string) => {
-    const m = (await repos.groups.membership([id])).get(id)!;
-    return { object: 'device_membership' as const, device_id: id, group_id: m.group_id, tags: m.tags };
-  };
+  const membershipOf = async (id: string) =>
+    toDeviceMembership(id, (await repos.groups.membership([id])).get(id)!);
 
   app.get(
     '/devices/:device_id/membership',
@@ -296,5 +224,3 @@ export const groupRoutes: FastifyPluginAsyncTypebox<{ repos: Repositories }> = a
     },
   );
 };
-
-export const groupSchemas = [Group, DeviceMembership];

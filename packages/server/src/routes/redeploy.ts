@@ -46,7 +46,7 @@ export const redeployRoutes: FastifyPluginAsyncTypebox<{ repos: Repositories }> 
       },
     },
     async (request) => {
-      const { deployment_id } = request.params as { deployment_id: string };
+      const { deployment_id } = request.params;
       const tree = expandParam(request.query, 'deployment').tree;
       const body = request.body ?? {};
       const row = await repos.deployments.redeploy(

@@ -6,12 +6,11 @@ import {
   parsePage,
   parseTagSelector,
   ROLLOUT_STATUSES,
-  TARGET_STATES,
 } from '@bosun/core';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import type { FastifyRequest } from 'fastify';
-import { expandParam, listBody, listParams } from '../http/query.ts';
+import { expandParam } from '../http/query.ts';
+import { getResource, listResource, renderOne } from '../http/resource.ts';
 import {
   ExpandQuery,
   enumFilter,
@@ -20,83 +19,15 @@ import {
   IdParam,
   ListQuery,
   PaginatedList,
-  Timestamp,
 } from '../http/schemas.ts';
 import type { RolloutDriver } from '../rollouts/driver.ts';
 import type { Repositories } from '../storage/index.ts';
 import type { RolloutPlan, RolloutRow, RolloutSelection } from '../storage/rollouts.ts';
-import { renderDeployments } from '../views/deployments.ts';
-import { toRollout } from '../views/rollout-body.ts';
+import { rolloutView, toRolloutEvent, WaveSpec } from '../views/rollouts.ts';
 
 /** `/rollouts` (extension, docs/decisions.md #78): a release over a selection of devices, in waves. */
 
 const EXTENSION = { 'x-bosun-extension': true } as const;
-const literals = (values: readonly string[]) => Type.Union(values.map((v) => Type.Literal(v)));
-const Counts = Type.Object(Object.fromEntries(TARGET_STATES.map((s) => [s, Type.Integer()])));
-const WaveSpec = Type.Object({
-  devices: Type.Optional(Type.Integer({ description: 'A number of devices.' })),
-  percent: Type.Optional(Type.Number({ description: 'A percentage of all selected devices (rounded up).' })),
-});
-const Strategy = Type.Object({
-  waves: Type.Array(WaveSpec, { description: 'The waves in order; the last takes every device left.' }),
-  soak_seconds: Type.Integer({ description: 'Wait this long after a wave settled before the next one.' }),
-  max_failure_ratio: Type.Number({
-    description: 'A wave whose failed share exceeds this pauses the rollout.',
-  }),
-  include_new_devices: Type.Boolean({
-    description: 'Devices that join the selected groups/tags during the rollout are included.',
-  }),
-});
-const Selection = Type.Object({
-  group_ids: Type.Array(Type.String()),
-  include_subgroups: Type.Boolean(),
-  tag_selector: Type.Union([Type.String(), Type.Null()]),
-  device_ids: Type.Array(Type.String()),
-});
-const Plan = Type.Object({
-  config_instance_ids: Type.Array(Type.String()),
-  keep_current: Type.Boolean({
-    description: "Keep each device's current instance of every schema the release still has.",
-  }),
-});
-
-export const Rollout = Type.Object(
-  {
-    object: Type.Literal('rollout'),
-    id: Type.String({ examples: ['rlt_123'] }),
-    description: Type.String(),
-    release_id: Type.String(),
-    status: literals(ROLLOUT_STATUSES),
-    status_reason: Type.Union([Type.String(), Type.Null()], { description: 'Why it paused or was aborted.' }),
-    auto_rollback: Type.Union([Type.Boolean(), Type.Null()]),
-    plan: Plan,
-    selection: Selection,
-    strategy: Strategy,
-    current_wave: Type.Integer({ description: 'The wave in progress, counted from 1.' }),
-    soak_until: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
-    counts: Counts,
-    waves: Type.Array(Type.Object({ wave: Type.Integer(), devices: Type.Integer(), counts: Counts })),
-    created_at: Timestamp('When the rollout was created.'),
-    updated_at: Timestamp('When the rollout last changed.'),
-    deployments: Type.Optional(Type.Array(Type.Ref('Deployment'))),
-  },
-  { $id: 'Rollout', title: 'Rollout' },
-);
-
-export const RolloutEvent = Type.Object(
-  {
-    object: Type.Literal('rollout_event'),
-    id: Type.String(),
-    rollout_id: Type.String(),
-    type: Type.String({
-      examples: ['created', 'wave_started', 'soaking', 'paused', 'resumed', 'aborted', 'completed'],
-    }),
-    wave: Type.Union([Type.Integer(), Type.Null()], { description: 'Counted from 1.' }),
-    message: Type.String(),
-    timestamp: Timestamp('When it happened.'),
-  },
-  { $id: 'RolloutEvent', title: 'Rollout Event' },
-);
 
 const CreateRolloutRequest = Type.Object({
   description: Type.String({ minLength: 1, maxLength: 500 }),
@@ -124,33 +55,14 @@ const CreateRolloutRequest = Type.Object({
   ),
 });
 
-async function renderRollouts(repos: Repositories, rows: RolloutRow[], tree: Record<string, any>) {
-  const targets = await repos.rollouts.targets(rows.map((r) => r.id));
-  const out = [];
-  for (const row of rows) {
-    const mine = targets.filter((t) => t.rollout_id === row.id);
-    const item: Record<string, unknown> = toRollout(row, mine);
-    if (tree.deployments) {
-      const ids = mine.flatMap((t) => (t.deployment_id ? [t.deployment_id] : []));
-      const page = await repos.deployments.list(
-        { id: ids },
-        { offset: 0, limit: Math.max(ids.length, 1), order: [], totalCount: false },
-      );
-      item.deployments = ids.length ? await renderDeployments(repos, page.rows, tree.deployments) : [];
-    }
-    out.push(item);
-  }
-  return out;
-}
-
 export const rolloutRoutes: FastifyPluginAsyncTypebox<{
   repos: Repositories;
   driver: RolloutDriver;
 }> = async (app, { repos, driver }) => {
   const tags = ['Rollouts'];
   const rolloutId = IdParam('rollout_id', 'rlt_...');
-  const one = async (row: RolloutRow, query: Parameters<typeof expandParam>[0]) =>
-    (await renderRollouts(repos, [row], expandParam(query, 'rollout').tree))[0];
+  const one = (row: RolloutRow, query: Parameters<typeof expandParam>[0]) =>
+    renderOne(repos, rolloutView, row, expandParam(query, 'rollout').tree);
 
   app.post(
     '/rollouts',
@@ -239,13 +151,8 @@ export const rolloutRoutes: FastifyPluginAsyncTypebox<{
     },
     async (request) => {
       const q = request.query;
-      const params = listParams(q, 'rollout');
-      const page = await repos.rollouts.list({ id: q.id, status: q.status }, params.page);
-      return listBody(
-        params.page,
-        await renderRollouts(repos, page.rows, params.expand.tree),
-        page.hasMore,
-        page.totalCount,
+      return listResource(repos, rolloutView, q, (page) =>
+        repos.rollouts.list({ id: q.id, status: q.status }, page),
       );
     },
   );
@@ -264,13 +171,10 @@ export const rolloutRoutes: FastifyPluginAsyncTypebox<{
         response: { 200: Type.Ref('Rollout'), ...errorResponses },
       },
     },
-    async (request) => {
-      const id = request.params.rollout_id;
-      expandParam(request.query, 'rollout');
-      const row = await repos.rollouts.get(id);
-      if (!row) throw notFound('rollout', id);
-      return one(row, request.query);
-    },
+    async (request) =>
+      getResource(repos, rolloutView, request.query, request.params.rollout_id, (id) =>
+        repos.rollouts.get(id),
+      ),
   );
 
   const action = (name: 'pause' | 'resume' | 'abort', summary: string) =>
@@ -291,14 +195,12 @@ export const rolloutRoutes: FastifyPluginAsyncTypebox<{
           response: { 200: Type.Ref('Rollout'), ...errorResponses },
         },
       },
-      async (request: FastifyRequest) => {
-        const id = (request.params as { rollout_id: string }).rollout_id;
-        const query = request.query as Parameters<typeof expandParam>[0];
-        expandParam(query, 'rollout');
-        const reason = (request.body as { reason?: string } | undefined)?.reason ?? null;
-        const { row } = await repos.rollouts.act(id, name, reason);
+      async (request) => {
+        expandParam(request.query, 'rollout');
+        const reason = request.body?.reason ?? null;
+        const { row } = await repos.rollouts.act(request.params.rollout_id, name, reason);
         if (name === 'resume') void driver.kick();
-        return one(row, query);
+        return one(row, request.query);
       },
     );
   action('pause', 'Pause');
@@ -334,18 +236,8 @@ export const rolloutRoutes: FastifyPluginAsyncTypebox<{
         limit,
         offset,
         has_more: page.hasMore,
-        data: page.rows.map((e) => ({
-          object: 'rollout_event' as const,
-          id: e.id,
-          rollout_id: e.rollout_id,
-          type: e.type,
-          wave: e.wave === null ? null : e.wave + 1,
-          message: e.message,
-          timestamp: e.occurred_at,
-        })),
+        data: page.rows.map(toRolloutEvent),
       };
     },
   );
 };
-
-export const rolloutSchemas = [Rollout, RolloutEvent];

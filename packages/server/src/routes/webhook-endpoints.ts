@@ -1,149 +1,22 @@
-import { badRequest, checkEventTypes, checkWebhookUrl, notFound, WEBHOOK_EVENT_TYPES } from '@bosun/core';
+import { badRequest, checkEventTypes, checkWebhookUrl, notFound } from '@bosun/core';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import { listBody, listParams } from '../http/query.ts';
-import {
-  enumFilter,
-  errorResponses,
-  filter,
-  IdParam,
-  ListQuery,
-  NullableTimestamp,
-  PaginatedList,
-  Timestamp,
-} from '../http/schemas.ts';
+import { getResource, listResource, renderOne } from '../http/resource.ts';
+import { enumFilter, errorResponses, filter, IdParam, ListQuery, PaginatedList } from '../http/schemas.ts';
 import type { Repositories } from '../storage/index.ts';
+import { generateWebhookSecret } from '../storage/webhooks.ts';
 import {
-  type AttemptRow,
-  type DeliveryRow,
-  generateWebhookSecret,
-  type WebhookEndpointRecord,
-} from '../storage/webhooks.ts';
+  toReleaseValidation,
+  toWebhookEndpoint,
+  webhookDeliveryView,
+  webhookEndpointView,
+} from '../views/webhook-endpoints.ts';
 import type { Webhooks } from '../webhooks/index.ts';
 
 /** Extension beyond the Miru API (docs/decisions.md #19). */
 const EXTENSION = { 'x-bosun-extension': true } as const;
 const READ = ['webhooks:read'];
 const WRITE = ['webhooks:write'];
-const literals = (values: readonly string[]) => Type.Union(values.map((v) => Type.Literal(v)));
-
-const endpointFields = {
-  object: Type.Literal('webhook_endpoint'),
-  id: Type.String({ examples: ['ep_123'] }),
-  url: Type.String({ description: 'Where events are POSTed (https; see BOSUN_WEBHOOKS_ALLOW_PRIVATE).' }),
-  description: Type.String(),
-  event_types: Type.Array(Type.String(), {
-    description: `Event types, '*' (all but deployment.validate) or '<prefix>.*'. Known: ${[...WEBHOOK_EVENT_TYPES, 'deployment.validate'].join(', ')}.`,
-  }),
-  enabled: Type.Boolean(),
-  disabled_reason: Type.Union([Type.String(), Type.Null()], {
-    description: 'Why Bosun disabled the endpoint (repeated failed deliveries); null otherwise.',
-  }),
-  created_at: Timestamp('When the endpoint was created.'),
-  updated_at: Timestamp('When the endpoint last changed.'),
-};
-
-export const WebhookEndpoint = Type.Object(endpointFields, {
-  $id: 'WebhookEndpoint',
-  title: 'Webhook Endpoint',
-});
-export const CreatedWebhookEndpoint = Type.Object(
-  {
-    ...endpointFields,
-    secret: Type.String({
-      description:
-        'The signing secret (Standard Webhooks, `whsec_…`), shown only in this response. After a rotation the previous secret also signs for 24 h.',
-      examples: ['whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw'],
-    }),
-  },
-  { $id: 'CreatedWebhookEndpoint', title: 'Created Webhook Endpoint' },
-);
-
-export const WebhookDelivery = Type.Object(
-  {
-    object: Type.Literal('webhook_delivery'),
-    id: Type.String({ examples: ['whd_123'] }),
-    endpoint_id: Type.String(),
-    event_id: Type.String({ description: 'Also the `webhook-id` header of every attempt.' }),
-    event_type: Type.String(),
-    status: literals(['pending', 'delivered', 'failed']),
-    attempts: Type.Array(
-      Type.Object({
-        attempt: Type.Integer(),
-        started_at: Timestamp('When the attempt started.'),
-        status_code: Type.Union([Type.Integer(), Type.Null()]),
-        latency_ms: Type.Integer(),
-        response_excerpt: Type.Union([Type.String(), Type.Null()], {
-          description: 'First 1 KB of the answer.',
-        }),
-        error: Type.Union([Type.String(), Type.Null()], {
-          description: 'Timeout, refused address, network error.',
-        }),
-        retry_delay_ms: Type.Union([Type.Integer(), Type.Null()], {
-          description: 'The jittered wait before the next attempt; null when none followed.',
-        }),
-      }),
-    ),
-    next_attempt_at: NullableTimestamp('When the next attempt is due (pending only).'),
-    delivered_at: NullableTimestamp('When a 2xx answer arrived.'),
-    created_at: Timestamp('When the event was written.'),
-  },
-  { $id: 'WebhookDelivery', title: 'Webhook Delivery' },
-);
-
-const ReleaseValidation = Type.Object(
-  {
-    object: Type.Literal('release_custom_validation'),
-    release_id: Type.String(),
-    enabled: Type.Boolean({
-      description: 'Whether deployment creates of this release call deployment.validate.',
-    }),
-    fail_open: Type.Boolean({
-      description:
-        'When a validator does not answer (timeout, non-2xx): false refuses the create (409 deployment_validation_unavailable), true creates it and records that.',
-    }),
-  },
-  { $id: 'ReleaseCustomValidation', title: 'Release Custom Validation' },
-);
-
-export const webhookSchemas = [WebhookEndpoint, CreatedWebhookEndpoint, WebhookDelivery, ReleaseValidation];
-
-export function toWebhookEndpoint(e: WebhookEndpointRecord) {
-  return {
-    object: 'webhook_endpoint' as const,
-    id: e.id,
-    url: e.url,
-    description: e.description,
-    event_types: e.event_types,
-    enabled: e.enabled,
-    disabled_reason: e.disabled_reason,
-    created_at: e.created_at,
-    updated_at: e.updated_at,
-  };
-}
-
-function toDelivery(d: DeliveryRow & { event_type: string }, attempts: AttemptRow[]) {
-  return {
-    object: 'webhook_delivery' as const,
-    id: d.id,
-    endpoint_id: d.endpoint_id,
-    event_id: d.event_id,
-    event_type: d.event_type,
-    status: d.status,
-    attempts: attempts.map((a) => ({
-      attempt: a.attempt,
-      started_at: a.started_at,
-      status_code: a.status_code,
-      latency_ms: a.latency_ms,
-      response_excerpt: a.response_excerpt,
-      error: a.error,
-      retry_delay_ms: a.retry_delay_ms,
-    })),
-    next_attempt_at: d.status === 'pending' ? d.next_attempt_at : null,
-    delivered_at: d.delivered_at,
-    created_at: d.created_at,
-  };
-}
 
 const endpointId = IdParam('webhook_endpoint_id', 'ep_...');
 const EndpointBody = {
@@ -218,12 +91,10 @@ export const webhookEndpointRoutes: FastifyPluginAsyncTypebox<{
         },
       },
     },
-    async (request) => {
-      const q = request.query;
-      const params = listParams(q, 'webhook_endpoint');
-      const page = await repos.webhooks.page({ id: q.id }, params.page);
-      return listBody(params.page, page.rows.map(toWebhookEndpoint), page.hasMore, page.totalCount);
-    },
+    async (request) =>
+      listResource(repos, webhookEndpointView, request.query, (page) =>
+        repos.webhooks.page({ id: request.query.id }, page),
+      ),
   );
 
   app.get(
@@ -239,7 +110,10 @@ export const webhookEndpointRoutes: FastifyPluginAsyncTypebox<{
         response: { 200: Type.Ref('WebhookEndpoint'), ...errorResponses },
       },
     },
-    async (request) => toWebhookEndpoint(await load(request.params.webhook_endpoint_id)),
+    async (request) =>
+      getResource(repos, webhookEndpointView, {}, request.params.webhook_endpoint_id, (id) =>
+        repos.webhooks.get(id),
+      ),
   );
 
   app.patch(
@@ -392,18 +266,8 @@ export const webhookEndpointRoutes: FastifyPluginAsyncTypebox<{
     async (request) => {
       const e = await load(request.params.webhook_endpoint_id);
       const q = request.query;
-      const params = listParams(q, 'webhook_delivery');
-      const page = await repos.webhooks.deliveries(
-        e.id,
-        { status: q.status, event_id: q.event_id },
-        params.page,
-      );
-      const attempts = await repos.webhooks.attempts(page.rows.map((d) => d.id));
-      return listBody(
-        params.page,
-        page.rows.map((d) => toDelivery(d, attempts.get(d.id) ?? [])),
-        page.hasMore,
-        page.totalCount,
+      return listResource(repos, webhookDeliveryView, q, (page) =>
+        repos.webhooks.deliveries(e.id, { status: q.status, event_id: q.event_id }, page),
       );
     },
   );
@@ -424,14 +288,14 @@ export const webhookEndpointRoutes: FastifyPluginAsyncTypebox<{
       },
     },
     async (request) => {
-      const { webhook_endpoint_id, delivery_id } = request.params as Record<string, string>;
-      const e = await load(webhook_endpoint_id!);
-      if (!(await repos.webhooks.delivery(e.id, delivery_id!)))
-        throw notFound('webhook delivery', delivery_id!);
-      await repos.webhooks.redeliver(e.id, delivery_id!);
+      const { webhook_endpoint_id, delivery_id } = request.params;
+      const e = await load(webhook_endpoint_id);
+      if (!(await repos.webhooks.delivery(e.id, delivery_id)))
+        throw notFound('webhook delivery', delivery_id);
+      await repos.webhooks.redeliver(e.id, delivery_id);
       webhooks.worker.kick();
-      const d = (await repos.webhooks.delivery(e.id, delivery_id!))!;
-      return toDelivery(d, (await repos.webhooks.attempts([d.id])).get(d.id) ?? []);
+      const d = (await repos.webhooks.delivery(e.id, delivery_id))!;
+      return renderOne(repos, webhookDeliveryView, d);
     },
   );
 
@@ -443,15 +307,7 @@ export const webhookEndpointRoutes: FastifyPluginAsyncTypebox<{
     if (!r) throw notFound('release', id);
     return r;
   };
-  const validationOf = async (id: string) => {
-    const mode = await repos.webhooks.validationMode(id);
-    return {
-      object: 'release_custom_validation' as const,
-      release_id: id,
-      enabled: mode !== null,
-      fail_open: mode === 'fail_open',
-    };
-  };
+  const validationOf = async (id: string) => toReleaseValidation(id, await repos.webhooks.validationMode(id));
 
   app.get(
     '/releases/:release_id/custom_validation',

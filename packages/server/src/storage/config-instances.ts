@@ -2,8 +2,8 @@ import { newId } from '@bosun/core';
 import type { Kysely } from 'kysely';
 import type { ConfigInstanceTable, Database } from '../db/schema.ts';
 import { nowIso } from '../db/time.ts';
-import { toConfigInstance } from '../views/config-instances.ts';
 import { emitEvent } from '../webhooks/events.ts';
+import { toConfigInstance } from '../wire/config-instances.ts';
 import { fetchPage, type Page, type PageRequest, rowsById, whereFilters } from './list.ts';
 
 /** An instance with the live name of its config type. */

@@ -26,7 +26,8 @@ import { type Kysely, type Selectable, SqliteAdapter, sql } from 'kysely';
 import type { ActivityStatus, Database, DeploymentTable, ErrorStatus, TargetStatus } from '../db/schema.ts';
 import { nowIso } from '../db/time.ts';
 import { emitDeploymentEvents } from '../webhooks/deployment-events.ts';
-import { fetchPage, type Page, type PageRequest, whereFilters } from './list.ts';
+import { stateOf } from '../wire/deployments.ts';
+import { fetchPage, type Page, type PageRequest, rowsById, whereFilters } from './list.ts';
 
 export type DeploymentRow = Selectable<DeploymentTable>;
 export type DeploymentEventRow = Selectable<Database['deployment_events']>;
@@ -101,9 +102,7 @@ export interface AgentReportInput {
 /** How many report ids the ledger keeps per device: far more than an agent's outbox ever resends. */
 export const AGENT_REPORT_RETENTION = 1000;
 
-export const stateOf = (
-  row: Pick<DeploymentRow, 'target_status' | 'activity_status' | 'error_status'>,
-): DeploymentState => ({ target: row.target_status, activity: row.activity_status, error: row.error_status });
+export { stateOf };
 
 const asDevice = (row: DeploymentRow): DeviceDeployment => ({
   id: row.id,
@@ -130,6 +129,10 @@ export class DeploymentStore {
 
   async get(id: string): Promise<DeploymentRow | undefined> {
     return this.db.selectFrom('deployments').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  async getMany(ids: readonly string[]): Promise<Map<string, DeploymentRow>> {
+    return rowsById(this.db.selectFrom('deployments').selectAll(), 'id', ids);
   }
 
   async list(filter: DeploymentFilter, page: PageRequest): Promise<Page<DeploymentRow>> {

@@ -2,8 +2,8 @@ import { conflict, newId, type TagRequirement } from '@bosun/core';
 import type { Kysely } from 'kysely';
 import type { Database, DeviceTable } from '../db/schema.ts';
 import { nowIso } from '../db/time.ts';
-import { toDevice } from '../views/devices.ts';
 import { emitEvent } from '../webhooks/events.ts';
+import { toDevice } from '../wire/devices.ts';
 import { inGroups, matchingTags } from './groups.ts';
 import { fetchPage, type Page, type PageRequest, rowsById, whereFilters } from './list.ts';
 

@@ -3,8 +3,8 @@ import type { Kysely } from 'kysely';
 import { uniqueViolation } from '../db/errors.ts';
 import type { Database, ReleaseTable } from '../db/schema.ts';
 import { nowIso } from '../db/time.ts';
-import { toRelease } from '../views/releases.ts';
 import { emitEvent } from '../webhooks/events.ts';
+import { toRelease } from '../wire/releases.ts';
 import { fetchPage, type Page, type PageRequest, rowsById, whereFilters } from './list.ts';
 
 export type ReleaseRow = ReleaseTable;

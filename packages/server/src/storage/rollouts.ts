@@ -8,6 +8,7 @@ import {
   type RolloutAction,
   type RolloutStatus,
   type RolloutStrategy,
+  type StoredTargetState,
   type TargetState,
   targetState,
   type WebhookEventType,
@@ -16,9 +17,9 @@ import type { Kysely, Selectable } from 'kysely';
 import type { RolloutTable, RolloutTargetTable } from '../db/fleet-schema.ts';
 import type { Database } from '../db/schema.ts';
 import { nowIso } from '../db/time.ts';
-import { toRollout } from '../views/rollout-body.ts';
 import { emitEvent } from '../webhooks/events.ts';
-import { stateOf } from './deployments.ts';
+import { toRollout } from '../wire/rollouts.ts';
+import { type DeploymentRow, stateOf } from './deployments.ts';
 import { inGroups, matchingTags } from './groups.ts';
 import { fetchPage, type Page, type PageRequest } from './list.ts';
 
@@ -48,7 +49,7 @@ export interface CreateRolloutInput {
 }
 
 /** A target with where it stands (from its deployment). */
-export interface TargetView extends RolloutTargetRow {
+export interface TargetView extends Omit<RolloutTargetRow, 'state'> {
   state: TargetState;
 }
 
@@ -151,7 +152,7 @@ export class RolloutStore {
   }
 
   async list(
-    filter: { id?: string[] | undefined; status?: string[] | undefined },
+    filter: { id?: string[] | undefined; status?: RolloutStatus[] | undefined },
     page: PageRequest,
   ): Promise<Page<RolloutRow>> {
     let q = this.db.selectFrom('rollouts').selectAll();
@@ -193,10 +194,7 @@ export class RolloutStore {
       device_id: r.device_id,
       wave: r.wave,
       deployment_id: r.deployment_id,
-      state: targetState(
-        r.state as 'pending' | 'created' | 'skipped',
-        r.target_status ? { state: stateOf(r as any), deployed_at: r.deployed_at ?? null } : null,
-      ),
+      state: targetState(r.state, deploymentOf(r)),
       updated_at: r.updated_at,
     }));
   }
@@ -291,7 +289,7 @@ export class RolloutStore {
   async setTarget(
     id: string,
     deviceId: string,
-    set: { state: 'pending' | 'created' | 'skipped'; deployment_id: string | null },
+    set: { state: StoredTargetState; deployment_id: string | null },
   ): Promise<void> {
     await this.db
       .updateTable('rollout_targets')
@@ -317,7 +315,7 @@ export class RolloutStore {
     return this.db.transaction().execute(async (tx) => {
       const row = await tx.selectFrom('rollouts').selectAll().where('id', '=', id).executeTakeFirst();
       if (!row) throw notFound('rollout', id);
-      const to = checkRolloutAction(id, row.status as RolloutStatus, action);
+      const to = checkRolloutAction(id, row.status, action);
       const now = nowIso();
       let retried = 0;
       if (action === 'resume') {
@@ -399,3 +397,15 @@ const ROLLOUT_PLATFORM_EVENTS: Record<string, WebhookEventType | undefined> = {
   completed: 'rollout.completed',
   aborted: 'rollout.aborted',
 };
+
+/** The target's deployment from the left join: every status column set, or none (no deployment yet). */
+function deploymentOf(r: {
+  target_status: DeploymentRow['target_status'] | null;
+  activity_status: DeploymentRow['activity_status'] | null;
+  error_status: DeploymentRow['error_status'] | null;
+  deployed_at: string | null;
+}) {
+  const { target_status, activity_status, error_status } = r;
+  if (target_status === null || activity_status === null || error_status === null) return null;
+  return { state: stateOf({ target_status, activity_status, error_status }), deployed_at: r.deployed_at };
+}

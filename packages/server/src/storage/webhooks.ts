@@ -61,7 +61,10 @@ function toRecord(row: WebhookEndpointTable): WebhookEndpointRecord {
   };
 }
 
-export function signingSecrets(row: WebhookEndpointTable, now = Date.now()): SigningSecrets {
+export function signingSecrets(
+  row: Pick<WebhookEndpointTable, 'secret' | 'previous_secret' | 'previous_secret_expires_at'>,
+  now = Date.now(),
+): SigningSecrets {
   const previousValid =
     row.previous_secret !== null &&
     row.previous_secret_expires_at !== null &&
@@ -209,7 +212,7 @@ export class WebhookStore {
 
   async deliveries(
     endpointId: string,
-    filter: { status?: string[]; event_id?: string[] },
+    filter: { status?: DeliveryRow['status'][] | undefined; event_id?: string[] | undefined },
     page: PageRequest,
   ): Promise<Page<DeliveryRow & { event_type: string }>> {
     let q = this.db
@@ -218,7 +221,7 @@ export class WebhookStore {
       .selectAll('d')
       .select('e.type as event_type')
       .where('d.endpoint_id', '=', endpointId);
-    if (filter.status?.length) q = q.where('d.status', 'in', filter.status as DeliveryRow['status'][]);
+    if (filter.status?.length) q = q.where('d.status', 'in', filter.status);
     if (filter.event_id?.length) q = q.where('d.event_id', 'in', filter.event_id);
     return fetchPage(q, page, (f) => `d.${f}`);
   }
@@ -331,7 +334,7 @@ export class WebhookStore {
           secret: r.w_secret,
           previous_secret: r.w_previous_secret,
           previous_secret_expires_at: r.w_previous_secret_expires_at,
-        } as WebhookEndpointTable),
+        }),
       },
       event: { id: r.event_id, type: r.e_type, data: r.e_data, created_at: r.e_created_at },
     }));

@@ -11,7 +11,7 @@ import { Type } from '@sinclair/typebox';
 import { type ExpressionBuilder, type Kysely, sql } from 'kysely';
 import type { Database } from '../db/schema.ts';
 import { errorResponses } from '../http/schemas.ts';
-import { deviceSelection } from '../routes/devices.ts';
+import { deviceSelection } from '../storage/device-selection.ts';
 import { inGroups, matchingTags } from '../storage/groups.ts';
 import type { Repositories } from '../storage/index.ts';
 import { presenceIs } from '../storage/presence.ts';
@@ -140,7 +140,7 @@ export const fleetRoutes: FastifyPluginAsyncTypebox<{ db: Kysely<Database>; repo
         );
       }
       // The device list's selection rules (subgroups resolved, selector parsed: a bad one is a 400).
-      const selection = await deviceSelection(repos, q);
+      const selection = await deviceSelection(repos.groups, q);
       if (selection.group_id) {
         const groups = selection.group_id;
         query = query.where((eb) => inGroups(groups)(eb as DevicesEb));

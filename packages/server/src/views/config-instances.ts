@@ -3,6 +3,7 @@ import { Type } from '@sinclair/typebox';
 import { Timestamp } from '../http/schemas.ts';
 import type { ConfigInstanceRow } from '../storage/config-instances.ts';
 import type { Repositories } from '../storage/index.ts';
+import { toConfigInstance } from '../wire/config-instances.ts';
 import { type ConfigSchemaView, configSchemaView } from './config-schemas.ts';
 import { type ConfigTypeView, expandConfigTypes } from './config-types.ts';
 import { related, type View } from './view.ts';
@@ -31,17 +32,7 @@ export const ConfigInstance = Type.Object(
   { $id: 'ConfigInstance', title: 'Config Instance' },
 );
 
-export function toConfigInstance(row: ConfigInstanceRow) {
-  return {
-    object: 'config_instance' as const,
-    id: row.id,
-    config_type_name: row.config_type_name,
-    filepath: row.filepath,
-    created_at: row.created_at,
-    config_schema_id: row.config_schema_id,
-    config_type_id: row.config_type_id,
-  };
-}
+export { toConfigInstance };
 
 export type ConfigInstanceView = ReturnType<typeof toConfigInstance> & {
   content?: { format: 'json'; data: string };

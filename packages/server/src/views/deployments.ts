@@ -10,8 +10,8 @@ import {
 import { Type } from '@sinclair/typebox';
 import { Timestamp } from '../http/schemas.ts';
 import type { DeploymentEventRow, DeploymentRow } from '../storage/deployments.ts';
-import { stateOf } from '../storage/deployments.ts';
 import type { Repositories } from '../storage/index.ts';
+import { toDeployment } from '../wire/deployments.ts';
 import { type ConfigInstanceView, configInstanceView } from './config-instances.ts';
 import { type DeviceView, deviceView } from './devices.ts';
 import { type ReleaseView, releaseView } from './releases.ts';
@@ -71,21 +71,7 @@ export const DeploymentEvent = Type.Object(
   { $id: 'DeploymentEvent', title: 'Deployment Event' },
 );
 
-export function toDeployment(row: DeploymentRow) {
-  return {
-    object: 'deployment' as const,
-    id: row.id,
-    description: row.description,
-    status: deriveStatus(stateOf(row)),
-    activity_status: row.activity_status,
-    error_status: row.error_status,
-    target_status: row.target_status,
-    device_id: row.device_id,
-    release_id: row.release_id,
-    created_at: row.created_at,
-    updated_at: row.updated_at,
-  };
-}
+export { toDeployment };
 
 const snapshot = (s: DeploymentState) => ({
   target_status: s.target,

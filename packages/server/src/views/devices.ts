@@ -1,7 +1,7 @@
-import { DEVICE_STATUSES, deviceStatus } from '@bosun/core';
+import { DEVICE_STATUSES } from '@bosun/core';
 import { Type } from '@sinclair/typebox';
 import { NullableTimestamp, Timestamp } from '../http/schemas.ts';
-import type { DeviceRow } from '../storage/devices.ts';
+import { toDevice } from '../wire/devices.ts';
 import { plainView } from './view.ts';
 
 export const Device = Type.Object(
@@ -19,20 +19,7 @@ export const Device = Type.Object(
   { $id: 'Device', title: 'Device' },
 );
 
-export function toDevice(row: DeviceRow) {
-  return {
-    object: 'device' as const,
-    id: row.id,
-    name: row.name,
-    // Online/offline is derived from presence at read time (the 60 s rule lives in core).
-    status: deviceStatus(row, Date.now()),
-    agent_version: row.agent_version,
-    last_connected_at: row.last_connected_at,
-    last_disconnected_at: row.last_disconnected_at,
-    created_at: row.created_at,
-    updated_at: row.updated_at,
-  };
-}
+export { toDevice };
 
 export type DeviceView = ReturnType<typeof toDevice>;
 

@@ -11,7 +11,15 @@ import { ConfigType } from './config-types.ts';
 import { Deployment, DeploymentEvent } from './deployments.ts';
 import { Device, PingDeviceResponse, TokenResponse } from './devices.ts';
 import { GitCommit } from './git-commits.ts';
+import { DeviceMembership, Group } from './groups.ts';
 import { Release } from './releases.ts';
+import { Rollout, RolloutEvent } from './rollouts.ts';
+import {
+  CreatedWebhookEndpoint,
+  ReleaseValidation,
+  WebhookDelivery,
+  WebhookEndpoint,
+} from './webhook-endpoints.ts';
 
 export { apiKeyView, toApiKey } from './api-keys.ts';
 export {
@@ -39,8 +47,18 @@ export {
 } from './deployments.ts';
 export { type DeviceView, deviceView, toDevice } from './devices.ts';
 export { gitCommitView, toGitCommit } from './git-commits.ts';
+export { type GroupView, groupView, toDeviceMembership, toGroup } from './groups.ts';
 export { type ReleaseView, releaseView, renderReleases, toRelease } from './releases.ts';
+export { type RolloutView, rolloutView, toRolloutEvent } from './rollouts.ts';
 export { plainView, related, renderById, type View } from './view.ts';
+export {
+  toReleaseValidation,
+  toWebhookDelivery,
+  toWebhookEndpoint,
+  type WebhookDeliveryView,
+  webhookDeliveryView,
+  webhookEndpointView,
+} from './webhook-endpoints.ts';
 
 /** Every shared response schema, in the order the OpenAPI document has always listed them. */
 export const viewSchemas: TSchema[] = [
@@ -56,4 +74,12 @@ export const viewSchemas: TSchema[] = [
   CreatedApiKey,
   Deployment,
   DeploymentEvent,
+  WebhookEndpoint,
+  CreatedWebhookEndpoint,
+  WebhookDelivery,
+  ReleaseValidation,
+  Group,
+  DeviceMembership,
+  Rollout,
+  RolloutEvent,
 ];

@@ -3,6 +3,7 @@ import { Type } from '@sinclair/typebox';
 import { Timestamp } from '../http/schemas.ts';
 import type { Repositories } from '../storage/index.ts';
 import type { ReleaseRow } from '../storage/releases.ts';
+import { toRelease } from '../wire/releases.ts';
 import { type ConfigSchemaView, configSchemaView } from './config-schemas.ts';
 import { renderById, type View } from './view.ts';
 
@@ -21,16 +22,7 @@ export const Release = Type.Object(
   { $id: 'Release', title: 'Release' },
 );
 
-export function toRelease(row: ReleaseRow) {
-  return {
-    object: 'release' as const,
-    id: row.id,
-    version: row.version,
-    git_commit_id: row.git_commit_id,
-    created_at: row.created_at,
-    updated_at: row.updated_at,
-  };
-}
+export { toRelease };
 
 export type ReleaseView = ReturnType<typeof toRelease> & { config_schemas?: ConfigSchemaView[] };
 

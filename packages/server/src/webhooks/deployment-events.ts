@@ -1,7 +1,7 @@
 import { type DeploymentState, deriveStatus, sameState, type WebhookEventType } from '@bosun/core';
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.ts';
-import { toDeployment } from '../views/deployments.ts';
+import { toDeployment } from '../wire/deployments.ts';
 import { emitEvents } from './events.ts';
 
 const snapshot = (s: DeploymentState) => ({

@@ -2,7 +2,7 @@ import { matchesEventType, newId, type WebhookEventType } from '@bosun/core';
 import type { Kysely } from 'kysely';
 import type { Database, WebhookDeliveryTable } from '../db/schema.ts';
 import { nowIso } from '../db/time.ts';
-import { toDevice } from '../views/devices.ts';
+import { toDevice } from '../wire/devices.ts';
 
 /** The envelope every webhook carries: the tetons `Event` plus an `id` (`evt_…`). */
 export interface EventEnvelope {

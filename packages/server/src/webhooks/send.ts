@@ -1,4 +1,4 @@
-import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
+import { lookup as dnsLookup } from 'node:dns';
 import http from 'node:http';
 import https from 'node:https';
 import type { LookupFunction } from 'node:net';
@@ -45,9 +45,8 @@ export function signHeaders(msgId: string, body: string, secrets: SigningSecrets
 
 /** Resolves like the default lookup, then refuses when any address is not public: checked at connect time. */
 const publicOnlyLookup: LookupFunction = (hostname, options, callback) => {
-  dnsLookup(hostname, { ...options, all: true }, (err, addresses) => {
+  dnsLookup(hostname, { ...options, all: true }, (err, list) => {
     if (err) return callback(err, '', 0);
-    const list = addresses as LookupAddress[];
     const refused = list.find((a) => !isPublicAddress(a.address));
     if (refused || !list.length) {
       const e = Object.assign(
@@ -56,7 +55,7 @@ const publicOnlyLookup: LookupFunction = (hostname, options, callback) => {
       );
       return callback(e, '', 0);
     }
-    if ((options as { all?: boolean }).all) return (callback as any)(null, list);
+    if (options.all) return callback(null, list);
     callback(null, list[0]!.address, list[0]!.family);
   });
 };

@@ -1,14 +1,13 @@
 import { countTargets, type RolloutStrategy } from '@bosun/core';
-import type { RolloutRow, TargetView } from '../storage/rollouts.ts';
+import type { RolloutPlan, RolloutRow, RolloutSelection, TargetView } from '../storage/rollouts.ts';
 
 /**
  * A rollout as the API renders it (the `Rollout` schema, without expansions), from its row and its
- * targets. The routes answer with it and the `rollout.*` events carry it, rendered inside the
- * transaction of the change (docs/decisions.md #87).
+ * targets. The view answers with it and the `rollout.*` events carry it, rendered inside the
+ * transaction of the change (docs/decisions.md #87), so it lives below both (docs/decisions.md #96).
  */
-export function toRollout(row: RolloutRow, targets: readonly TargetView[]) {
-  const strategy = JSON.parse(row.strategy) as RolloutStrategy;
-  const mine = targets.filter((t) => t.rollout_id === row.id);
+export function toRollout(row: RolloutRow, mine: readonly TargetView[]) {
+  const strategy: RolloutStrategy = JSON.parse(row.strategy);
   const counts = countTargets(mine, strategy.waves.length);
   return {
     object: 'rollout' as const,
@@ -18,8 +17,8 @@ export function toRollout(row: RolloutRow, targets: readonly TargetView[]) {
     status: row.status,
     status_reason: row.status_reason,
     auto_rollback: row.auto_rollback === null ? null : row.auto_rollback === 1,
-    plan: JSON.parse(row.plan) as unknown,
-    selection: JSON.parse(row.selector) as unknown,
+    plan: JSON.parse(row.plan) as RolloutPlan,
+    selection: JSON.parse(row.selector) as RolloutSelection,
     strategy,
     current_wave: row.current_wave + 1,
     soak_until: row.soak_until,
