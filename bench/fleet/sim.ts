@@ -202,7 +202,11 @@ export class Fleet {
     return () => this.listeners.delete(fn);
   }
 
-  private waitFor<T>(what: string, check: () => T | undefined, timeoutMs: number): Promise<T> {
+  private waitFor<T>(
+    what: string | (() => string),
+    check: () => T | undefined,
+    timeoutMs: number,
+  ): Promise<T> {
     return new Promise((resolve, reject) => {
       const done = (value: T) => {
         clearTimeout(timer);
@@ -211,7 +215,8 @@ export class Fleet {
       };
       const timer = setTimeout(() => {
         stop();
-        reject(new Error(`fleet: timed out waiting for ${what}`));
+        // A function describes the progress at the moment of the timeout, not at the start.
+        reject(new Error(`fleet: timed out waiting for ${typeof what === 'function' ? what() : what}`));
       }, timeoutMs);
       let settled = false;
       // Checked after every listener has seen the observation (listeners run in insertion order).
@@ -288,7 +293,7 @@ export class Fleet {
       child.send({ type: 'start', robots, scratch, spreadMs } satisfies ToWorker);
     });
     const last = await this.waitFor(
-      `${n} robots connected (${connected.size} so far)`,
+      () => `${n} robots connected (${connected.size} so far, ${failedStarts} failed)`,
       () => (connected.size + failedStarts >= n ? Date.now() : undefined),
       spreadMs + (this.opts.timeoutMs ?? 120_000),
     );
