@@ -18,7 +18,7 @@ import type { RolloutTable, RolloutTargetTable } from '../db/fleet-schema.ts';
 import type { Database } from '../db/schema.ts';
 import { nowIso } from '../db/time.ts';
 import { emitEvent } from '../webhooks/events.ts';
-import { toRollout } from '../wire/rollouts.ts';
+import { type RolloutPlan, type RolloutSelection, toRollout } from '../wire/rollouts.ts';
 import { type DeploymentRow, stateOf } from './deployments.ts';
 import { inGroups, matchingTags } from './groups.ts';
 import { fetchPage, type Page, type PageRequest } from './list.ts';
@@ -27,17 +27,7 @@ export type RolloutRow = Selectable<RolloutTable>;
 export type RolloutTargetRow = Selectable<RolloutTargetTable>;
 export type RolloutEventRow = Selectable<Database['rollout_events']>;
 
-export interface RolloutSelection {
-  group_ids: string[];
-  include_subgroups: boolean;
-  tag_selector: string | null;
-  device_ids: string[];
-}
-
-export interface RolloutPlan {
-  config_instance_ids: string[];
-  keep_current: boolean;
-}
+export type { RolloutPlan, RolloutSelection };
 
 export interface CreateRolloutInput {
   description: string;

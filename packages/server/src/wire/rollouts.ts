@@ -1,12 +1,34 @@
-import { countTargets, type RolloutStrategy } from '@bosun/core';
-import type { RolloutPlan, RolloutRow, RolloutSelection, TargetView } from '../storage/rollouts.ts';
+import { countTargets, type RolloutStrategy, type TargetState } from '@bosun/core';
+import type { Selectable } from 'kysely';
+import type { RolloutTable } from '../db/fleet-schema.ts';
+
+/** Which devices a rollout covers, as stored in its row and rendered. */
+export interface RolloutSelection {
+  group_ids: string[];
+  include_subgroups: boolean;
+  tag_selector: string | null;
+  device_ids: string[];
+}
+
+/** The instances a rollout deploys, as stored in its row and rendered. */
+export interface RolloutPlan {
+  config_instance_ids: string[];
+  keep_current: boolean;
+}
+
+/** What rendering needs of a target: whose it is, its wave and its state. */
+export interface RenderedTarget {
+  rollout_id: string;
+  wave: number;
+  state: TargetState;
+}
 
 /**
  * A rollout as the API renders it (the `Rollout` schema, without expansions), from its row and its
  * targets. The view answers with it and the `rollout.*` events carry it, rendered inside the
  * transaction of the change (docs/decisions.md #87), so it lives below both (docs/decisions.md #96).
  */
-export function toRollout(row: RolloutRow, mine: readonly TargetView[]) {
+export function toRollout(row: Selectable<RolloutTable>, mine: readonly RenderedTarget[]) {
   const strategy: RolloutStrategy = JSON.parse(row.strategy);
   const counts = countTargets(mine, strategy.waves.length);
   return {

@@ -16,6 +16,13 @@ export const EVENT_TYPES = [
   'device.offline',
   'release.created',
   'config_instance.created',
+  'rollout.*',
+  'rollout.created',
+  'rollout.wave_started',
+  'rollout.paused',
+  'rollout.resumed',
+  'rollout.completed',
+  'rollout.aborted',
   'webhook_endpoint.disabled',
   'deployment.validate',
 ];
