@@ -108,6 +108,8 @@ export async function connectExternalBroker(opts: {
 
   /** Devices whose retained `online` was replayed since the last reconnect: claims to verify. */
   const claimedOnline = new Set<string>();
+  /** When each device last said `online` live (not a replay): fresher than a ping that went unanswered. */
+  const liveOnlineAt = new Map<string, number>();
   let closed = false;
   client.on('message', (topic, payload, packet) => {
     if (topic === DYNSEC_RESPONSE_TOPIC) return dynsec?.onResponse(payload);
@@ -130,6 +132,8 @@ export async function connectExternalBroker(opts: {
           });
         return;
       }
+      if (p.status === 'online') liveOnlineAt.set(parsed.deviceId, Date.now());
+      else liveOnlineAt.delete(parsed.deviceId);
       record({
         deviceId: parsed.deviceId,
         kind: p.status === 'online' ? 'connected' : 'disconnected',
@@ -169,10 +173,14 @@ export async function connectExternalBroker(opts: {
       // Checked before every ping, not only after: close() cancels the pings in flight, and one sent
       // after it would hold shutdown up for a whole ping timeout.
       for (let id = queue.pop(); id !== undefined && !closed; id = queue.pop()) {
+        const asked = Date.now();
         const r = await waiters.roundTrip(id, RECONCILE_PING_MS, (messageId) =>
           publish(deviceTopic(id, 'ping'), pingPayload(messageId), false),
         );
         if (closed) return; // shutting down: an unanswered ping says nothing about the device
+        // A robot that came back announces itself live, possibly before it listens for pings: an
+        // `online` that arrived after the ping was sent is newer than the silence, which says nothing.
+        if (r.code !== 'success' && (liveOnlineAt.get(id) ?? -1) >= asked) continue;
         if (r.code === 'success') online++;
         record({
           deviceId: id,
