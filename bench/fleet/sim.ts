@@ -364,7 +364,7 @@ export class Fleet {
     });
     const createsMs = Date.now() - began;
     const last = await this.waitFor(
-      `every robot deployed (${deployedAt.size}/${n})`,
+      () => `every robot deployed (${deployedAt.size}/${n})`,
       () => (deployedAt.size === n ? Math.max(...deployedAt.values()) : undefined),
       this.opts.timeoutMs ?? 120_000,
     );
@@ -421,7 +421,7 @@ export class Fleet {
     for (const server of this.servers) await server.start();
     serversUp = true;
     const last = await this.waitFor(
-      `every robot back (${back.size}/${lost.size})`,
+      () => `every robot back (${back.size}/${lost.size})`,
       () => (serversUp && [...lost].every((i) => back.has(i)) ? Date.now() : undefined),
       this.opts.timeoutMs ?? 120_000,
     );

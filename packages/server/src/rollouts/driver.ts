@@ -1,11 +1,4 @@
-import {
-  BosunError,
-  countTargets,
-  nextStep,
-  type RolloutStatus,
-  type RolloutStrategy,
-  randomBase62,
-} from '@bosun/core';
+import { BosunError, countTargets, nextStep, type RolloutStrategy, randomBase62 } from '@bosun/core';
 import type { FastifyBaseLogger } from 'fastify';
 import type { DeviceNotifier } from '../mqtt/index.ts';
 import type { Repositories } from '../storage/index.ts';
@@ -102,7 +95,7 @@ export class RolloutDriver {
       }
       const counts = countTargets(targets, strategy.waves.length);
       const decision = nextStep({
-        status: row.status as RolloutStatus,
+        status: row.status,
         strategy,
         currentWave: row.current_wave,
         waves: counts.waves,
