@@ -57,7 +57,15 @@ describe.skipIf(skipReason !== undefined)(
         },
         encoding: 'utf8',
       });
-      if (up.status !== 0) throw new Error(`up.sh failed (${up.status}):\n${up.stdout}\n${up.stderr}`);
+      if (up.status !== 0) {
+        // The replicas' own logs say why one exited; the temp directory is gone after the test.
+        const logs = [1, 2, 3]
+          .map((i) => join(dir, `replica${i}`, 'log'))
+          .filter((f) => existsSync(f))
+          .map((f) => `--- ${f}\n${readFileSync(f, 'utf8').slice(-2000)}`)
+          .join('\n');
+        throw new Error(`up.sh failed (${up.status}):\n${up.stdout}\n${up.stderr}\n${logs}`);
+      }
       env = Object.fromEntries(
         readFileSync(join(dir, 'topology.env'), 'utf8')
           .split('\n')
